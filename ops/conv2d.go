@@ -1,0 +1,291 @@
+package ops
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"gorgonia.org/tensor"
+
+	"nas/ops/internal/gemm"
+)
+
+// ConvConfig describes a 2-d convolution. Zero strides, dilations and groups mean 1.
+type ConvConfig struct {
+	In, Out int // input and output channels
+	KH, KW  int // kernel height and width; k x 1 and 1 x k give flattened convolutions
+	// StrideH and StrideW are the strides; 0 means 1.
+	StrideH, StrideW int
+	// PadH and PadW are the zero paddings added on each side.
+	PadH, PadW int
+	// DilH and DilW are the dilations; 0 means 1.
+	DilH, DilW int
+	// Groups splits the channels into independent groups; 0 means 1, In means depthwise.
+	Groups int
+	// Bias adds a learned bias per output channel.
+	Bias bool
+}
+
+// Conv2D is a grouped, strided, padded and dilated 2-d convolution (PyTorch's
+// nn.Conv2d). Its weight has shape (Out, In/Groups, KH, KW).
+type Conv2D struct {
+	cfg          ConvConfig
+	weight, bias *Param
+
+	x      *tensor.Dense
+	n      int
+	in     Shape
+	out    buffer
+	dx     buffer
+	col    [][]float32 // per worker im2col buffer
+	dw, db [][]float32 // per worker parameter gradients
+}
+
+var _ Layer = (*Conv2D)(nil)
+
+// NewConv2D returns a convolution with zero weights; Init draws PyTorch's default.
+func NewConv2D(c ConvConfig) (*Conv2D, error) {
+	c.StrideH, c.StrideW = max(c.StrideH, 1), max(c.StrideW, 1)
+	c.DilH, c.DilW = max(c.DilH, 1), max(c.DilW, 1)
+	c.Groups = max(c.Groups, 1)
+	switch {
+	case c.In <= 0 || c.Out <= 0:
+		return nil, fmt.Errorf("conv: channels %d -> %d must be positive", c.In, c.Out)
+	case c.KH <= 0 || c.KW <= 0:
+		return nil, fmt.Errorf("conv: kernel %dx%d must be positive", c.KH, c.KW)
+	case c.PadH < 0 || c.PadW < 0:
+		return nil, fmt.Errorf("conv: padding %dx%d must not be negative", c.PadH, c.PadW)
+	case c.In%c.Groups != 0 || c.Out%c.Groups != 0:
+		return nil, fmt.Errorf("conv: %d groups do not divide channels %d -> %d", c.Groups, c.In, c.Out)
+	}
+	l := &Conv2D{cfg: c, weight: newParam("weight", c.Out, c.In/c.Groups, c.KH, c.KW)}
+	if c.Bias {
+		l.bias = newParam("bias", c.Out)
+	}
+	return l, nil
+}
+
+// Conv returns a square k x k convolution with "same" padding (k-1)/2, the form most
+// networks use.
+func Conv(in, out, k, stride, groups int, bias bool) (*Conv2D, error) {
+	return NewConv2D(ConvConfig{In: in, Out: out, KH: k, KW: k, StrideH: stride, StrideW: stride,
+		PadH: (k - 1) / 2, PadW: (k - 1) / 2, Groups: groups, Bias: bias})
+}
+
+// Config returns the convolution's configuration with defaults filled in.
+func (l *Conv2D) Config() ConvConfig { return l.cfg }
+
+// Weight returns the weight parameter, of shape (Out, In/Groups, KH, KW).
+func (l *Conv2D) Weight() *Param { return l.weight }
+
+// Bias returns the bias parameter, or nil if the convolution has none.
+func (l *Conv2D) Bias() *Param { return l.bias }
+
+// Params implements Parameterized.
+func (l *Conv2D) Params() []*Param {
+	if l.bias != nil {
+		return []*Param{l.weight, l.bias}
+	}
+	return []*Param{l.weight}
+}
+
+// Init draws weights and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default.
+func (l *Conv2D) Init(rng *rand.Rand) {
+	c := l.cfg
+	b := kaimingBound(c.In / c.Groups * c.KH * c.KW)
+	uniform(l.weight.Value.Float32s(), b, rng)
+	if l.bias != nil {
+		uniform(l.bias.Value.Float32s(), b, rng)
+	}
+}
+
+// OutShape implements Layer.
+func (l *Conv2D) OutShape(in Shape) (Shape, error) {
+	c := l.cfg
+	if in.C != c.In {
+		return Shape{}, fmt.Errorf("conv: input has %d channels, want %d", in.C, c.In)
+	}
+	h := (in.H+2*c.PadH-c.DilH*(c.KH-1)-1)/c.StrideH + 1
+	w := (in.W+2*c.PadW-c.DilW*(c.KW-1)-1)/c.StrideW + 1
+	if h <= 0 || w <= 0 || !in.valid() {
+		return Shape{}, fmt.Errorf("conv: input %v too small for a %dx%d kernel", in, c.KH, c.KW)
+	}
+	return Shape{c.Out, h, w}, nil
+}
+
+// Cost implements Layer: H_out*W_out*C_out*(C_in/groups)*k_h*k_w MACs.
+func (l *Conv2D) Cost(in Shape) Cost {
+	c := l.cfg
+	out, _ := l.OutShape(in)
+	p := int64(c.Out * c.In / c.Groups * c.KH * c.KW)
+	if c.Bias {
+		p += int64(c.Out)
+	}
+	return Cost{MACs: int64(out.Size()) * int64(c.In/c.Groups*c.KH*c.KW), Params: p}
+}
+
+// Forward implements Layer.
+func (l *Conv2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, in, out, err := checkInput(l, x)
+	if err != nil {
+		return nil, err
+	}
+	l.x, l.n, l.in = x, n, in
+	y := l.out.get(n, out)
+	c := l.cfg
+	xd, yd, wd := x.Float32s(), y.Float32s(), l.weight.Value.Float32s()
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	kk := cig * c.KH * c.KW
+	hw := out.H * out.W
+	l.ensureCol(kk * hw)
+	parallelFor(n, func(wk, lo, hi int) {
+		col := l.col[wk]
+		for s := lo; s < hi; s++ {
+			for g := 0; g < c.Groups; g++ {
+				xs := xd[(s*in.C+g*cig)*in.H*in.W:]
+				ys := yd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
+				im2col(xs, cig, in, out, c, col)
+				gemm.Sgemm(false, false, cog, hw, kk, 1, wd[g*cog*kk:], kk, col, hw, 0, ys, hw)
+			}
+			if l.bias != nil {
+				bd := l.bias.Value.Float32s()
+				for o := 0; o < out.C; o++ {
+					ys := yd[(s*out.C+o)*hw : (s*out.C+o+1)*hw]
+					for i := range ys {
+						ys[i] += bd[o]
+					}
+				}
+			}
+		}
+	})
+	return y, nil
+}
+
+// Backward implements Layer.
+func (l *Conv2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	c := l.cfg
+	n, in := l.n, l.in
+	out, _ := l.OutShape(in)
+	if err := checkGrad(dy, n, out); err != nil {
+		return nil, fmt.Errorf("conv: %w", err)
+	}
+	dx := l.dx.get(n, in)
+	xd, dyd, dxd, wd := l.x.Float32s(), dy.Float32s(), dx.Float32s(), l.weight.Value.Float32s()
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	kk := cig * c.KH * c.KW
+	hw := out.H * out.W
+	l.ensureCol(kk * hw)
+	w := workers(n)
+	for len(l.dw) < w {
+		l.dw = append(l.dw, make([]float32, len(wd)))
+		l.db = append(l.db, make([]float32, c.Out))
+	}
+	parallelFor(n, func(wk, lo, hi int) {
+		col, dw, db := l.col[wk], l.dw[wk], l.db[wk]
+		clear(dw)
+		clear(db)
+		clear(dxd[lo*in.Size() : hi*in.Size()])
+		for s := lo; s < hi; s++ {
+			for g := 0; g < c.Groups; g++ {
+				xs := xd[(s*in.C+g*cig)*in.H*in.W:]
+				dys := dyd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
+				im2col(xs, cig, in, out, c, col)
+				gemm.Sgemm(false, true, cog, kk, hw, 1, dys, hw, col, hw, 1, dw[g*cog*kk:], kk)
+				gemm.Sgemm(true, false, kk, hw, cog, 1, wd[g*cog*kk:], kk, dys, hw, 0, col, hw)
+				col2im(col, cig, in, out, c, dxd[(s*in.C+g*cig)*in.H*in.W:])
+			}
+			for o := 0; o < out.C; o++ {
+				var sum float32
+				for _, v := range dyd[(s*out.C+o)*hw : (s*out.C+o+1)*hw] {
+					sum += v
+				}
+				db[o] += sum
+			}
+		}
+	})
+	gw := l.weight.Grad.Float32s()
+	for wk := 0; wk < w; wk++ {
+		for i, v := range l.dw[wk] {
+			gw[i] += v
+		}
+		if l.bias != nil {
+			gb := l.bias.Grad.Float32s()
+			for i, v := range l.db[wk] {
+				gb[i] += v
+			}
+		}
+	}
+	return dx, nil
+}
+
+func (l *Conv2D) ensureCol(size int) {
+	w := runtimeWorkers()
+	for len(l.col) < w {
+		l.col = append(l.col, nil)
+	}
+	for i := range l.col {
+		if len(l.col[i]) < size {
+			l.col[i] = make([]float32, size)
+		}
+	}
+}
+
+// im2col unfolds the cin channels of one sample starting at x into col, a
+// (cin*KH*KW) x (out.H*out.W) matrix.
+func im2col(x []float32, cin int, in, out Shape, c ConvConfig, col []float32) {
+	hw := out.H * out.W
+	r := 0
+	for ch := 0; ch < cin; ch++ {
+		xc := x[ch*in.H*in.W:]
+		for kh := 0; kh < c.KH; kh++ {
+			for kw := 0; kw < c.KW; kw++ {
+				row := col[r*hw : (r+1)*hw]
+				r++
+				for oh := 0; oh < out.H; oh++ {
+					ih := oh*c.StrideH - c.PadH + kh*c.DilH
+					dst := row[oh*out.W : (oh+1)*out.W]
+					if ih < 0 || ih >= in.H {
+						clear(dst)
+						continue
+					}
+					src := xc[ih*in.W:]
+					for ow := range dst {
+						iw := ow*c.StrideW - c.PadW + kw*c.DilW
+						if iw < 0 || iw >= in.W {
+							dst[ow] = 0
+						} else {
+							dst[ow] = src[iw]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im adds the columns of col back into the cin channels of dx, the adjoint of im2col.
+func col2im(col []float32, cin int, in, out Shape, c ConvConfig, dx []float32) {
+	hw := out.H * out.W
+	r := 0
+	for ch := 0; ch < cin; ch++ {
+		dc := dx[ch*in.H*in.W:]
+		for kh := 0; kh < c.KH; kh++ {
+			for kw := 0; kw < c.KW; kw++ {
+				row := col[r*hw : (r+1)*hw]
+				r++
+				for oh := 0; oh < out.H; oh++ {
+					ih := oh*c.StrideH - c.PadH + kh*c.DilH
+					if ih < 0 || ih >= in.H {
+						continue
+					}
+					dst := dc[ih*in.W:]
+					for ow, v := range row[oh*out.W : (oh+1)*out.W] {
+						iw := ow*c.StrideW - c.PadW + kw*c.DilW
+						if iw >= 0 && iw < in.W {
+							dst[iw] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}

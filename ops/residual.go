@@ -1,0 +1,116 @@
+package ops
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
+
+// Residual adds the output of Body to the output of Shortcut on the same input
+// (He et al. 2016), then applies Post if it is set (ResNet's ReLU after the add).
+// A nil Shortcut is the identity.
+type Residual struct {
+	Body, Shortcut, Post Layer
+
+	sum buffer
+	dx  buffer
+	n   int
+}
+
+var (
+	_ Layer     = (*Residual)(nil)
+	_ Container = (*Residual)(nil)
+)
+
+// Children implements Container: the body, the shortcut and the post layer, in that order.
+func (r *Residual) Children() []Layer { return []Layer{r.Body, r.Shortcut, r.Post} }
+
+// OutShape implements Layer.
+func (r *Residual) OutShape(in Shape) (Shape, error) {
+	b, err := r.Body.OutShape(in)
+	if err != nil {
+		return Shape{}, fmt.Errorf("residual body: %w", err)
+	}
+	s := in
+	if r.Shortcut != nil {
+		if s, err = r.Shortcut.OutShape(in); err != nil {
+			return Shape{}, fmt.Errorf("residual shortcut: %w", err)
+		}
+	}
+	if err := sameShapes("residual", b, s); err != nil {
+		return Shape{}, err
+	}
+	if r.Post != nil {
+		return r.Post.OutShape(b)
+	}
+	return b, nil
+}
+
+// Cost implements Layer.
+func (r *Residual) Cost(in Shape) Cost {
+	c := r.Body.Cost(in)
+	if r.Shortcut != nil {
+		c = c.Add(r.Shortcut.Cost(in))
+	}
+	if r.Post != nil {
+		out, _ := r.Body.OutShape(in)
+		c = c.Add(r.Post.Cost(out))
+	}
+	return c
+}
+
+// Forward implements Layer.
+func (r *Residual) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, _, _, err := checkInput(r, x)
+	if err != nil {
+		return nil, err
+	}
+	r.n = n
+	b, err := r.Body.Forward(x)
+	if err != nil {
+		return nil, err
+	}
+	s := x
+	if r.Shortcut != nil {
+		if s, err = r.Shortcut.Forward(x); err != nil {
+			return nil, err
+		}
+	}
+	_, bs, _ := ShapeOf(b)
+	y := r.sum.get(n, bs)
+	yd, bd, sd := y.Float32s(), b.Float32s(), s.Float32s()
+	for i := range yd {
+		yd[i] = bd[i] + sd[i]
+	}
+	if r.Post != nil {
+		return r.Post.Forward(y)
+	}
+	return y, nil
+}
+
+// Backward implements Layer.
+func (r *Residual) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	var err error
+	if r.Post != nil {
+		if dy, err = r.Post.Backward(dy); err != nil {
+			return nil, err
+		}
+	}
+	db, err := r.Body.Backward(dy)
+	if err != nil {
+		return nil, err
+	}
+	ds := dy
+	if r.Shortcut != nil {
+		if ds, err = r.Shortcut.Backward(dy); err != nil {
+			return nil, err
+		}
+	}
+	_, in, _ := ShapeOf(db)
+	dx := r.dx.get(r.n, in)
+	dxd, bd, sd := dx.Float32s(), db.Float32s(), ds.Float32s()
+	for i := range dxd {
+		dxd[i] = bd[i] + sd[i]
+	}
+	return dx, nil
+}
