@@ -1,0 +1,283 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"gorgonia.org/tensor"
+)
+
+// actParallelMin is the number of values below which an elementwise op runs on one
+// goroutine: under it, starting goroutines costs more than the work.
+const actParallelMin = 1 << 15
+
+// elementFor runs f over [0, size), split across both cores when size is large enough.
+// Elementwise ops write disjoint ranges, so the split does not change results.
+func elementFor(size int, f func(lo, hi int)) {
+	if size < actParallelMin {
+		f(0, size)
+		return
+	}
+	parallelFor(size, func(_, lo, hi int) { f(lo, hi) })
+}
+
+// activation is the state shared by the elementwise activations: the input of the last
+// Forward (for ops whose gradient needs it), its shape, and the reused buffers.
+type activation struct {
+	name  string
+	x     *tensor.Dense
+	n     int
+	in    Shape
+	out   buffer
+	dx    buffer
+	ready bool
+}
+
+func (a *activation) outShape(in Shape) (Shape, error) {
+	if !in.valid() {
+		return Shape{}, fmt.Errorf("%s: invalid input shape %v", a.name, in)
+	}
+	return in, nil
+}
+
+// forward checks x, records it and returns the input and output value slices.
+func (a *activation) forward(x *tensor.Dense) (xd, yd []float32, y *tensor.Dense, err error) {
+	n, in, err := ShapeOf(x)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", a.name, err)
+	}
+	if _, err := a.outShape(in); err != nil {
+		return nil, nil, nil, err
+	}
+	a.x, a.n, a.in, a.ready = x, n, in, true
+	y = a.out.get(n, in)
+	return x.Float32s(), y.Float32s(), y, nil
+}
+
+// backward checks dy and returns its values and the input gradient buffer.
+func (a *activation) backward(dy *tensor.Dense) (dyd, dxd []float32, dx *tensor.Dense, err error) {
+	if !a.ready {
+		return nil, nil, nil, fmt.Errorf("%s: backward before forward", a.name)
+	}
+	if err := checkGrad(dy, a.n, a.in); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", a.name, err)
+	}
+	dx = a.dx.get(a.n, a.in)
+	return dy.Float32s(), dx.Float32s(), dx, nil
+}
+
+// ReLU is max(x, 0) (PyTorch's nn.ReLU). Its gradient at 0 is 0, as in PyTorch.
+type ReLU struct{ a activation }
+
+// ReLU6 is min(max(x, 0), 6) (PyTorch's nn.ReLU6, the hardtanh on [0, 6]). Its
+// gradient is 1 strictly inside (0, 6) and 0 elsewhere, including at 0 and 6, as in
+// PyTorch's hardtanh_backward.
+type ReLU6 struct{ a activation }
+
+// HSwish is the hard swish x*relu6(x+3)/6 of MobileNetV3 (Howard et al. 2019),
+// PyTorch's nn.Hardswish. Its gradient follows PyTorch's hardswish_backward: 0 below
+// -3, x/3 + 1/2 on [-3, 3], 1 above 3.
+type HSwish struct{ a activation }
+
+// Sigmoid is 1/(1+exp(-x)) (PyTorch's nn.Sigmoid).
+type Sigmoid struct{ a activation }
+
+var (
+	_ Layer = (*ReLU)(nil)
+	_ Layer = (*ReLU6)(nil)
+	_ Layer = (*HSwish)(nil)
+	_ Layer = (*Sigmoid)(nil)
+)
+
+// NewReLU returns a ReLU.
+func NewReLU() *ReLU { return &ReLU{activation{name: "relu"}} }
+
+// NewReLU6 returns a ReLU6.
+func NewReLU6() *ReLU6 { return &ReLU6{activation{name: "relu6"}} }
+
+// NewHSwish returns a hard swish.
+func NewHSwish() *HSwish { return &HSwish{activation{name: "hswish"}} }
+
+// NewSigmoid returns a sigmoid.
+func NewSigmoid() *Sigmoid { return &Sigmoid{activation{name: "sigmoid"}} }
+
+// OutShape implements Layer.
+func (l *ReLU) OutShape(in Shape) (Shape, error) { return l.a.outShape(in) }
+
+// Cost implements Layer: activations cost nothing.
+func (l *ReLU) Cost(Shape) Cost { return Cost{} }
+
+// Forward implements Layer.
+func (l *ReLU) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	xd, yd, y, err := l.a.forward(x)
+	if err != nil {
+		return nil, err
+	}
+	elementFor(len(xd), func(lo, hi int) {
+		ys := yd[lo:hi]
+		for i, v := range xd[lo:hi] {
+			if v < 0 {
+				v = 0
+			}
+			ys[i] = v
+		}
+	})
+	return y, nil
+}
+
+// Backward implements Layer. It uses the layer's own output: y > 0 exactly where x > 0.
+func (l *ReLU) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	dyd, dxd, dx, err := l.a.backward(dy)
+	if err != nil {
+		return nil, err
+	}
+	yd := l.a.out.t.Float32s()
+	elementFor(len(dxd), func(lo, hi int) {
+		ys, gs := yd[lo:hi], dyd[lo:hi]
+		for i := range dxd[lo:hi] {
+			g := gs[i]
+			if !(ys[i] > 0) {
+				g = 0
+			}
+			dxd[lo+i] = g
+		}
+	})
+	return dx, nil
+}
+
+// OutShape implements Layer.
+func (l *ReLU6) OutShape(in Shape) (Shape, error) { return l.a.outShape(in) }
+
+// Cost implements Layer: activations cost nothing.
+func (l *ReLU6) Cost(Shape) Cost { return Cost{} }
+
+// Forward implements Layer.
+func (l *ReLU6) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	xd, yd, y, err := l.a.forward(x)
+	if err != nil {
+		return nil, err
+	}
+	elementFor(len(xd), func(lo, hi int) {
+		ys := yd[lo:hi]
+		for i, v := range xd[lo:hi] {
+			if v < 0 {
+				v = 0
+			}
+			if v > 6 {
+				v = 6
+			}
+			ys[i] = v
+		}
+	})
+	return y, nil
+}
+
+// Backward implements Layer. It uses the layer's own output: 0 < y < 6 exactly where
+// 0 < x < 6.
+func (l *ReLU6) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	dyd, dxd, dx, err := l.a.backward(dy)
+	if err != nil {
+		return nil, err
+	}
+	yd := l.a.out.t.Float32s()
+	elementFor(len(dxd), func(lo, hi int) {
+		ys, gs := yd[lo:hi], dyd[lo:hi]
+		for i := range dxd[lo:hi] {
+			g := gs[i]
+			if !(ys[i] > 0 && ys[i] < 6) {
+				g = 0
+			}
+			dxd[lo+i] = g
+		}
+	})
+	return dx, nil
+}
+
+// OutShape implements Layer.
+func (l *HSwish) OutShape(in Shape) (Shape, error) { return l.a.outShape(in) }
+
+// Cost implements Layer: activations cost nothing.
+func (l *HSwish) Cost(Shape) Cost { return Cost{} }
+
+// Forward implements Layer.
+func (l *HSwish) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	xd, yd, y, err := l.a.forward(x)
+	if err != nil {
+		return nil, err
+	}
+	elementFor(len(xd), func(lo, hi int) {
+		ys := yd[lo:hi]
+		for i, v := range xd[lo:hi] {
+			// PyTorch's hardswish kernel: x * min(max(x + 3, 0), 6) / 6.
+			r := v + 3
+			if r < 0 {
+				r = 0
+			}
+			if r > 6 {
+				r = 6
+			}
+			ys[i] = v * r / 6
+		}
+	})
+	return y, nil
+}
+
+// Backward implements Layer.
+func (l *HSwish) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	dyd, dxd, dx, err := l.a.backward(dy)
+	if err != nil {
+		return nil, err
+	}
+	xd := l.a.x.Float32s()
+	elementFor(len(dxd), func(lo, hi int) {
+		xs, gs := xd[lo:hi], dyd[lo:hi]
+		for i := range dxd[lo:hi] {
+			v, g := xs[i], gs[i]
+			switch {
+			case v < -3:
+				g = 0
+			case v <= 3:
+				g *= v/3 + 0.5
+			}
+			dxd[lo+i] = g
+		}
+	})
+	return dx, nil
+}
+
+// OutShape implements Layer.
+func (l *Sigmoid) OutShape(in Shape) (Shape, error) { return l.a.outShape(in) }
+
+// Cost implements Layer: activations cost nothing.
+func (l *Sigmoid) Cost(Shape) Cost { return Cost{} }
+
+// Forward implements Layer.
+func (l *Sigmoid) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	xd, yd, y, err := l.a.forward(x)
+	if err != nil {
+		return nil, err
+	}
+	elementFor(len(xd), func(lo, hi int) {
+		ys := yd[lo:hi]
+		for i, v := range xd[lo:hi] {
+			ys[i] = float32(1 / (1 + math.Exp(-float64(v))))
+		}
+	})
+	return y, nil
+}
+
+// Backward implements Layer: dy * y * (1 - y), from the layer's own output.
+func (l *Sigmoid) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	dyd, dxd, dx, err := l.a.backward(dy)
+	if err != nil {
+		return nil, err
+	}
+	yd := l.a.out.t.Float32s()
+	elementFor(len(dxd), func(lo, hi int) {
+		ys, gs := yd[lo:hi], dyd[lo:hi]
+		for i := range dxd[lo:hi] {
+			dxd[lo+i] = gs[i] * (1 - ys[i]) * ys[i]
+		}
+	})
+	return dx, nil
+}
