@@ -125,3 +125,41 @@ func (a *Act) UnmarshalText(text []byte) error {
 }
 
 func (a Act) valid() bool { return a >= 0 && int(a) < len(actNames) }
+
+// newAct returns a fresh layer computing a, or nil for ActNone (and for values
+// outside the enumeration, which constructors reject with valid first).
+func newAct(a Act) Layer {
+	switch a {
+	case ActReLU:
+		return NewReLU()
+	case ActReLU6:
+		return NewReLU6()
+	case ActHSwish:
+		return NewHSwish()
+	case ActSwish:
+		return NewSwish()
+	case ActSigmoid:
+		return NewSigmoid()
+	case ActHSigmoid:
+		return NewHSigmoid()
+	}
+	return nil
+}
+
+// convBN returns the convolution of cfg without bias, a batch norm over its outputs
+// and the activation act (none for ActNone): the conv-BN-act unit of every block.
+func convBN(cfg ConvConfig, act Act) (*Sequential, error) {
+	if !act.valid() {
+		return nil, fmt.Errorf("unknown activation %d", int(act))
+	}
+	cfg.Bias = false
+	c, err := NewConv2D(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := Seq(c, NewBatchNorm2D(cfg.Out))
+	if a := newAct(act); a != nil {
+		s.Layers = append(s.Layers, a)
+	}
+	return s, nil
+}
