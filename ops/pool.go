@@ -1,0 +1,453 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"gorgonia.org/tensor"
+)
+
+// PoolConfig describes a square 2-d pooling window, as PyTorch's nn.MaxPool2d and
+// nn.AvgPool2d take it.
+type PoolConfig struct {
+	// K is the window's height and width.
+	K int
+	// Stride is the step between windows; 0 means K, PyTorch's default.
+	Stride int
+	// Pad is the implicit padding on each side: -inf for max pooling, zeros for
+	// average pooling. As in PyTorch it must be at most K/2.
+	Pad int
+	// CeilMode rounds the output size up instead of down, adding a last window that
+	// overhangs the padded input, as long as it starts inside the input or its left
+	// padding (PyTorch's ceil_mode=True; SqueezeNet and GoogLeNet use it).
+	CeilMode bool
+	// ExcludePad makes average pooling divide by the number of input values in the
+	// window, not counting padding (PyTorch's count_include_pad=False). The default,
+	// false, counts the padding as PyTorch does by default; a ceil-mode overhang past
+	// the padding is never counted. Max pooling does not accept it.
+	ExcludePad bool
+}
+
+// withDefaults fills in the stride and checks the configuration.
+func (c PoolConfig) withDefaults(what string) (PoolConfig, error) {
+	if c.Stride == 0 {
+		c.Stride = c.K
+	}
+	switch {
+	case c.K <= 0:
+		return c, fmt.Errorf("%s: window %d must be positive", what, c.K)
+	case c.Stride < 0:
+		return c, fmt.Errorf("%s: stride %d must not be negative", what, c.Stride)
+	case c.Pad < 0 || c.Pad > c.K/2:
+		// PyTorch: "pad should be at most half of effective kernel size".
+		return c, fmt.Errorf("%s: padding %d must be between 0 and half the window %d", what, c.Pad, c.K)
+	}
+	return c, nil
+}
+
+// poolOutSize is PyTorch's pooling_output_shape (aten/src/ATen/native/Pool.h) for
+// one dimension without dilation: floor or ceil of (in+2*pad-k)/stride, plus one, and
+// in ceil mode the last window is dropped if it would start past the input and its
+// left padding.
+func poolOutSize(in, k, stride, pad int, ceil bool) int {
+	num := in + 2*pad - k
+	if ceil {
+		num += stride - 1
+	}
+	o := floorDiv(num, stride) + 1
+	if ceil && (o-1)*stride >= in+pad {
+		o--
+	}
+	return o
+}
+
+// floorDiv divides rounding towards minus infinity, as PyTorch's div_rtn.
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func (c PoolConfig) outShape(what string, in Shape) (Shape, error) {
+	if !in.valid() {
+		return Shape{}, fmt.Errorf("%s: input shape %v is empty", what, in)
+	}
+	h := poolOutSize(in.H, c.K, c.Stride, c.Pad, c.CeilMode)
+	w := poolOutSize(in.W, c.K, c.Stride, c.Pad, c.CeilMode)
+	if h <= 0 || w <= 0 {
+		return Shape{}, fmt.Errorf("%s: input %v too small for a %dx%d window with padding %d", what, in, c.K, c.K, c.Pad)
+	}
+	return Shape{in.C, h, w}, nil
+}
+
+// describe formats the window as "3x3/2 pad1 ceil".
+func (c PoolConfig) describe() string {
+	s := fmt.Sprintf("%dx%d/%d", c.K, c.K, c.Stride)
+	if c.Pad > 0 {
+		s += fmt.Sprintf(" pad%d", c.Pad)
+	}
+	if c.CeilMode {
+		s += " ceil"
+	}
+	if c.ExcludePad {
+		s += " excl-pad"
+	}
+	return s
+}
+
+// window returns the input rows (or columns) [lo, hi) that output position o of a
+// pooling covers, clipped to the input, and the extent hi-lo before clipping to the
+// input but after clipping to the padding, which PyTorch's average pooling divides by
+// when it counts padding.
+func (c PoolConfig) window(o, in int) (lo, hi, padded int) {
+	lo = o*c.Stride - c.Pad
+	hi = min(lo+c.K, in+c.Pad)
+	padded = hi - lo
+	return max(lo, 0), min(hi, in), padded
+}
+
+// planeJob holds the arguments of a per-plane kernel of a cheap op (pooling,
+// upsampling): its source and destination values and shapes. Layers keep it in a
+// field so that running the kernel with runPlanes does not allocate a closure.
+type planeJob struct {
+	src, dst []float32
+	in, out  Shape
+}
+
+// parallelMinWork is the number of inner-loop steps below which runPlanes runs a
+// kernel on the calling goroutine: starting goroutines costs a few microseconds, the
+// time of some ten thousand additions.
+const parallelMinWork = 1 << 14
+
+// runPlanes runs kernel(l, lo, hi) over the planes [0, planes), with parallelFor when
+// work, the kernel's number of inner-loop steps, pays for it, and inline otherwise.
+// kernel is a method expression such as (*MaxPool2D).forwardPlanes, so the inline
+// path allocates nothing.
+func runPlanes[L any](l *L, planes, work int, kernel func(l *L, lo, hi int)) {
+	if work < parallelMinWork {
+		kernel(l, 0, planes)
+		return
+	}
+	parallelFor(planes, func(_, lo, hi int) { kernel(l, lo, hi) })
+}
+
+// MaxPool2D takes the maximum over each window of each channel (PyTorch's
+// nn.MaxPool2d). Backward routes each output gradient to the position of its
+// window's maximum, the first one in row-major order on ties, as PyTorch does.
+type MaxPool2D struct {
+	cfg PoolConfig
+
+	n   int
+	in  Shape
+	out buffer
+	dx  buffer
+	arg []int32 // per output value, the index of its maximum within its input plane
+	job planeJob
+}
+
+var _ Layer = (*MaxPool2D)(nil)
+
+// NewMaxPool2D returns a max pooling layer.
+func NewMaxPool2D(c PoolConfig) (*MaxPool2D, error) {
+	c, err := c.withDefaults("max pool")
+	if err != nil {
+		return nil, err
+	}
+	if c.ExcludePad {
+		return nil, fmt.Errorf("max pool: ExcludePad applies to average pooling only")
+	}
+	return &MaxPool2D{cfg: c}, nil
+}
+
+// Config returns the pooling configuration with defaults filled in.
+func (l *MaxPool2D) Config() PoolConfig { return l.cfg }
+
+// Describe names the layer and its window, such as "MaxPool2D 3x3/2 ceil".
+func (l *MaxPool2D) Describe() string { return "MaxPool2D " + l.cfg.describe() }
+
+// OutShape implements Layer.
+func (l *MaxPool2D) OutShape(in Shape) (Shape, error) { return l.cfg.outShape("max pool", in) }
+
+// Cost implements Layer: pooling is free under the package's cost convention.
+func (l *MaxPool2D) Cost(Shape) Cost { return Cost{} }
+
+// Forward implements Layer.
+func (l *MaxPool2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, in, out, err := checkInput(l, x)
+	if err != nil {
+		return nil, err
+	}
+	l.n, l.in = n, in
+	y := l.out.get(n, out)
+	if m := n * out.Size(); cap(l.arg) < m {
+		l.arg = make([]int32, m)
+	} else {
+		l.arg = l.arg[:m]
+	}
+	l.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
+	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*MaxPool2D).forwardPlanes)
+	l.job = planeJob{}
+	return y, nil
+}
+
+func (l *MaxPool2D) forwardPlanes(lo, hi int) {
+	c, in, out := l.cfg, l.job.in, l.job.out
+	ip, op := in.H*in.W, out.H*out.W
+	negInf := float32(math.Inf(-1))
+	for p := lo; p < hi; p++ {
+		xp, yp, ap := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op], l.arg[p*op:(p+1)*op]
+		for oh := 0; oh < out.H; oh++ {
+			h0, h1, _ := c.window(oh, in.H)
+			for ow := 0; ow < out.W; ow++ {
+				w0, w1, _ := c.window(ow, in.W)
+				// Strict > keeps the first maximum; a NaN wins, as in PyTorch's
+				// max_pool2d kernel (aten/src/ATen/native/cpu/MaxPoolKernel.cpp).
+				m, at := negInf, h0*in.W+w0
+				for ih := h0; ih < h1; ih++ {
+					row := xp[ih*in.W:]
+					for iw := w0; iw < w1; iw++ {
+						if v := row[iw]; v > m || v != v {
+							m, at = v, ih*in.W+iw
+						}
+					}
+				}
+				yp[oh*out.W+ow], ap[oh*out.W+ow] = m, int32(at)
+			}
+		}
+	}
+}
+
+// Backward implements Layer.
+func (l *MaxPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	n, in := l.n, l.in
+	out, err := l.OutShape(in)
+	if err != nil {
+		return nil, fmt.Errorf("max pool: backward before forward: %w", err)
+	}
+	if err := checkGrad(dy, n, out); err != nil {
+		return nil, fmt.Errorf("max pool: %w", err)
+	}
+	dx := l.dx.get(n, in)
+	l.job = planeJob{src: dy.Float32s(), dst: dx.Float32s(), in: in, out: out}
+	runPlanes(l, n*in.C, n*in.Size(), (*MaxPool2D).backwardPlanes)
+	l.job = planeJob{}
+	return dx, nil
+}
+
+func (l *MaxPool2D) backwardPlanes(lo, hi int) {
+	ip, op := l.job.in.H*l.job.in.W, l.job.out.H*l.job.out.W
+	clear(l.job.dst[lo*ip : hi*ip])
+	for p := lo; p < hi; p++ {
+		dxp := l.job.dst[p*ip : (p+1)*ip]
+		for i, g := range l.job.src[p*op : (p+1)*op] {
+			dxp[l.arg[p*op+i]] += g
+		}
+	}
+}
+
+// AvgPool2D averages each window of each channel (PyTorch's nn.AvgPool2d). With
+// padding it divides by the window size clipped to the padded input, or with
+// ExcludePad by the number of input values in the window.
+type AvgPool2D struct {
+	cfg PoolConfig
+
+	n   int
+	in  Shape
+	out buffer
+	dx  buffer
+	job planeJob
+}
+
+var _ Layer = (*AvgPool2D)(nil)
+
+// NewAvgPool2D returns an average pooling layer.
+func NewAvgPool2D(c PoolConfig) (*AvgPool2D, error) {
+	c, err := c.withDefaults("avg pool")
+	if err != nil {
+		return nil, err
+	}
+	return &AvgPool2D{cfg: c}, nil
+}
+
+// Config returns the pooling configuration with defaults filled in.
+func (l *AvgPool2D) Config() PoolConfig { return l.cfg }
+
+// Describe names the layer and its window, such as "AvgPool2D 3x3/1 pad1".
+func (l *AvgPool2D) Describe() string { return "AvgPool2D " + l.cfg.describe() }
+
+// OutShape implements Layer.
+func (l *AvgPool2D) OutShape(in Shape) (Shape, error) { return l.cfg.outShape("avg pool", in) }
+
+// Cost implements Layer: pooling is free under the package's cost convention.
+func (l *AvgPool2D) Cost(Shape) Cost { return Cost{} }
+
+// divisor is the number PyTorch's avg_pool2d divides a window's sum by
+// (aten/src/ATen/native/cpu/AvgPoolKernel.cpp): the window clipped to the padded
+// input, or with ExcludePad to the input itself.
+func (l *AvgPool2D) divisor(h0, h1, hp, w0, w1, wp int) float32 {
+	if l.cfg.ExcludePad {
+		return float32((h1 - h0) * (w1 - w0))
+	}
+	return float32(hp * wp)
+}
+
+// Forward implements Layer.
+func (l *AvgPool2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, in, out, err := checkInput(l, x)
+	if err != nil {
+		return nil, err
+	}
+	l.n, l.in = n, in
+	y := l.out.get(n, out)
+	l.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
+	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).forwardPlanes)
+	l.job = planeJob{}
+	return y, nil
+}
+
+func (l *AvgPool2D) forwardPlanes(lo, hi int) {
+	c, in, out := l.cfg, l.job.in, l.job.out
+	ip, op := in.H*in.W, out.H*out.W
+	for p := lo; p < hi; p++ {
+		xp, yp := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op]
+		for oh := 0; oh < out.H; oh++ {
+			h0, h1, hp := c.window(oh, in.H)
+			for ow := 0; ow < out.W; ow++ {
+				w0, w1, wp := c.window(ow, in.W)
+				var sum float32
+				for ih := h0; ih < h1; ih++ {
+					for _, v := range xp[ih*in.W+w0 : ih*in.W+w1] {
+						sum += v
+					}
+				}
+				yp[oh*out.W+ow] = sum / l.divisor(h0, h1, hp, w0, w1, wp)
+			}
+		}
+	}
+}
+
+// Backward implements Layer.
+func (l *AvgPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	n, in := l.n, l.in
+	out, err := l.OutShape(in)
+	if err != nil {
+		return nil, fmt.Errorf("avg pool: backward before forward: %w", err)
+	}
+	if err := checkGrad(dy, n, out); err != nil {
+		return nil, fmt.Errorf("avg pool: %w", err)
+	}
+	dx := l.dx.get(n, in)
+	l.job = planeJob{src: dy.Float32s(), dst: dx.Float32s(), in: in, out: out}
+	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).backwardPlanes)
+	l.job = planeJob{}
+	return dx, nil
+}
+
+func (l *AvgPool2D) backwardPlanes(lo, hi int) {
+	c, in, out := l.cfg, l.job.in, l.job.out
+	ip, op := in.H*in.W, out.H*out.W
+	clear(l.job.dst[lo*ip : hi*ip])
+	for p := lo; p < hi; p++ {
+		dxp, dyp := l.job.dst[p*ip:(p+1)*ip], l.job.src[p*op:(p+1)*op]
+		for oh := 0; oh < out.H; oh++ {
+			h0, h1, hp := c.window(oh, in.H)
+			for ow := 0; ow < out.W; ow++ {
+				w0, w1, wp := c.window(ow, in.W)
+				g := dyp[oh*out.W+ow] / l.divisor(h0, h1, hp, w0, w1, wp)
+				for ih := h0; ih < h1; ih++ {
+					row := dxp[ih*in.W+w0 : ih*in.W+w1]
+					for i := range row {
+						row[i] += g
+					}
+				}
+			}
+		}
+	}
+}
+
+// GlobalAvgPool averages each channel over its whole plane, from (N, C, H, W) to
+// (N, C, 1, 1) (PyTorch's nn.AdaptiveAvgPool2d(1)), the pooling before a
+// classifier.
+type GlobalAvgPool struct {
+	n   int
+	in  Shape
+	out buffer
+	dx  buffer
+	job planeJob
+}
+
+var _ Layer = (*GlobalAvgPool)(nil)
+
+// NewGlobalAvgPool returns a global average pooling layer.
+func NewGlobalAvgPool() *GlobalAvgPool { return &GlobalAvgPool{} }
+
+// Describe implements Describer.
+func (l *GlobalAvgPool) Describe() string { return "GlobalAvgPool" }
+
+// OutShape implements Layer.
+func (l *GlobalAvgPool) OutShape(in Shape) (Shape, error) {
+	if !in.valid() {
+		return Shape{}, fmt.Errorf("global avg pool: input shape %v is empty", in)
+	}
+	return Shape{in.C, 1, 1}, nil
+}
+
+// Cost implements Layer: pooling is free under the package's cost convention.
+func (l *GlobalAvgPool) Cost(Shape) Cost { return Cost{} }
+
+// Forward implements Layer.
+func (l *GlobalAvgPool) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, in, out, err := checkInput(l, x)
+	if err != nil {
+		return nil, err
+	}
+	l.n, l.in = n, in
+	y := l.out.get(n, out)
+	l.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
+	runPlanes(l, n*in.C, n*in.Size(), (*GlobalAvgPool).forwardPlanes)
+	l.job = planeJob{}
+	return y, nil
+}
+
+func (l *GlobalAvgPool) forwardPlanes(lo, hi int) {
+	ip := l.job.in.H * l.job.in.W
+	area := float32(ip)
+	for p := lo; p < hi; p++ {
+		var sum float32
+		for _, v := range l.job.src[p*ip : (p+1)*ip] {
+			sum += v
+		}
+		l.job.dst[p] = sum / area
+	}
+}
+
+// Backward implements Layer.
+func (l *GlobalAvgPool) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	n, in := l.n, l.in
+	out, err := l.OutShape(in)
+	if err != nil {
+		return nil, fmt.Errorf("global avg pool: backward before forward: %w", err)
+	}
+	if err := checkGrad(dy, n, out); err != nil {
+		return nil, fmt.Errorf("global avg pool: %w", err)
+	}
+	dx := l.dx.get(n, in)
+	l.job = planeJob{src: dy.Float32s(), dst: dx.Float32s(), in: in, out: out}
+	runPlanes(l, n*in.C, n*in.Size(), (*GlobalAvgPool).backwardPlanes)
+	l.job = planeJob{}
+	return dx, nil
+}
+
+func (l *GlobalAvgPool) backwardPlanes(lo, hi int) {
+	ip := l.job.in.H * l.job.in.W
+	area := float32(ip)
+	for p := lo; p < hi; p++ {
+		g := l.job.src[p] / area
+		dxp := l.job.dst[p*ip : (p+1)*ip]
+		for i := range dxp {
+			dxp[i] = g
+		}
+	}
+}

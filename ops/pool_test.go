@@ -1,0 +1,254 @@
+package ops
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// poolFromFixture builds the pooling layer a pool_ fixture describes.
+func poolFromFixture(t *testing.T, f *fixture) Layer {
+	t.Helper()
+	kind := f.str(t, "kind")
+	if kind == "global" {
+		return NewGlobalAvgPool()
+	}
+	cfg := PoolConfig{
+		K: f.int(t, "k"), Stride: f.int(t, "stride"), Pad: f.int(t, "pad"),
+		CeilMode: f.int(t, "ceil") == 1, ExcludePad: f.int(t, "count_include_pad") == 0,
+	}
+	var (
+		l   Layer
+		err error
+	)
+	switch kind {
+	case "max":
+		l, err = NewMaxPool2D(cfg)
+	case "avg":
+		l, err = NewAvgPool2D(cfg)
+	default:
+		t.Fatalf("%s: unknown kind %q", f.name, kind)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", f.name, err)
+	}
+	return l
+}
+
+// checkOutShape checks that l's OutShape for x's shape is the shape of want.
+func checkOutShape(t *testing.T, l Layer, f *fixture) {
+	t.Helper()
+	_, in, err := ShapeOf(f.tensor(t, "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want, err := ShapeOf(f.tensor(t, "y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.OutShape(in)
+	if err != nil || got != want {
+		t.Errorf("OutShape(%v) = %v, %v, want %v", in, got, err, want)
+	}
+}
+
+// TestPoolMatchesPyTorch compares output shapes, values and input gradients with
+// F.max_pool2d, F.avg_pool2d and F.adaptive_avg_pool2d in testdata/gen/gen_pool.py.
+func TestPoolMatchesPyTorch(t *testing.T) {
+	for _, f := range loadFixtures(t, "pool_") {
+		t.Run(f.name, func(t *testing.T) {
+			l := poolFromFixture(t, f)
+			checkOutShape(t, l, f)
+			x, dy := f.tensor(t, "x"), f.tensor(t, "dy")
+			y, dx := runLayer(t, l, x, dy)
+			assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
+			assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
+			checkLayerContract(t, func() Layer { return poolFromFixture(t, f) }, x, dy)
+		})
+	}
+}
+
+// TestMaxPoolTiesExact checks bit-exact routing on the tie fixture: its inputs are
+// small integers and each input gradient is a sum of a few upstream values, so a
+// gradient sent to the wrong one of several equal maxima shows as an exact mismatch
+// that a tolerance could not hide.
+func TestMaxPoolTiesExact(t *testing.T) {
+	f := loadFixtures(t, "pool_max_ties")[0]
+	_, dx := runLayer(t, poolFromFixture(t, f), f.tensor(t, "x"), f.tensor(t, "dy"))
+	want := f.tensor(t, "dx")
+	// Each input gets at most 4 upstream values (3x3 windows at stride 2 overlap at
+	// most twice per axis); summed in float32 in a different order they may differ by
+	// a few ulps, but a misrouted gradient moves a whole value of order 1.
+	const tol = 1e-6
+	for i, w := range want.Float32s() {
+		if g := dx.Float32s()[i]; math.Abs(float64(g-w)) > tol {
+			t.Errorf("dx[%d] = %v, want %v", i, g, w)
+		}
+	}
+}
+
+// TestPoolOutShape checks output sizes against PyTorch's pooling_output_shape on the
+// networks that use ceil mode.
+func TestPoolOutShape(t *testing.T) {
+	tests := []struct {
+		cfg  PoolConfig
+		in   Shape
+		want Shape
+	}{
+		// SqueezeNet 1.0 (torchvision squeezenet.py): 111 -> 55 -> 27 -> 13 with
+		// MaxPool2d(3, 2, ceil_mode=True).
+		{PoolConfig{K: 3, Stride: 2, CeilMode: true}, Shape{96, 111, 111}, Shape{96, 55, 55}},
+		{PoolConfig{K: 3, Stride: 2, CeilMode: true}, Shape{256, 55, 55}, Shape{256, 27, 27}},
+		{PoolConfig{K: 3, Stride: 2, CeilMode: true}, Shape{512, 27, 27}, Shape{512, 13, 13}},
+		// GoogLeNet (torchvision googlenet.py): 112 -> 56, 56 -> 28, 14 -> 7 with
+		// MaxPool2d(3, 2, ceil_mode=True), and MaxPool2d(2, 2, ceil_mode=True) 14 -> 7.
+		{PoolConfig{K: 3, Stride: 2, CeilMode: true}, Shape{64, 112, 112}, Shape{64, 56, 56}},
+		{PoolConfig{K: 3, Stride: 2, CeilMode: true}, Shape{192, 56, 56}, Shape{192, 28, 28}},
+		{PoolConfig{K: 2, Stride: 2, CeilMode: true}, Shape{832, 14, 14}, Shape{832, 7, 7}},
+		// Floor mode: ResNet's MaxPool2d(3, 2, 1): 112 -> 56.
+		{PoolConfig{K: 3, Stride: 2, Pad: 1}, Shape{64, 112, 112}, Shape{64, 56, 56}},
+		// Stride 0 means the window size: 2x2 pooling halves 8 -> 4.
+		{PoolConfig{K: 2}, Shape{3, 8, 8}, Shape{3, 4, 4}},
+		// A window larger than the input still fits in ceil mode: PyTorch's
+		// F.max_pool2d(torch.ones(1, 1, 2, 2), 3, 2, ceil_mode=True) is 1x1.
+		{PoolConfig{K: 3, Stride: 2, CeilMode: true}, Shape{1, 2, 2}, Shape{1, 1, 1}},
+	}
+	for _, tt := range tests {
+		for _, mk := range []func(PoolConfig) (Layer, error){
+			func(c PoolConfig) (Layer, error) { return NewMaxPool2D(c) },
+			func(c PoolConfig) (Layer, error) { return NewAvgPool2D(c) },
+		} {
+			l, err := mk(tt.cfg)
+			if err != nil {
+				t.Fatalf("%+v: %v", tt.cfg, err)
+			}
+			got, err := l.OutShape(tt.in)
+			if err != nil || got != tt.want {
+				t.Errorf("%T(%+v).OutShape(%v) = %v, %v, want %v", l, tt.cfg, tt.in, got, err, tt.want)
+			}
+			if c := l.Cost(tt.in); c != (Cost{}) {
+				t.Errorf("%T(%+v).Cost(%v) = %+v, want zero", l, tt.cfg, tt.in, c)
+			}
+		}
+	}
+}
+
+func TestPoolErrors(t *testing.T) {
+	bad := []PoolConfig{
+		{K: 0},
+		{K: 3, Stride: -1},
+		{K: 3, Pad: -1},
+		// PyTorch: "pad should be at most half of effective kernel size".
+		{K: 3, Pad: 2},
+	}
+	for _, c := range bad {
+		if _, err := NewMaxPool2D(c); err == nil {
+			t.Errorf("NewMaxPool2D(%+v) succeeded, want an error", c)
+		}
+		if _, err := NewAvgPool2D(c); err == nil {
+			t.Errorf("NewAvgPool2D(%+v) succeeded, want an error", c)
+		}
+	}
+	if _, err := NewMaxPool2D(PoolConfig{K: 2, ExcludePad: true}); err == nil {
+		t.Errorf("NewMaxPool2D with ExcludePad succeeded, want an error")
+	}
+	l, _ := NewMaxPool2D(PoolConfig{K: 5, Stride: 1})
+	if _, err := l.OutShape(Shape{2, 4, 9}); err == nil {
+		t.Errorf("5x5 unpadded max pool accepted a 4x9 input")
+	}
+	if _, err := l.Forward(randTensor(1, 1, Shape{2, 3, 3})); err == nil {
+		t.Errorf("5x5 unpadded max pool forwarded a 3x3 input")
+	}
+	if _, err := l.Backward(randTensor(1, 1, Shape{2, 1, 1})); err == nil {
+		t.Errorf("max pool backward before any forward succeeded")
+	}
+	if _, err := l.Forward(randTensor(1, 2, Shape{2, 6, 6})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Backward(randTensor(1, 2, Shape{2, 3, 3})); err == nil {
+		t.Errorf("max pool backward accepted a gradient of the wrong shape")
+	}
+	g := NewGlobalAvgPool()
+	if _, err := g.OutShape(Shape{0, 3, 3}); err == nil {
+		t.Errorf("global avg pool accepted an empty shape")
+	}
+}
+
+// TestPoolParallelMatchesSerial runs shapes large enough for parallelPlanes to split
+// the planes and compares with a naive single-threaded reference of the same sums.
+func TestPoolParallelMatchesSerial(t *testing.T) {
+	in := Shape{16, 33, 33} // 2*16*17*17*9 = 83,232 window steps, above parallelMinWork
+	x := randTensor(7, 2, in)
+	cfg := PoolConfig{K: 3, Stride: 2, Pad: 1, CeilMode: true}
+	mp, _ := NewMaxPool2D(cfg)
+	y, err := mp.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := mp.OutShape(in)
+	xd := x.Float32s()
+	for p := 0; p < 2*in.C; p++ {
+		for oh := 0; oh < out.H; oh++ {
+			for ow := 0; ow < out.W; ow++ {
+				m := float32(math.Inf(-1))
+				for ih := max(oh*2-1, 0); ih < min(oh*2+2, in.H); ih++ {
+					for iw := max(ow*2-1, 0); iw < min(ow*2+2, in.W); iw++ {
+						m = max(m, xd[p*in.H*in.W+ih*in.W+iw])
+					}
+				}
+				if got := y.Float32s()[(p*out.H+oh)*out.W+ow]; got != m {
+					t.Fatalf("plane %d (%d,%d) = %v, want %v", p, oh, ow, got, m)
+				}
+			}
+		}
+	}
+}
+
+// TestPoolNoAllocs checks that a training step through pooling and upsampling does
+// not allocate once shapes are stable (small shapes, so the planes run inline).
+func TestPoolNoAllocs(t *testing.T) {
+	mp, _ := NewMaxPool2D(PoolConfig{K: 3, Stride: 2, CeilMode: true})
+	ap, _ := NewAvgPool2D(PoolConfig{K: 3, Stride: 1, Pad: 1})
+	layers := []Layer{mp, ap, NewGlobalAvgPool(), NewUpsample2x()}
+	x := randTensor(3, 2, Shape{3, 7, 7})
+	for _, l := range layers {
+		out, _ := l.OutShape(Shape{3, 7, 7})
+		dy := randTensor(4, 2, out)
+		step := func() {
+			if _, err := l.Forward(x); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Backward(dy); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step()
+		if a := testing.AllocsPerRun(10, step); a != 0 {
+			t.Errorf("%T: %v allocations per step, want 0", l, a)
+		}
+	}
+}
+
+func TestPoolDescribe(t *testing.T) {
+	mp, _ := NewMaxPool2D(PoolConfig{K: 3, Stride: 2, CeilMode: true})
+	ap, _ := NewAvgPool2D(PoolConfig{K: 3, Stride: 1, Pad: 1, ExcludePad: true})
+	got := []string{mp.Describe(), ap.Describe()}
+	want := []string{"MaxPool2D 3x3/2 ceil", "AvgPool2D 3x3/1 pad1 excl-pad"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Describe() = %q, want %q", got, want)
+	}
+}
+
+func BenchmarkMaxPool3x3s2(b *testing.B) {
+	// SqueezeNet's first pooling at a CIFAR-sized 32x32 input, batch 64.
+	l, _ := NewMaxPool2D(PoolConfig{K: 3, Stride: 2, CeilMode: true})
+	in := Shape{64, 32, 32}
+	x := randTensor(1, 64, in)
+	out, _ := l.OutShape(in)
+	dy := randTensor(2, 64, out)
+	b.SetBytes(int64(4 * 64 * in.Size()))
+	for b.Loop() {
+		l.Forward(x)
+		l.Backward(dy)
+	}
+}

@@ -1,0 +1,102 @@
+package ops
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
+
+// Upsample2x doubles the height and width by nearest-neighbour interpolation,
+// copying each value into a 2x2 block (PyTorch's F.interpolate(x, scale_factor=2,
+// mode="nearest")). Octave convolution uses it to bring the low-frequency part up
+// to the high frequency's resolution. Backward sums each 2x2 block of the gradient.
+type Upsample2x struct {
+	n   int
+	in  Shape
+	out buffer
+	dx  buffer
+	job planeJob
+}
+
+var _ Layer = (*Upsample2x)(nil)
+
+// NewUpsample2x returns a nearest-neighbour x2 upsampling layer.
+func NewUpsample2x() *Upsample2x { return &Upsample2x{} }
+
+// Describe implements Describer.
+func (l *Upsample2x) Describe() string { return "Upsample2x nearest" }
+
+// OutShape implements Layer.
+func (l *Upsample2x) OutShape(in Shape) (Shape, error) {
+	if !in.valid() {
+		return Shape{}, fmt.Errorf("upsample: input shape %v is empty", in)
+	}
+	return Shape{in.C, 2 * in.H, 2 * in.W}, nil
+}
+
+// Cost implements Layer: resampling is free under the package's cost convention.
+func (l *Upsample2x) Cost(Shape) Cost { return Cost{} }
+
+// Forward implements Layer.
+func (l *Upsample2x) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, in, out, err := checkInput(l, x)
+	if err != nil {
+		return nil, err
+	}
+	l.n, l.in = n, in
+	y := l.out.get(n, out)
+	l.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
+	runPlanes(l, n*in.C, n*out.Size(), (*Upsample2x).forwardPlanes)
+	l.job = planeJob{}
+	return y, nil
+}
+
+func (l *Upsample2x) forwardPlanes(lo, hi int) {
+	in, out := l.job.in, l.job.out
+	ip, op := in.H*in.W, out.H*out.W
+	for p := lo; p < hi; p++ {
+		xp, yp := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op]
+		for h := 0; h < in.H; h++ {
+			r0 := yp[2*h*out.W : (2*h+1)*out.W]
+			for w, v := range xp[h*in.W : (h+1)*in.W] {
+				r0[2*w], r0[2*w+1] = v, v
+			}
+			copy(yp[(2*h+1)*out.W:(2*h+2)*out.W], r0)
+		}
+	}
+}
+
+// Backward implements Layer.
+func (l *Upsample2x) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	n, in := l.n, l.in
+	out, err := l.OutShape(in)
+	if err != nil {
+		return nil, fmt.Errorf("upsample: backward before forward: %w", err)
+	}
+	if err := checkGrad(dy, n, out); err != nil {
+		return nil, fmt.Errorf("upsample: %w", err)
+	}
+	dx := l.dx.get(n, in)
+	l.job = planeJob{src: dy.Float32s(), dst: dx.Float32s(), in: in, out: out}
+	runPlanes(l, n*in.C, n*out.Size(), (*Upsample2x).backwardPlanes)
+	l.job = planeJob{}
+	return dx, nil
+}
+
+func (l *Upsample2x) backwardPlanes(lo, hi int) {
+	in, out := l.job.in, l.job.out
+	ip, op := in.H*in.W, out.H*out.W
+	for p := lo; p < hi; p++ {
+		dxp, dyp := l.job.dst[p*ip:(p+1)*ip], l.job.src[p*op:(p+1)*op]
+		for h := 0; h < in.H; h++ {
+			r0 := dyp[2*h*out.W : (2*h+1)*out.W]
+			r1 := dyp[(2*h+1)*out.W : (2*h+2)*out.W]
+			dst := dxp[h*in.W : (h+1)*in.W]
+			for w := range dst {
+				// Row by row, the order in which PyTorch's CPU
+				// upsample_nearest2d_backward adds them.
+				dst[w] = r0[2*w] + r0[2*w+1] + r1[2*w] + r1[2*w+1]
+			}
+		}
+	}
+}
