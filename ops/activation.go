@@ -75,8 +75,10 @@ type ReLU struct{ a activation }
 type ReLU6 struct{ a activation }
 
 // HSwish is the hard swish x*relu6(x+3)/6 of MobileNetV3 (Howard et al. 2019),
-// PyTorch's nn.Hardswish. Its gradient follows PyTorch's hardswish_backward: 0 below
-// -3, x/3 + 1/2 on [-3, 3], 1 above 3.
+// PyTorch's nn.Hardswish. Its gradient is 0 below -3, x/3 + 1/2 on [-3, 3) and 1 from
+// 3 on. At exactly 3 PyTorch 1.13's hardswish_backward disagrees with itself: its
+// vectorized path (every element of a tensor but a short tail) gives 1 and its scalar
+// path 3/3 + 1/2; HSwish follows the vectorized path, which is what training sees.
 type HSwish struct{ a activation }
 
 // Sigmoid is 1/(1+exp(-x)) (PyTorch's nn.Sigmoid).
@@ -236,7 +238,7 @@ func (l *HSwish) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 			switch {
 			case v < -3:
 				g = 0
-			case v <= 3:
+			case v < 3:
 				g *= v/3 + 0.5
 			}
 			dxd[lo+i] = g
