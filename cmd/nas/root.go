@@ -43,6 +43,12 @@ shape, trains a proxy-sized version on the CPU and keeps every run in SQLite.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newVersionCmd(stdout),
+		newRunsCmd(stdout),
+		newBestCmd(stdout),
+		newQueryCmd(stdout),
+	)
 	return root
 }
 
