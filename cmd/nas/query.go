@@ -101,4 +101,3 @@ func runQuery(ctx context.Context, o *queryOptions) error {
 	}
 	return t.write(o.out, o.tty)
 }
-
