@@ -38,6 +38,13 @@ type Conv2D struct {
 	dx     buffer
 	col    [][]float32 // per worker im2col buffer
 	dw, db [][]float32 // per worker parameter gradients
+
+	// cols holds the forward columns of every (sample, group) when colsCached.
+	cols       []float32
+	colsCached bool
+	// force overrides the choice of kernel; tests use it to compare paths.
+	force convPath
+	dws   *dwState // depthwise plans and scratch for the last input shape
 }
 
 var _ Layer = (*Conv2D)(nil)
@@ -131,77 +138,154 @@ func (l *Conv2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	}
 	l.x, l.n, l.in = x, n, in
 	y := l.out.get(n, out)
-	c := l.cfg
-	xd, yd, wd := x.Float32s(), y.Float32s(), l.weight.Value.Float32s()
-	cig, cog := c.In/c.Groups, c.Out/c.Groups
-	kk := cig * c.KH * c.KW
-	hw := out.H * out.W
-	l.ensureCol(kk * hw)
-	parallelFor(n, func(wk, lo, hi int) {
-		col := l.col[wk]
-		for s := lo; s < hi; s++ {
-			for g := 0; g < c.Groups; g++ {
-				xs := xd[(s*in.C+g*cig)*in.H*in.W:]
-				ys := yd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
-				im2col(xs, cig, in, out, c, col)
-				gemm.Sgemm(false, false, cog, hw, kk, 1, wd[g*cog*kk:], kk, col, hw, 0, ys, hw)
-			}
-			if l.bias != nil {
-				bd := l.bias.Value.Float32s()
-				for o := 0; o < out.C; o++ {
-					ys := yd[(s*out.C+o)*hw : (s*out.C+o+1)*hw]
-					for i := range ys {
-						ys[i] += bd[o]
-					}
-				}
-			}
-		}
-	})
+	switch l.pathFor(in) {
+	case pathFlat:
+		l.dwFlatForward(x.Float32s(), y.Float32s(), n, in, out)
+	case pathDirect:
+		l.dwDirectForward(x.Float32s(), y.Float32s(), n, in, out)
+	case pathPointwise:
+		l.pointwiseForward(x.Float32s(), y.Float32s(), n, in, out)
+	default:
+		l.im2colForward(x.Float32s(), y.Float32s(), n, in, out)
+	}
 	return y, nil
 }
 
 // Backward implements Layer.
 func (l *Conv2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
-	c := l.cfg
 	n, in := l.n, l.in
 	out, _ := l.OutShape(in)
 	if err := checkGrad(dy, n, out); err != nil {
 		return nil, fmt.Errorf("conv: %w", err)
 	}
 	dx := l.dx.get(n, in)
-	xd, dyd, dxd, wd := l.x.Float32s(), dy.Float32s(), dx.Float32s(), l.weight.Value.Float32s()
+	switch l.pathFor(in) {
+	case pathFlat:
+		l.dwFlatBackward(dy.Float32s(), dx.Float32s(), n, in, out)
+	case pathDirect:
+		l.dwDirectBackward(dy.Float32s(), dx.Float32s(), n, in, out)
+	case pathPointwise:
+		l.pointwiseBackward(dy.Float32s(), dx.Float32s(), n, in, out)
+	default:
+		l.im2colBackward(dy.Float32s(), dx.Float32s(), n, in, out)
+	}
+	return dx, nil
+}
+
+// im2colForward is the general path: per sample and group, unfold the input into
+// columns and multiply by the weights. It runs in parallel over (sample, group) units
+// and keeps the columns for Backward when they fit in colCacheBytes.
+func (l *Conv2D) im2colForward(xd, yd []float32, n int, in, out Shape) {
+	c := l.cfg
+	wd := l.weight.Value.Float32s()
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	kk := cig * c.KH * c.KW
+	hw := out.H * out.W
+	units := n * c.Groups
+	cache := units*kk*hw*4 <= colCacheBytes
+	if cache {
+		l.cols = grow(l.cols, units*kk*hw)
+	} else {
+		l.cols = l.cols[:0]
+		l.ensureCol(kk * hw)
+	}
+	l.colsCached = cache
+	parallelFor(units, func(wk, lo, hi int) {
+		for u := lo; u < hi; u++ {
+			s, g := u/c.Groups, u%c.Groups
+			var col []float32
+			if cache {
+				col = l.cols[u*kk*hw : (u+1)*kk*hw]
+			} else {
+				col = l.col[wk]
+			}
+			xs := xd[(s*in.C+g*cig)*in.H*in.W:]
+			ys := yd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
+			im2col(xs, cig, in, out, c, col)
+			gemm.Sgemm(false, false, cog, hw, kk, 1, wd[g*cog*kk:], kk, col, hw, 0, ys, hw)
+			l.addBias(ys, g*cog, cog, hw)
+		}
+	})
+}
+
+// addBias adds the bias of channels first..first+count to ys, count planes of hw values.
+func (l *Conv2D) addBias(ys []float32, first, count, hw int) {
+	if l.bias == nil {
+		return
+	}
+	bd := l.bias.Value.Float32s()
+	for o := 0; o < count; o++ {
+		b := bd[first+o]
+		for i, row := 0, ys[o*hw:(o+1)*hw]; i < len(row); i++ {
+			row[i] += b
+		}
+	}
+}
+
+// im2colBackward is the adjoint of im2colForward, reusing its cached columns.
+func (l *Conv2D) im2colBackward(dyd, dxd []float32, n int, in, out Shape) {
+	c := l.cfg
+	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
 	kk := cig * c.KH * c.KW
 	hw := out.H * out.W
 	l.ensureCol(kk * hw)
-	w := workers(n)
-	for len(l.dw) < w {
-		l.dw = append(l.dw, make([]float32, len(wd)))
-		l.db = append(l.db, make([]float32, c.Out))
-	}
-	parallelFor(n, func(wk, lo, hi int) {
-		col, dw, db := l.col[wk], l.dw[wk], l.db[wk]
-		clear(dw)
-		clear(db)
-		clear(dxd[lo*in.Size() : hi*in.Size()])
-		for s := lo; s < hi; s++ {
-			for g := 0; g < c.Groups; g++ {
-				xs := xd[(s*in.C+g*cig)*in.H*in.W:]
-				dys := dyd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
+	units := n * c.Groups
+	dw, db := l.gradBuffers(units)
+	parallelFor(units, func(wk, lo, hi int) {
+		dw, db, dcol := dw[wk], db[wk], l.col[wk]
+		for u := lo; u < hi; u++ {
+			s, g := u/c.Groups, u%c.Groups
+			xs := xd[(s*in.C+g*cig)*in.H*in.W:]
+			dys := dyd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
+			var col []float32
+			if l.colsCached {
+				col = l.cols[u*kk*hw : (u+1)*kk*hw]
+			} else {
+				col = dcol[:kk*hw]
 				im2col(xs, cig, in, out, c, col)
-				gemm.Sgemm(false, true, cog, kk, hw, 1, dys, hw, col, hw, 1, dw[g*cog*kk:], kk)
-				gemm.Sgemm(true, false, kk, hw, cog, 1, wd[g*cog*kk:], kk, dys, hw, 0, col, hw)
-				col2im(col, cig, in, out, c, dxd[(s*in.C+g*cig)*in.H*in.W:])
 			}
-			for o := 0; o < out.C; o++ {
-				var sum float32
-				for _, v := range dyd[(s*out.C+o)*hw : (s*out.C+o+1)*hw] {
-					sum += v
-				}
-				db[o] += sum
-			}
+			gemm.Sgemm(false, true, cog, kk, hw, 1, dys, hw, col, hw, 1, dw[g*cog*kk:], kk)
+			gemm.Sgemm(true, false, kk, hw, cog, 1, wd[g*cog*kk:], kk, dys, hw, 0, dcol, hw)
+			dxs := dxd[(s*in.C+g*cig)*in.H*in.W : (s*in.C+(g+1)*cig)*in.H*in.W]
+			clear(dxs)
+			col2im(dcol, cig, in, out, c, dxs)
+			biasGrad(db, dys, g*cog, cog, hw)
 		}
 	})
+	l.reduceGrads(workers(units))
+}
+
+// biasGrad adds the sums of count planes of hw values in dys to db[first:].
+func biasGrad(db, dys []float32, first, count, hw int) {
+	for o := 0; o < count; o++ {
+		var sum float32
+		for _, v := range dys[o*hw : (o+1)*hw] {
+			sum += v
+		}
+		db[first+o] += sum
+	}
+}
+
+// gradBuffers returns cleared per-worker weight and bias gradient buffers for
+// parallelFor over units.
+func (l *Conv2D) gradBuffers(units int) ([][]float32, [][]float32) {
+	w := workers(units)
+	nw := l.weight.Size()
+	for len(l.dw) < w {
+		l.dw = append(l.dw, make([]float32, nw))
+		l.db = append(l.db, make([]float32, l.cfg.Out))
+	}
+	for i := 0; i < w; i++ {
+		clear(l.dw[i])
+		clear(l.db[i])
+	}
+	return l.dw, l.db
+}
+
+// reduceGrads adds the first w workers' gradients into the parameters, in worker
+// order, so the sums are the same on every run with the same GOMAXPROCS.
+func (l *Conv2D) reduceGrads(w int) {
 	gw := l.weight.Grad.Float32s()
 	for wk := 0; wk < w; wk++ {
 		for i, v := range l.dw[wk] {
@@ -214,7 +298,6 @@ func (l *Conv2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 			}
 		}
 	}
-	return dx, nil
 }
 
 func (l *Conv2D) ensureCol(size int) {
@@ -227,6 +310,14 @@ func (l *Conv2D) ensureCol(size int) {
 			l.col[i] = make([]float32, size)
 		}
 	}
+}
+
+// grow returns s resized to n values, reusing its memory when it is large enough.
+func grow(s []float32, n int) []float32 {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]float32, n)
 }
 
 // im2col unfolds the cin channels of one sample starting at x into col, a

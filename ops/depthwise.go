@@ -1,0 +1,350 @@
+package ops
+
+import (
+	"fmt"
+
+	"nas/ops/internal/dwconv"
+)
+
+// dwState holds what the flat depthwise kernels need for one input shape: the plans
+// (built once per shape), the weights reordered into plan order, and per-worker
+// scratch and weight gradients, so that steps at a stable shape do not allocate.
+type dwState struct {
+	in, out Shape
+	s2      bool           // stride 2: the input is split into four phase planes first
+	fwd     *dwconv.Plan   // x (or its phases) -> y; also the weight-gradient plan
+	bwd     []*dwconv.Plan // dy -> dx (stride 1) or dy -> each phase of dx (nil: no tap)
+	ps      int            // values in one phase plane
+	wf      []float32      // forward weights, Out x fwd taps
+	wb      [][]float32    // backward weights per bwd plan, Out x its taps
+	scratch [][]float32    // per worker: the phases of x, then those of dx
+	dwp     [][]float32    // per worker weight gradients in fwd plan order
+	db      [][]float32    // per worker bias gradients
+}
+
+// dwStateFor returns the flat depthwise state for input shape in, building it when
+// the shape changes.
+func (l *Conv2D) dwStateFor(in Shape) *dwState {
+	if l.dws != nil && l.dws.in == in {
+		return l.dws
+	}
+	st, err := newDWState(l.cfg, in)
+	if err != nil {
+		// pathFor only picks the flat kernels where flatApplies holds, and then
+		// every grid is valid.
+		panic(fmt.Sprintf("ops: conv %+v on %v: %v", l.cfg, in, err))
+	}
+	l.dws = st
+	return st
+}
+
+func newDWState(c ConvConfig, in Shape) (*dwState, error) {
+	l := Conv2D{cfg: c}
+	out, err := l.OutShape(in)
+	if err != nil {
+		return nil, err
+	}
+	st := &dwState{in: in, out: out, s2: c.StrideH == 2}
+	og := dwconv.Grid{Rows: out.H, Cols: out.W, Pitch: out.W}
+	var fwd []dwconv.Tap
+	bwd := make([][]dwconv.Tap, 1)
+	src := dwconv.Grid{Rows: in.H, Cols: in.W, Pitch: in.W}
+	if st.s2 {
+		src = dwconv.Phases(in.H, in.W)
+		st.ps = src.Rows * src.Pitch
+		bwd = make([][]dwconv.Tap, 4)
+	}
+	for kh := 0; kh < c.KH; kh++ {
+		for kw := 0; kw < c.KW; kw++ {
+			a, b, w := kh*c.DilH-c.PadH, kw*c.DilW-c.PadW, kh*c.KW+kw
+			if !st.s2 {
+				fwd = append(fwd, dwconv.Tap{DR: a, DC: b, W: w})
+				bwd[0] = append(bwd[0], dwconv.Tap{DR: -a, DC: -b, W: w})
+				continue
+			}
+			// Input row 2*oh+a is row oh+floor(a/2) of the row phase a mod 2.
+			q := 2*(a&1) + b&1
+			fwd = append(fwd, dwconv.Tap{Base: q * st.ps, DR: a >> 1, DC: b >> 1, W: w})
+			bwd[q] = append(bwd[q], dwconv.Tap{DR: -(a >> 1), DC: -(b >> 1), W: w})
+		}
+	}
+	if st.fwd, err = dwconv.NewPlan(og, src, fwd); err != nil {
+		return nil, err
+	}
+	st.bwd = make([]*dwconv.Plan, len(bwd))
+	st.wb = make([][]float32, len(bwd))
+	for q, taps := range bwd {
+		if len(taps) == 0 {
+			continue
+		}
+		dst := src
+		if !st.s2 {
+			dst = dwconv.Grid{Rows: in.H, Cols: in.W, Pitch: in.W}
+		}
+		if st.bwd[q], err = dwconv.NewPlan(dst, og, taps); err != nil {
+			return nil, err
+		}
+		st.wb[q] = make([]float32, c.Out*len(taps))
+	}
+	st.wf = make([]float32, c.Out*len(fwd))
+	return st, nil
+}
+
+// gather writes the weights of every output channel in plan order into dst.
+func gather(dst, wd []float32, p *dwconv.Plan, out, kk int) {
+	t := p.Taps()
+	for o := 0; o < out; o++ {
+		for i, wi := range p.Weights {
+			dst[o*t+i] = wd[o*kk+wi]
+		}
+	}
+}
+
+// perWorker returns w slices of n values each from bufs, allocating only when needed.
+func perWorker(bufs [][]float32, w, n int) [][]float32 {
+	for len(bufs) < w {
+		bufs = append(bufs, nil)
+	}
+	for i := 0; i < w; i++ {
+		bufs[i] = grow(bufs[i], n)
+	}
+	return bufs
+}
+
+// dwFlatForward runs the flat kernel for each (sample, input channel) unit in
+// parallel; with a channel multiplier each unit writes its mult output planes.
+func (l *Conv2D) dwFlatForward(xd, yd []float32, n int, in, out Shape) {
+	c := l.cfg
+	st := l.dwStateFor(in)
+	mult, kk, t := c.Out/c.In, c.KH*c.KW, st.fwd.Taps()
+	gather(st.wf, l.weight.Value.Float32s(), st.fwd, c.Out, kk)
+	var bd []float32
+	if l.bias != nil {
+		bd = l.bias.Value.Float32s()
+	}
+	ihw, ohw := in.H*in.W, out.H*out.W
+	units := n * c.In
+	if st.s2 {
+		st.scratch = perWorker(st.scratch, workers(units), 8*st.ps)
+	}
+	parallelFor(units, func(wk, lo, hi int) {
+		for u := lo; u < hi; u++ {
+			src := xd[u*ihw : (u+1)*ihw]
+			if st.s2 {
+				ph := st.scratch[wk][:4*st.ps]
+				dwconv.Deinterleave(ph, src, in.H, in.W)
+				src = ph
+			}
+			s, ch := u/c.In, u%c.In
+			for m := 0; m < mult; m++ {
+				o := ch*mult + m
+				var b float32
+				if bd != nil {
+					b = bd[o]
+				}
+				st.fwd.Conv(yd[(s*c.Out+o)*ohw:(s*c.Out+o+1)*ohw], src, st.wf[o*t:(o+1)*t], b, false)
+			}
+		}
+	})
+}
+
+// dwFlatBackward computes the weight gradient with the forward plan and the input
+// gradient with the backward plans, per (sample, input channel) unit in parallel;
+// per-worker weight gradients are reduced in worker order.
+func (l *Conv2D) dwFlatBackward(dyd, dxd []float32, n int, in, out Shape) {
+	c := l.cfg
+	st := l.dwStateFor(in)
+	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
+	mult, kk, t := c.Out/c.In, c.KH*c.KW, st.fwd.Taps()
+	for q, p := range st.bwd {
+		if p != nil {
+			gather(st.wb[q], wd, p, c.Out, kk)
+		}
+	}
+	ihw, ohw := in.H*in.W, out.H*out.W
+	units := n * c.In
+	w := workers(units)
+	if st.s2 {
+		st.scratch = perWorker(st.scratch, w, 8*st.ps)
+	}
+	st.dwp = perWorker(st.dwp, w, c.Out*t)
+	st.db = perWorker(st.db, w, c.Out)
+	parallelFor(units, func(wk, lo, hi int) {
+		dwp, db := st.dwp[wk], st.db[wk]
+		clear(dwp)
+		clear(db)
+		for u := lo; u < hi; u++ {
+			xs, dxs := xd[u*ihw:(u+1)*ihw], dxd[u*ihw:(u+1)*ihw]
+			var dph []float32
+			if st.s2 {
+				ph := st.scratch[wk][:4*st.ps]
+				dwconv.Deinterleave(ph, xs, in.H, in.W)
+				xs, dph = ph, st.scratch[wk][4*st.ps:8*st.ps]
+			}
+			s, ch := u/c.In, u%c.In
+			for m := 0; m < mult; m++ {
+				o := ch*mult + m
+				dys := dyd[(s*c.Out+o)*ohw : (s*c.Out+o+1)*ohw]
+				st.fwd.WeightGrad(dwp[o*t:(o+1)*t], xs, dys)
+				if l.bias != nil {
+					biasGrad(db, dys, o, 1, ohw)
+				}
+				if !st.s2 {
+					p := st.bwd[0]
+					pt := p.Taps()
+					p.Conv(dxs, dys, st.wb[0][o*pt:(o+1)*pt], 0, m > 0)
+					continue
+				}
+				for q, p := range st.bwd {
+					dq := dph[q*st.ps : (q+1)*st.ps]
+					if p == nil {
+						if m == 0 {
+							clear(dq)
+						}
+						continue
+					}
+					pt := p.Taps()
+					p.Conv(dq, dys, st.wb[q][o*pt:(o+1)*pt], 0, m > 0)
+				}
+			}
+			if st.s2 {
+				dwconv.Interleave(dxs, dph, in.H, in.W)
+			}
+		}
+	})
+	gw := l.weight.Grad.Float32s()
+	for wk := 0; wk < w; wk++ {
+		for o := 0; o < c.Out; o++ {
+			for i, wi := range st.fwd.Weights {
+				gw[o*kk+wi] += st.dwp[wk][o*t+i]
+			}
+		}
+		if l.bias != nil {
+			gb := l.bias.Grad.Float32s()
+			for i, v := range st.db[wk] {
+				gb[i] += v
+			}
+		}
+	}
+}
+
+// colRange returns the output columns [lo, hi) of a row of outW whose input column
+// ow*s+off lies inside [0, w): the interior where a tap needs no bounds test.
+func colRange(off, s, w, outW int) (int, int) {
+	lo := 0
+	if off < 0 {
+		lo = (-off + s - 1) / s
+	}
+	hi := 0
+	if m := w - 1 - off; m >= 0 {
+		hi = min(outW, m/s+1)
+	}
+	return lo, max(lo, hi)
+}
+
+// dwDirectForward is the general depthwise kernel in Go, for any stride, dilation,
+// padding and kernel shape: per output row and tap it runs over the output columns
+// whose input is inside the plane, so the inner loop has no bounds tests.
+func (l *Conv2D) dwDirectForward(xd, yd []float32, n int, in, out Shape) {
+	c := l.cfg
+	wd := l.weight.Value.Float32s()
+	mult, kk := c.Out/c.In, c.KH*c.KW
+	ihw, ohw := in.H*in.W, out.H*out.W
+	parallelFor(n*c.Out, func(_, lo, hi int) {
+		for u := lo; u < hi; u++ {
+			s, o := u/c.Out, u%c.Out
+			x := xd[(s*c.In+o/mult)*ihw : (s*c.In+o/mult+1)*ihw]
+			y := yd[u*ohw : (u+1)*ohw]
+			var b float32
+			if l.bias != nil {
+				b = l.bias.Value.Float32s()[o]
+			}
+			for i := range y {
+				y[i] = b
+			}
+			w := wd[o*kk : (o+1)*kk]
+			for oh := 0; oh < out.H; oh++ {
+				yr := y[oh*out.W : (oh+1)*out.W]
+				for kh := 0; kh < c.KH; kh++ {
+					ih := oh*c.StrideH - c.PadH + kh*c.DilH
+					if ih < 0 || ih >= in.H {
+						continue
+					}
+					xr := x[ih*in.W : (ih+1)*in.W]
+					for kw := 0; kw < c.KW; kw++ {
+						off := kw*c.DilW - c.PadW
+						a, e := colRange(off, c.StrideW, in.W, out.W)
+						wv := w[kh*c.KW+kw]
+						if c.StrideW == 1 {
+							ys, xs := yr[a:e], xr[a+off:e+off]
+							for i := range ys {
+								ys[i] += wv * xs[i]
+							}
+							continue
+						}
+						for ow := a; ow < e; ow++ {
+							yr[ow] += wv * xr[ow*c.StrideW+off]
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// dwDirectBackward is the adjoint of dwDirectForward. Units are (sample, input
+// channel) pairs, so each unit owns its input-gradient plane; weight gradients are
+// summed per worker and reduced in worker order.
+func (l *Conv2D) dwDirectBackward(dyd, dxd []float32, n int, in, out Shape) {
+	c := l.cfg
+	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
+	mult, kk := c.Out/c.In, c.KH*c.KW
+	ihw, ohw := in.H*in.W, out.H*out.W
+	units := n * c.In
+	dwb, dbb := l.gradBuffers(units)
+	parallelFor(units, func(wk, lo, hi int) {
+		dwa, db := dwb[wk], dbb[wk]
+		for u := lo; u < hi; u++ {
+			s, ch := u/c.In, u%c.In
+			x, dx := xd[u*ihw:(u+1)*ihw], dxd[u*ihw:(u+1)*ihw]
+			clear(dx)
+			for m := 0; m < mult; m++ {
+				o := ch*mult + m
+				dy := dyd[(s*c.Out+o)*ohw : (s*c.Out+o+1)*ohw]
+				w, dw := wd[o*kk:(o+1)*kk], dwa[o*kk:(o+1)*kk]
+				biasGrad(db, dy, o, 1, ohw)
+				for oh := 0; oh < out.H; oh++ {
+					dyr := dy[oh*out.W : (oh+1)*out.W]
+					for kh := 0; kh < c.KH; kh++ {
+						ih := oh*c.StrideH - c.PadH + kh*c.DilH
+						if ih < 0 || ih >= in.H {
+							continue
+						}
+						xr, dxr := x[ih*in.W:(ih+1)*in.W], dx[ih*in.W:(ih+1)*in.W]
+						for kw := 0; kw < c.KW; kw++ {
+							off := kw*c.DilW - c.PadW
+							a, e := colRange(off, c.StrideW, in.W, out.W)
+							wv := w[kh*c.KW+kw]
+							var g float32
+							if c.StrideW == 1 {
+								ds, xs, dxs := dyr[a:e], xr[a+off:e+off], dxr[a+off:e+off]
+								for i, d := range ds {
+									g += d * xs[i]
+									dxs[i] += wv * d
+								}
+							} else {
+								for ow := a; ow < e; ow++ {
+									d := dyr[ow]
+									g += d * xr[ow*c.StrideW+off]
+									dxr[ow*c.StrideW+off] += wv * d
+								}
+							}
+							dw[kh*c.KW+kw] += g
+						}
+					}
+				}
+			}
+		}
+	})
+	l.reduceGrads(workers(units))
+}

@@ -1,0 +1,16 @@
+// Package dwconv holds the inner loops of nas's depthwise convolutions: a masked
+// "flat" convolution of one plane, its weight-gradient twin, and the even/odd
+// (de)interleaving that turns a stride-2 convolution into four stride-1 ones.
+//
+// A plane of R rows stored with row pitch P is treated as one vector of R*P values.
+// When the source and destination share the pitch, every kernel tap is a constant
+// offset into that vector, so an output block of 16 consecutive values is 16 lanes of
+// one fused multiply-add per tap; a 16-bit lane mask per (tap, block), computed once
+// per shape by NewPlan, zeroes the lanes whose source falls outside the plane or wraps
+// into the neighbouring row. This works for any plane width, so 7x7 and 4x4 planes
+// fill the vector lanes as well as 14x14 ones do.
+//
+// The kernels run in AVX-512 assembly when the CPU has it (checked at run time with
+// golang.org/x/sys/cpu) and in the pure-Go twins otherwise; both compute the same
+// sums in the same order, the assembly with fused multiply-adds.
+package dwconv

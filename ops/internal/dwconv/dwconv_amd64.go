@@ -1,0 +1,19 @@
+package dwconv
+
+import "golang.org/x/sys/cpu"
+
+// useAsm selects the AVX-512 kernels; x/sys/cpu also checks that the OS saves the
+// ZMM and opmask registers.
+var useAsm = cpu.X86.HasAVX512F
+
+//go:noescape
+func convAVX512(src, dst, w *float32, off *int32, mask, store *uint16, taps, blocks int, bias float32, accumulate bool)
+
+//go:noescape
+func wgradAVX512(src, dy, dw *float32, off *int32, mask *uint16, taps, blocks int)
+
+//go:noescape
+func deinterleaveAVX512(src, dst *float32, h, w, rows, pitch int)
+
+//go:noescape
+func interleaveAVX512(src, dst *float32, h, w, rows, pitch int)

@@ -1,0 +1,21 @@
+//go:build !amd64
+
+package dwconv
+
+const useAsm = false
+
+func convAVX512(src, dst, w *float32, off *int32, mask, store *uint16, taps, blocks int, bias float32, accumulate bool) {
+	panic("dwconv: no assembly on this architecture")
+}
+
+func wgradAVX512(src, dy, dw *float32, off *int32, mask *uint16, taps, blocks int) {
+	panic("dwconv: no assembly on this architecture")
+}
+
+func deinterleaveAVX512(src, dst *float32, h, w, rows, pitch int) {
+	panic("dwconv: no assembly on this architecture")
+}
+
+func interleaveAVX512(src, dst *float32, h, w, rows, pitch int) {
+	panic("dwconv: no assembly on this architecture")
+}
