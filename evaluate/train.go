@@ -131,7 +131,7 @@ func Fit(ctx context.Context, net *ops.Network, data Dataset, r Recipe, seed uin
 		return nil, fmt.Errorf("%w: %d images, batch %d", ErrNoTrainingData, n, r.BatchSize)
 	}
 	steps := perEpoch * r.Epochs
-	initRNG := rand.New(rand.NewPCG(seed, 0x696e6974))   // "init"
+	initRNG := rand.New(rand.NewPCG(seed, 0x696e6974))    // "init"
 	orderRNG := rand.New(rand.NewPCG(seed, 0x6f72646572)) // "order"
 	augRNG := rand.New(rand.NewPCG(seed, 0x617567))       // "aug"
 	net.Init(initRNG)
