@@ -21,6 +21,26 @@ func elementFor(size int, f func(lo, hi int)) {
 	parallelFor(size, func(_, lo, hi int) { f(lo, hi) })
 }
 
+// mapUnary applies the kernel k to y and x, split across both cores when they are
+// large enough. k is a plain function, and the closure that splits the work is built
+// only on the parallel path, so small calls allocate nothing.
+func mapUnary(y, x []float32, k func(y, x []float32)) {
+	if len(x) < actParallelMin {
+		k(y, x)
+		return
+	}
+	parallelFor(len(x), func(_, lo, hi int) { k(y[lo:hi], x[lo:hi]) })
+}
+
+// mapBinary is mapUnary for kernels of two inputs, such as dx = f(dy, y).
+func mapBinary(z, a, b []float32, k func(z, a, b []float32)) {
+	if len(a) < actParallelMin {
+		k(z, a, b)
+		return
+	}
+	parallelFor(len(a), func(_, lo, hi int) { k(z[lo:hi], a[lo:hi], b[lo:hi]) })
+}
+
 // activation is the state shared by the elementwise activations: the input of the last
 // Forward (for ops whose gradient needs it), its shape, and the reused buffers.
 type activation struct {
@@ -115,15 +135,7 @@ func (l *ReLU) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	elementFor(len(xd), func(lo, hi int) {
-		ys := yd[lo:hi]
-		for i, v := range xd[lo:hi] {
-			if v < 0 {
-				v = 0
-			}
-			ys[i] = v
-		}
-	})
+	mapUnary(yd, xd, reluForward)
 	return y, nil
 }
 
@@ -134,16 +146,7 @@ func (l *ReLU) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		return nil, err
 	}
 	yd := l.a.out.t.Float32s()
-	elementFor(len(dxd), func(lo, hi int) {
-		ys, gs := yd[lo:hi], dyd[lo:hi]
-		for i := range dxd[lo:hi] {
-			g := gs[i]
-			if !(ys[i] > 0) {
-				g = 0
-			}
-			dxd[lo+i] = g
-		}
-	})
+	mapBinary(dxd, dyd, yd, reluBackward)
 	return dx, nil
 }
 
@@ -159,18 +162,7 @@ func (l *ReLU6) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	elementFor(len(xd), func(lo, hi int) {
-		ys := yd[lo:hi]
-		for i, v := range xd[lo:hi] {
-			if v < 0 {
-				v = 0
-			}
-			if v > 6 {
-				v = 6
-			}
-			ys[i] = v
-		}
-	})
+	mapUnary(yd, xd, relu6Forward)
 	return y, nil
 }
 
@@ -182,16 +174,7 @@ func (l *ReLU6) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		return nil, err
 	}
 	yd := l.a.out.t.Float32s()
-	elementFor(len(dxd), func(lo, hi int) {
-		ys, gs := yd[lo:hi], dyd[lo:hi]
-		for i := range dxd[lo:hi] {
-			g := gs[i]
-			if !(ys[i] > 0 && ys[i] < 6) {
-				g = 0
-			}
-			dxd[lo+i] = g
-		}
-	})
+	mapBinary(dxd, dyd, yd, relu6Backward)
 	return dx, nil
 }
 
@@ -207,20 +190,7 @@ func (l *HSwish) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	elementFor(len(xd), func(lo, hi int) {
-		ys := yd[lo:hi]
-		for i, v := range xd[lo:hi] {
-			// PyTorch's hardswish kernel: x * min(max(x + 3, 0), 6) / 6.
-			r := v + 3
-			if r < 0 {
-				r = 0
-			}
-			if r > 6 {
-				r = 6
-			}
-			ys[i] = v * r / 6
-		}
-	})
+	mapUnary(yd, xd, hswishForward)
 	return y, nil
 }
 
@@ -231,19 +201,7 @@ func (l *HSwish) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		return nil, err
 	}
 	xd := l.a.x.Float32s()
-	elementFor(len(dxd), func(lo, hi int) {
-		xs, gs := xd[lo:hi], dyd[lo:hi]
-		for i := range dxd[lo:hi] {
-			v, g := xs[i], gs[i]
-			switch {
-			case v < -3:
-				g = 0
-			case v < 3:
-				g *= v/3 + 0.5
-			}
-			dxd[lo+i] = g
-		}
-	})
+	mapBinary(dxd, dyd, xd, hswishBackward)
 	return dx, nil
 }
 
@@ -259,12 +217,7 @@ func (l *Sigmoid) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	elementFor(len(xd), func(lo, hi int) {
-		ys := yd[lo:hi]
-		for i, v := range xd[lo:hi] {
-			ys[i] = float32(1 / (1 + math.Exp(-float64(v))))
-		}
-	})
+	mapUnary(yd, xd, sigmoidForward)
 	return y, nil
 }
 
@@ -275,11 +228,95 @@ func (l *Sigmoid) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		return nil, err
 	}
 	yd := l.a.out.t.Float32s()
-	elementFor(len(dxd), func(lo, hi int) {
-		ys, gs := yd[lo:hi], dyd[lo:hi]
-		for i := range dxd[lo:hi] {
-			dxd[lo+i] = gs[i] * (1 - ys[i]) * ys[i]
-		}
-	})
+	mapBinary(dxd, dyd, yd, sigmoidBackward)
 	return dx, nil
+}
+
+// The kernels below work on equal-length slices; dy is the output gradient, y the
+// layer's output and x its input.
+
+func reluForward(y, x []float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		if v < 0 {
+			v = 0
+		}
+		y[i] = v
+	}
+}
+
+func reluBackward(dx, dy, y []float32) {
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	for i, g := range dy {
+		if !(y[i] > 0) {
+			g = 0
+		}
+		dx[i] = g
+	}
+}
+
+func relu6Forward(y, x []float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		if v < 0 {
+			v = 0
+		}
+		if v > 6 {
+			v = 6
+		}
+		y[i] = v
+	}
+}
+
+func relu6Backward(dx, dy, y []float32) {
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	for i, g := range dy {
+		if !(y[i] > 0 && y[i] < 6) {
+			g = 0
+		}
+		dx[i] = g
+	}
+}
+
+// hswishForward is PyTorch's hardswish kernel: x * min(max(x + 3, 0), 6) / 6.
+func hswishForward(y, x []float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		r := v + 3
+		if r < 0 {
+			r = 0
+		}
+		if r > 6 {
+			r = 6
+		}
+		y[i] = v * r / 6
+	}
+}
+
+func hswishBackward(dx, dy, x []float32) {
+	dy, x = dy[:len(dx)], x[:len(dx)]
+	for i, g := range dy {
+		v := x[i]
+		switch {
+		case v < -3:
+			g = 0
+		case v < 3:
+			g *= v/3 + 0.5
+		}
+		dx[i] = g
+	}
+}
+
+func sigmoidForward(y, x []float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] = float32(1 / (1 + math.Exp(-float64(v))))
+	}
+}
+
+func sigmoidBackward(dx, dy, y []float32) {
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	for i, g := range dy {
+		dx[i] = g * (1 - y[i]) * y[i]
+	}
 }

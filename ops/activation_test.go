@@ -1,7 +1,9 @@
 package ops
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -154,6 +156,46 @@ func TestActivationsCostAndErrors(t *testing.T) {
 		}
 		if _, err := l.Backward(New(2, Shape{8, 4, 2})); err == nil {
 			t.Errorf("%T: Backward with a gradient of another shape: no error", l)
+		}
+	}
+}
+
+// TestActivationsNoAllocs checks steps after the first allocate nothing.
+func TestActivationsNoAllocs(t *testing.T) {
+	s := Shape{8, 4, 4}
+	x, dy := randTensor(14, 4, s), randTensor(15, 4, s)
+	for _, l := range []Layer{NewReLU(), NewReLU6(), NewHSwish(), NewSigmoid()} {
+		checkNoAllocs(t, l, x, dy)
+	}
+}
+
+// BenchmarkActivations times forward and backward at batch 128 on two of
+// reference_net.py's activation shapes, reporting values processed per second.
+func BenchmarkActivations(b *testing.B) {
+	for _, s := range []Shape{{64, 28, 28}, {384, 4, 4}} {
+		for _, mk := range []func() Layer{
+			func() Layer { return NewReLU() }, func() Layer { return NewReLU6() },
+			func() Layer { return NewHSwish() }, func() Layer { return NewSigmoid() },
+		} {
+			l := mk()
+			name := strings.TrimPrefix(fmt.Sprintf("%T", l), "*ops.") + "/" + s.String()
+			b.Run(name, func(b *testing.B) {
+				const n = 128
+				x, dy := randTensor(1, n, s), randTensor(2, n, s)
+				for i, v := range x.Float32s() {
+					x.Float32s()[i] = 4 * v
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := l.Forward(x); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := l.Backward(dy); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n*s.Size())*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gvalues/s")
+			})
 		}
 	}
 }

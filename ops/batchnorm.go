@@ -104,70 +104,66 @@ func (l *BatchNorm2D) Cost(Shape) Cost { return Cost{Params: int64(2 * l.c)} }
 // under it, starting goroutines costs more than the work.
 const bnParallelMin = 1 << 14
 
-// channelFor runs f over the channel range [0, c), on both cores when n*hw*c values
-// make it worth it. Each channel is handled by one goroutine, so per-channel
-// reductions are deterministic.
-func channelFor(c, size int, f func(lo, hi int)) {
-	if size < bnParallelMin {
-		f(0, c)
-		return
-	}
-	parallelFor(c, func(_, lo, hi int) { f(lo, hi) })
-}
-
 // Forward implements Layer.
 func (l *BatchNorm2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	n, in, _, err := checkInput(l, x)
 	if err != nil {
 		return nil, err
 	}
-	hw := in.H * in.W
-	count := n * hw
-	if l.training && count < 2 {
+	if l.training && n*in.H*in.W < 2 {
 		return nil, fmt.Errorf("batchnorm: training needs more than 1 value per channel, got %d x %v", n, in)
 	}
 	l.x, l.n, l.in, l.trainStats = x, n, in, l.training
 	y := l.out.get(n, in)
 	xd, yd := x.Float32s(), y.Float32s()
-	gamma, beta := l.weight.Value.Float32s(), l.bias.Value.Float32s()
-	c := l.c
-	channelFor(c, len(xd), func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var mean float32
-			var invstd float64
-			if l.training {
-				// Two passes, mean then squared deviations, as PyTorch's CPU kernel does;
-				// rows sum in float32 lanes and the rows in float64.
-				var s float64
-				for i := 0; i < n; i++ {
-					s += float64(sumRow(xd[(i*c+ch)*hw : (i*c+ch+1)*hw]))
-				}
-				m := s / float64(count)
-				mean = float32(m)
-				var q float64
-				for i := 0; i < n; i++ {
-					q += float64(sqDevRow(xd[(i*c+ch)*hw:(i*c+ch+1)*hw], mean))
-				}
-				v := q / float64(count)
-				invstd = 1 / math.Sqrt(v+l.Eps)
-				mom := l.Momentum
-				l.runMean[ch] = float32((1-mom)*float64(l.runMean[ch]) + mom*m)
-				l.runVar[ch] = float32((1-mom)*float64(l.runVar[ch]) + mom*q/float64(count-1))
-			} else {
-				mean = l.runMean[ch]
-				invstd = 1 / math.Sqrt(float64(l.runVar[ch])+l.Eps)
-			}
-			l.mean[ch], l.invstd[ch] = mean, invstd
-			// y = x*a + b with a = gamma*invstd, b = beta - mean*a, PyTorch's fused form.
-			a := float32(float64(gamma[ch]) * invstd)
-			b := beta[ch] - mean*a
-			for i := 0; i < n; i++ {
-				o := (i*c + ch) * hw
-				affineRow(yd[o:o+hw], xd[o:o+hw], a, b)
-			}
-		}
-	})
+	// Each channel is handled by one goroutine, so per-channel sums are deterministic;
+	// the closure is built only on the parallel path, so small calls do not allocate.
+	if len(xd) < bnParallelMin {
+		l.forwardChannels(0, l.c, xd, yd)
+	} else {
+		parallelFor(l.c, func(_, lo, hi int) { l.forwardChannels(lo, hi, xd, yd) })
+	}
 	return y, nil
+}
+
+// forwardChannels normalizes channels [lo, hi) of xd into yd.
+func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32) {
+	n, c, hw := l.n, l.c, l.in.H*l.in.W
+	count := n * hw
+	gamma, beta := l.weight.Value.Float32s(), l.bias.Value.Float32s()
+	for ch := lo; ch < hi; ch++ {
+		var mean float32
+		var invstd float64
+		if l.trainStats {
+			// Two passes, mean then squared deviations, as PyTorch's CPU kernel does;
+			// rows sum in float32 lanes and the rows in float64.
+			var s float64
+			for i := 0; i < n; i++ {
+				s += float64(sumRow(xd[(i*c+ch)*hw : (i*c+ch+1)*hw]))
+			}
+			m := s / float64(count)
+			mean = float32(m)
+			var q float64
+			for i := 0; i < n; i++ {
+				q += float64(sqDevRow(xd[(i*c+ch)*hw:(i*c+ch+1)*hw], mean))
+			}
+			invstd = 1 / math.Sqrt(q/float64(count)+l.Eps)
+			mom := l.Momentum
+			l.runMean[ch] = float32((1-mom)*float64(l.runMean[ch]) + mom*m)
+			l.runVar[ch] = float32((1-mom)*float64(l.runVar[ch]) + mom*q/float64(count-1))
+		} else {
+			mean = l.runMean[ch]
+			invstd = 1 / math.Sqrt(float64(l.runVar[ch])+l.Eps)
+		}
+		l.mean[ch], l.invstd[ch] = mean, invstd
+		// y = x*a + b with a = gamma*invstd, b = beta - mean*a, PyTorch's fused form.
+		a := float32(float64(gamma[ch]) * invstd)
+		b := beta[ch] - mean*a
+		for i := 0; i < n; i++ {
+			o := (i*c + ch) * hw
+			affineRow(yd[o:o+hw], xd[o:o+hw], a, b)
+		}
+	}
 }
 
 // Backward implements Layer. In training mode the gradient flows through the batch
@@ -176,52 +172,59 @@ func (l *BatchNorm2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	if l.x == nil {
 		return nil, fmt.Errorf("batchnorm: backward before forward")
 	}
-	n, in := l.n, l.in
-	if err := checkGrad(dy, n, in); err != nil {
+	if err := checkGrad(dy, l.n, l.in); err != nil {
 		return nil, fmt.Errorf("batchnorm: %w", err)
 	}
-	hw := in.H * in.W
+	dx := l.dx.get(l.n, l.in)
+	dyd, dxd := dy.Float32s(), dx.Float32s()
+	if len(dyd) < bnParallelMin {
+		l.backwardChannels(0, l.c, dyd, dxd)
+	} else {
+		parallelFor(l.c, func(_, lo, hi int) { l.backwardChannels(lo, hi, dyd, dxd) })
+	}
+	return dx, nil
+}
+
+// backwardChannels computes the input gradient of channels [lo, hi) into dxd and adds
+// their parameter gradients.
+func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32) {
+	n, c, hw := l.n, l.c, l.in.H*l.in.W
 	count := float64(n * hw)
-	dx := l.dx.get(n, in)
-	xd, dyd, dxd := l.x.Float32s(), dy.Float32s(), dx.Float32s()
+	xd := l.x.Float32s()
 	gamma := l.weight.Value.Float32s()
 	gw, gb := l.weight.Grad.Float32s(), l.bias.Grad.Float32s()
-	c := l.c
-	channelFor(c, len(xd), func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			mean, invstd := l.mean[ch], l.invstd[ch]
-			// sum(dy) and sum((x-mean)*dy), the two reductions of PyTorch's
-			// batch_norm_backward_cpu_template.
-			var sdy, dot float64
-			for i := 0; i < n; i++ {
-				o := (i*c + ch) * hw
-				s, d := dotDevRow(xd[o:o+hw], dyd[o:o+hw], mean)
-				sdy += float64(s)
-				dot += float64(d)
-			}
-			gw[ch] += float32(dot * invstd)
-			gb[ch] += float32(sdy)
-			a := float64(gamma[ch]) * invstd
-			// dx = (dy - (x-mean)*k - sum(dy)/count) * a with k = dot*invstd^2/count in
-			// training, dx = dy*a in evaluation; written as dy*a + x*b + e.
-			var b, e float64
-			if l.trainStats {
-				k := dot * invstd * invstd / count
-				b = -k * a
-				e = (float64(mean)*k - sdy/count) * a
-			}
-			af, bf, ef := float32(a), float32(b), float32(e)
-			for i := 0; i < n; i++ {
-				o := (i*c + ch) * hw
-				if l.trainStats {
-					bnBackRow(dxd[o:o+hw], dyd[o:o+hw], xd[o:o+hw], af, bf, ef)
-				} else {
-					scaleRow(dxd[o:o+hw], dyd[o:o+hw], af)
-				}
-			}
+	for ch := lo; ch < hi; ch++ {
+		mean, invstd := l.mean[ch], l.invstd[ch]
+		// sum(dy) and sum((x-mean)*dy), the two reductions of PyTorch's
+		// batch_norm_backward_cpu_template.
+		var sdy, dot float64
+		for i := 0; i < n; i++ {
+			o := (i*c + ch) * hw
+			s, d := dotDevRow(xd[o:o+hw], dyd[o:o+hw], mean)
+			sdy += float64(s)
+			dot += float64(d)
 		}
-	})
-	return dx, nil
+		gw[ch] += float32(dot * invstd)
+		gb[ch] += float32(sdy)
+		a := float64(gamma[ch]) * invstd
+		if !l.trainStats {
+			af := float32(a)
+			for i := 0; i < n; i++ {
+				o := (i*c + ch) * hw
+				scaleRow(dxd[o:o+hw], dyd[o:o+hw], af)
+			}
+			continue
+		}
+		// dx = (dy - (x-mean)*k - sum(dy)/count) * a with k = dot*invstd^2/count,
+		// written as dy*a + x*b + e.
+		k := dot * invstd * invstd / count
+		af, bf := float32(a), float32(-k*a)
+		ef := float32((float64(mean)*k - sdy/count) * a)
+		for i := 0; i < n; i++ {
+			o := (i*c + ch) * hw
+			bnBackRow(dxd[o:o+hw], dyd[o:o+hw], xd[o:o+hw], af, bf, ef)
+		}
+	}
 }
 
 // sumRow returns the sum of x in eight float32 lanes, which keeps the dependency

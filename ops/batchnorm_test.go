@@ -202,3 +202,63 @@ func TestBatchNorm2DParallelMatchesSerial(t *testing.T) {
 	assertClose(t, "y", y, want, fixtureTol)
 	assertClose(t, "dx", dx, wantDx, fixtureTol)
 }
+
+// checkNoAllocs fails if a Forward and Backward of l, after a first warm-up call,
+// allocate. Shapes below the ops' parallel thresholds run on one goroutine, where
+// nothing needs the heap.
+func checkNoAllocs(t *testing.T, l Layer, x, dy *tensor.Dense) {
+	t.Helper()
+	run := func() {
+		if _, err := l.Forward(x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Backward(dy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if a := testing.AllocsPerRun(10, run); a != 0 {
+		t.Errorf("%T: Forward and Backward allocate %v times per step, want 0", l, a)
+	}
+}
+
+// TestBatchNorm2DNoAllocs checks both modes.
+func TestBatchNorm2DNoAllocs(t *testing.T) {
+	s := Shape{8, 4, 4}
+	x, dy := randTensor(12, 4, s), randTensor(13, 4, s)
+	for _, training := range []bool{true, false} {
+		l := NewBatchNorm2D(s.C)
+		l.SetTraining(training)
+		checkNoAllocs(t, l, x, dy)
+	}
+}
+
+// bnBenchShapes are the batch norm inputs of reference_net.py at batch 128 (stem,
+// expanded 1x1 outputs of its blocks, and the last expansion).
+var bnBenchShapes = []Shape{{16, 28, 28}, {64, 28, 28}, {96, 14, 14}, {192, 7, 7}, {384, 4, 4}}
+
+// BenchmarkBatchNorm2D times a training-mode forward and backward pass at batch 128,
+// reporting values processed per second.
+func BenchmarkBatchNorm2D(b *testing.B) {
+	for _, s := range bnBenchShapes {
+		for _, training := range []bool{true, false} {
+			name := s.String() + map[bool]string{true: "/train", false: "/eval"}[training]
+			b.Run(name, func(b *testing.B) {
+				const n = 128
+				x, dy := randTensor(1, n, s), randTensor(2, n, s)
+				l := NewBatchNorm2D(s.C)
+				l.SetTraining(training)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := l.Forward(x); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := l.Backward(dy); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(n*s.Size())*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gvalues/s")
+			})
+		}
+	}
+}

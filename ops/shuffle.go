@@ -74,25 +74,27 @@ func (l *ChannelShuffle) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 // permuteChannels copies src to dst with the shuffle's channel permutation, or its
 // inverse when inverse is set, one H*W plane at a time.
 func permuteChannels(dst, src []float32, n int, s Shape, groups int, inverse bool) {
+	if n*s.Size() < actParallelMin {
+		permuteSamples(dst, src, 0, n, s, groups, inverse)
+		return
+	}
+	parallelFor(n, func(_, lo, hi int) { permuteSamples(dst, src, lo, hi, s, groups, inverse) })
+}
+
+// permuteSamples is permuteChannels on samples [lo, hi).
+func permuteSamples(dst, src []float32, lo, hi int, s Shape, groups int, inverse bool) {
 	hw := s.H * s.W
 	per := s.C / groups
-	run := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			base := i * s.C
-			for g := 0; g < groups; g++ {
-				for j := 0; j < per; j++ {
-					from, to := g*per+j, j*groups+g
-					if inverse {
-						from, to = to, from
-					}
-					copy(dst[(base+to)*hw:(base+to+1)*hw], src[(base+from)*hw:(base+from+1)*hw])
+	for i := lo; i < hi; i++ {
+		base := i * s.C
+		for g := 0; g < groups; g++ {
+			for j := 0; j < per; j++ {
+				from, to := g*per+j, j*groups+g
+				if inverse {
+					from, to = to, from
 				}
+				copy(dst[(base+to)*hw:(base+to+1)*hw], src[(base+from)*hw:(base+from+1)*hw])
 			}
 		}
 	}
-	if n*s.Size() < actParallelMin {
-		run(0, n)
-		return
-	}
-	parallelFor(n, func(_, lo, hi int) { run(lo, hi) })
 }

@@ -98,3 +98,13 @@ func TestChannelShuffleErrors(t *testing.T) {
 		t.Errorf("ChannelShuffle.Cost = %+v, want zero", c)
 	}
 }
+
+// TestChannelShuffleNoAllocs checks steps after the first allocate nothing.
+func TestChannelShuffleNoAllocs(t *testing.T) {
+	s := Shape{8, 4, 4}
+	l, err := NewChannelShuffle(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNoAllocs(t, l, randTensor(16, 4, s), randTensor(17, 4, s))
+}
