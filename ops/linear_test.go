@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime/debug"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -187,8 +188,27 @@ func ExampleLinear() {
 	// step 2: y = 0.760, loss = 0.0288
 }
 
-// TestLinearNoAllocs checks steps after the first allocate nothing.
+// raceEnabled reports whether the test binary was built with -race.
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// TestLinearNoAllocs checks steps after the first allocate nothing. Under the race
+// detector sync.Pool drops items on purpose, so gemm's packing buffers are then
+// reallocated and the count means nothing; the plain test run checks it.
 func TestLinearNoAllocs(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("allocation counts are not meaningful under -race (sync.Pool drops items)")
+	}
 	l, err := NewLinear(16, 10, true)
 	if err != nil {
 		t.Fatal(err)
