@@ -2,9 +2,12 @@ package dwconv
 
 import "golang.org/x/sys/cpu"
 
-// useAsm selects the AVX-512 kernels; x/sys/cpu also checks that the OS saves the
-// ZMM and opmask registers.
-var useAsm = cpu.X86.HasAVX512F
+// hasAVX512 reports the CPU feature (x/sys/cpu also checks that the OS saves the ZMM
+// and opmask registers); useAsm selects the AVX-512 kernels.
+var (
+	hasAVX512 = cpu.X86.HasAVX512F
+	useAsm    = hasAVX512
+)
 
 //go:noescape
 func convAVX512(src, dst, w *float32, off *int32, mask, store *uint16, taps, blocks int, bias float32, accumulate bool)

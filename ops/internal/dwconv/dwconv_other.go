@@ -2,7 +2,9 @@
 
 package dwconv
 
-const useAsm = false
+const hasAVX512 = false
+
+var useAsm = false
 
 func convAVX512(src, dst, w *float32, off *int32, mask, store *uint16, taps, blocks int, bias float32, accumulate bool) {
 	panic("dwconv: no assembly on this architecture")

@@ -151,3 +151,12 @@ func Interleave(dst, src []float32, h, w int) {
 
 // Accelerated reports whether the kernels run in AVX-512 assembly.
 func Accelerated() bool { return useAsm }
+
+// SetAccelerated turns the assembly kernels off (or back on, where the CPU has them)
+// and returns the previous setting, so that tests can run the Go twins on any machine.
+// It must not be called while kernels run.
+func SetAccelerated(on bool) bool {
+	old := useAsm
+	useAsm = on && hasAVX512
+	return old
+}
