@@ -1,0 +1,20 @@
+// Package zoo builds the hand-designed networks that nas's search results are
+// compared with (MobileNets, ShuffleNets, SqueezeNets, MixNets, Xception, GoogLeNet,
+// ResNet-50 and ResNeXt-50, IGCV3, Octave and Big-Little ResNet-50, CondenseNet-74 and
+// the benchmark's reference network) from package ops's layers and blocks, the same
+// blocks the search composes.
+//
+// Each network is priced exactly like its reference implementation under the ops cost
+// convention: its parameter count and MACs at the default input equal those of the
+// implementation its file cites, as counted by testdata/gen_counts.py and stored in
+// testdata/reference_counts.json. Networks can also be built at other input shapes
+// and class counts (the search's proxy size, such as 32x32x3 and 10 classes) as long
+// as the input survives the network's strides.
+//
+// Dropout layers of the reference implementations are left out: they cost nothing,
+// and ops.Dropout needs a random source that a zoo network's construction does not
+// take.
+//
+// It sits beside ops, which it imports, and is used by the command line (`nas zoo`)
+// and by the search for its baselines; it imports nothing else of nas.
+package zoo
