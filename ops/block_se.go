@@ -1,0 +1,151 @@
+package ops
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
+
+// SqueezeExcite is squeeze-and-excitation (Hu et al. 2018) in the form of the
+// EfficientNet/MixNet family (timm's efficientnet_blocks.SqueezeExcite): Gate maps the
+// input to one weight per sample and channel, of shape (C, 1, 1), and the output is
+// the input with each channel multiplied by its weight. Two paths meet in the
+// multiply, which is why it is a layer of its own rather than a Sequential.
+type SqueezeExcite struct {
+	// Gate computes the channel weights: global average pool, 1x1 conv with bias to
+	// the reduced channels, activation, 1x1 conv with bias back, sigmoid.
+	Gate Layer
+
+	x   *tensor.Dense
+	s   *tensor.Dense
+	n   int
+	in  Shape
+	out buffer
+	ds  buffer
+	dx  buffer
+}
+
+var (
+	_ Layer     = (*SqueezeExcite)(nil)
+	_ Container = (*SqueezeExcite)(nil)
+)
+
+// NewSqueezeExcite returns squeeze-and-excitation over c channels as a Block: global
+// average pool, 1x1 convolution with bias from c to reduced channels, act, 1x1
+// convolution with bias back to c, gate (ActSigmoid, or ActHSigmoid as in
+// MobileNetV3), and a channel-wise multiply with the input. Its MACs are the two 1x1
+// convolutions at 1x1 spatial size, c*reduced + reduced*c, as timm and the MixNet
+// paper count them; its parameters include both biases.
+func NewSqueezeExcite(c, reduced int, act, gate Act) (*Block, error) {
+	se, err := newSqueezeExcite(c, reduced, act, gate)
+	if err != nil {
+		return nil, err
+	}
+	return &Block{Kind: "squeeze_excite", Settings: fmt.Sprintf("%d->%d %s %s", c, reduced, act, gate), Body: se}, nil
+}
+
+func newSqueezeExcite(c, reduced int, act, gate Act) (*SqueezeExcite, error) {
+	switch {
+	case c <= 0 || reduced <= 0:
+		return nil, fmt.Errorf("squeeze-excite: channels %d and reduced channels %d must be positive", c, reduced)
+	case !act.valid():
+		return nil, fmt.Errorf("squeeze-excite: unknown activation %d", int(act))
+	case gate != ActSigmoid && gate != ActHSigmoid:
+		return nil, fmt.Errorf("squeeze-excite: gate %v, want sigmoid or hsigmoid", gate)
+	}
+	reduce, err := Conv(c, reduced, 1, 1, 1, true)
+	if err != nil {
+		return nil, fmt.Errorf("squeeze-excite: %w", err)
+	}
+	expand, err := Conv(reduced, c, 1, 1, 1, true)
+	if err != nil {
+		return nil, fmt.Errorf("squeeze-excite: %w", err)
+	}
+	g := Seq(NewGlobalAvgPool(), reduce)
+	if a := newAct(act); a != nil {
+		g.Layers = append(g.Layers, a)
+	}
+	g.Layers = append(g.Layers, expand, newAct(gate))
+	return &SqueezeExcite{Gate: g}, nil
+}
+
+// Children implements Container.
+func (l *SqueezeExcite) Children() []Layer { return []Layer{l.Gate} }
+
+// OutShape implements Layer.
+func (l *SqueezeExcite) OutShape(in Shape) (Shape, error) {
+	g, err := l.Gate.OutShape(in)
+	if err != nil {
+		return Shape{}, fmt.Errorf("squeeze-excite gate: %w", err)
+	}
+	if g != (Shape{in.C, 1, 1}) {
+		return Shape{}, fmt.Errorf("squeeze-excite: gate gives %v for input %v, want %dx1x1", g, in, in.C)
+	}
+	return in, nil
+}
+
+// Cost implements Layer: the gate's cost; the multiply is free like other elementwise ops.
+func (l *SqueezeExcite) Cost(in Shape) Cost { return l.Gate.Cost(in) }
+
+// Forward implements Layer.
+func (l *SqueezeExcite) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, in, _, err := checkInput(l, x)
+	if err != nil {
+		return nil, err
+	}
+	s, err := l.Gate.Forward(x)
+	if err != nil {
+		return nil, fmt.Errorf("squeeze-excite gate: %w", err)
+	}
+	l.x, l.s, l.n, l.in = x, s, n, in
+	y := l.out.get(n, in)
+	xd, yd, sd := x.Float32s(), y.Float32s(), s.Float32s()
+	hw := in.H * in.W
+	for p := 0; p < n*in.C; p++ {
+		w := sd[p]
+		ys, xs := yd[p*hw:(p+1)*hw], xd[p*hw:(p+1)*hw]
+		for i, v := range xs {
+			ys[i] = v * w
+		}
+	}
+	return y, nil
+}
+
+// Backward implements Layer: dx = dy*s + the gate's input gradient for
+// ds = sum over the plane of dy*x.
+func (l *SqueezeExcite) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	if l.x == nil {
+		return nil, fmt.Errorf("squeeze-excite: backward before forward")
+	}
+	n, in := l.n, l.in
+	if err := checkGrad(dy, n, in); err != nil {
+		return nil, fmt.Errorf("squeeze-excite: %w", err)
+	}
+	hw := in.H * in.W
+	ds := l.ds.get(n, Shape{in.C, 1, 1})
+	xd, dyd, dsd := l.x.Float32s(), dy.Float32s(), ds.Float32s()
+	for p := 0; p < n*in.C; p++ {
+		var sum float32
+		xs := xd[p*hw : (p+1)*hw]
+		for i, g := range dyd[p*hw : (p+1)*hw] {
+			sum += g * xs[i]
+		}
+		dsd[p] = sum
+	}
+	// The gate's buffers are its own, so s stays valid through its Backward.
+	dg, err := l.Gate.Backward(ds)
+	if err != nil {
+		return nil, fmt.Errorf("squeeze-excite gate: %w", err)
+	}
+	dx := l.dx.get(n, in)
+	dxd, dgd, sd := dx.Float32s(), dg.Float32s(), l.s.Float32s()
+	for p := 0; p < n*in.C; p++ {
+		w := sd[p]
+		gs, dgs := dyd[p*hw:(p+1)*hw], dgd[p*hw:(p+1)*hw]
+		dxs := dxd[p*hw : (p+1)*hw]
+		for i, g := range gs {
+			dxs[i] = g*w + dgs[i]
+		}
+	}
+	return dx, nil
+}
