@@ -233,48 +233,55 @@ func (l *Sigmoid) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 }
 
 // The kernels below work on equal-length slices; dy is the output gradient, y the
-// layer's output and x its input.
+// layer's output and x its input. They avoid data-dependent branches, which on
+// activations of random sign mispredict about half the time: the builtin min and max
+// compile to branch-free code (and keep NaN, so divergence stays visible), and the
+// gradient masks compare float bit patterns as integers, which order non-negative
+// floats like their values.
+
+// f32Six is the bit pattern of float32(6).
+const f32Six = 0x40c00000
+
+// f32Inf is the bit pattern of float32(+Inf).
+const f32Inf = 0x7f800000
 
 func reluForward(y, x []float32) {
 	x = x[:len(y)]
 	for i, v := range x {
-		if v < 0 {
-			v = 0
-		}
-		y[i] = v
+		y[i] = max(v, 0)
 	}
 }
 
+// reluBackward passes dy where y > 0: y's bits minus 1 are below those of +Inf
+// exactly for 0 < y <= +Inf (negative values and NaN have larger patterns).
 func reluBackward(dx, dy, y []float32) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, g := range dy {
-		if !(y[i] > 0) {
-			g = 0
+		var m uint32
+		if math.Float32bits(y[i])-1 < f32Inf {
+			m = ^uint32(0)
 		}
-		dx[i] = g
+		dx[i] = math.Float32frombits(math.Float32bits(g) & m)
 	}
 }
 
 func relu6Forward(y, x []float32) {
 	x = x[:len(y)]
 	for i, v := range x {
-		if v < 0 {
-			v = 0
-		}
-		if v > 6 {
-			v = 6
-		}
-		y[i] = v
+		y[i] = min(max(v, 0), 6)
 	}
 }
 
+// relu6Backward passes dy where 0 < y < 6, tested on the bit patterns as in
+// reluBackward.
 func relu6Backward(dx, dy, y []float32) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, g := range dy {
-		if !(y[i] > 0 && y[i] < 6) {
-			g = 0
+		var m uint32
+		if math.Float32bits(y[i])-1 < f32Six-1 {
+			m = ^uint32(0)
 		}
-		dx[i] = g
+		dx[i] = math.Float32frombits(math.Float32bits(g) & m)
 	}
 }
 
@@ -282,28 +289,25 @@ func relu6Backward(dx, dy, y []float32) {
 func hswishForward(y, x []float32) {
 	x = x[:len(y)]
 	for i, v := range x {
-		r := v + 3
-		if r < 0 {
-			r = 0
-		}
-		if r > 6 {
-			r = 6
-		}
-		y[i] = v * r / 6
+		y[i] = v * min(max(v+3, 0), 6) / 6
 	}
 }
 
+// hswishBackward is dy * (x/3 + 1/2) on [-3, 3), dy from 3 on and 0 below -3, with
+// the three cases selected by masks.
 func hswishBackward(dx, dy, x []float32) {
 	dy, x = dy[:len(dx)], x[:len(dx)]
 	for i, g := range dy {
 		v := x[i]
-		switch {
-		case v < -3:
-			g = 0
-		case v < 3:
-			g *= v/3 + 0.5
+		var lo, hi uint32
+		if v >= -3 {
+			lo = ^uint32(0)
 		}
-		dx[i] = g
+		if v >= 3 {
+			hi = ^uint32(0)
+		}
+		mid := math.Float32bits(g*(v/3+0.5)) &^ hi
+		dx[i] = math.Float32frombits((mid | math.Float32bits(g)&hi) & lo)
 	}
 }
 
