@@ -16,13 +16,13 @@ var benchShapes = []struct {
 	m, n, k        int
 	beta           float32
 }{
-	{"M64K288N12544", false, false, 64, 12544, 288, 0}, // 3x3, 32->64 channels at 112x112
-	{"M32K16N12544", false, false, 32, 12544, 16, 0},   // 1x1, 16->32 at 112x112
-	{"M24K6N3136", false, false, 24, 3136, 6, 0},       // grouped 1x1, 6 channels a group, 56x56
-	{"M96K96N196", false, false, 96, 196, 96, 0},       // 1x1, 96->96 at 14x14
-	{"M256K2304N196", false, false, 256, 196, 2304, 0}, // 3x3, 256->256 at 14x14
-	{"M128K1152N784", false, false, 128, 784, 1152, 0}, // 3x3, 128->128 at 28x28
-	{"M512K4608N49", false, false, 512, 49, 4608, 0},   // 3x3, 512->512 at 7x7
+	{"M64K288N12544", false, false, 64, 12544, 288, 0},  // 3x3, 32->64 channels at 112x112
+	{"M32K16N12544", false, false, 32, 12544, 16, 0},    // 1x1, 16->32 at 112x112
+	{"M24K6N3136", false, false, 24, 3136, 6, 0},        // grouped 1x1, 6 channels a group, 56x56
+	{"M96K96N196", false, false, 96, 196, 96, 0},        // 1x1, 96->96 at 14x14
+	{"M256K2304N196", false, false, 256, 196, 2304, 0},  // 3x3, 256->256 at 14x14
+	{"M128K1152N784", false, false, 128, 784, 1152, 0},  // 3x3, 128->128 at 28x28
+	{"M512K4608N49", false, false, 512, 49, 4608, 0},    // 3x3, 512->512 at 7x7
 	{"M64K12544N288TB", false, true, 64, 288, 12544, 1}, // weight gradient of the first
 	{"M288K64N12544TA", true, false, 288, 12544, 64, 0}, // input gradient of the first
 	{"M128K784N1152TB", false, true, 128, 1152, 784, 1}, // weight gradient, 28x28

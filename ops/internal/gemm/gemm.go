@@ -20,9 +20,8 @@ import (
 // high-performance matrix multiplication" (ACM TOMS 34(3), 2008), as organised by
 // BLIS (Van Zee & van de Geijn, ACM TOMS 41(3), 2015): op(B) is cut into kc x nc
 // blocks packed into nr-wide column panels (kept in L2), op(A) into mc x kc blocks
-// packed into mr-high row panels (scaled by alpha while packing), and a micro-kernel
-// keeps an mr x nr tile of C in registers while it streams one A panel and one B
-// panel. The micro-kernel is chosen at run time by CPU feature: AVX-512 (14 x 32),
+// (copied with a cache-friendly stride), and a micro-kernel keeps an mr x nr tile of
+// C in registers while it streams mr rows of the A block and one B panel. The micro-kernel is chosen at run time by CPU feature: AVX-512 (14 x 32),
 // AVX2+FMA (6 x 16), or pure Go (4 x 4).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
@@ -82,20 +81,27 @@ func scale(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// microKernel computes the tile C = Apanel*Bpanel + beta*C for k steps, where Apanel
-// is k x mr (mr fixed by the function), Bpanel is k x kernel.nr, both packed row after
-// row, and c points at the tile's top-left element of C with row stride ldc. Only the
-// first nr columns of the tile are written; when beta is zero C is not read.
-type microKernel func(k int, a, b, c unsafe.Pointer, ldc int, beta float32, nr int)
+// microKernel computes the tile C = alpha*op(A)*Bpanel + beta*C for k steps. Bpanel is
+// k x kernel.nr, packed row after row. For a kernel's microN, A is an mr x k block
+// stored row-major (element (r, p) at a[r*lda+p]); for microT it is stored transposed
+// (at a[p*lda+r]); mr is fixed by the function. c points at the tile's top-left
+// element of C, with row stride ldc. Only the first nr columns of the tile are
+// written; when beta is zero C is not read.
+type microKernel func(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
 
-// kernel is one implementation of the packed algorithm: its register tile and block
-// sizes.
+// kernel is one implementation of the packed algorithm: its register tile, block
+// sizes and helpers.
 type kernel struct {
 	name   string
-	mr, nr int           // register tile: at most mr rows, exactly nr packed columns
-	micro  []microKernel // micro[r-1] computes r rows, r = 1..mr
+	mr, nr int // register tile: at most mr rows, exactly nr packed columns
+	// microN[r-1] and microT[r-1] compute r rows, r = 1..mr, from a row-major and a
+	// transposed A block.
+	microN, microT []microKernel
 	// packB, when not nil, packs npanel full nr-wide panels of an untransposed B.
 	packB func(dst, src unsafe.Pointer, kc, npanel, ldb int)
+	// packBT, when not nil, packs 16*nblk rows of one full nr-wide panel of a
+	// transposed B (nr = 32 only).
+	packBT func(dst, src unsafe.Pointer, nblk, ldb int)
 	// kc, mc and nc bound the block sizes: a kc x nr B panel should stay in L1, an
 	// mc x kc A block and a kc x nc B block in L2 (Goto & van de Geijn, section 6).
 	kc, mc, nc int
@@ -145,6 +151,10 @@ func blocks(total, limit, unit int) int {
 }
 
 // sgemmPacked runs the five loops of Goto's algorithm around kern's micro-kernel.
+// A blocks are copied, not rearranged: row-major A stays row-major and transposed A
+// stays transposed, each micro-kernel variant reading its own layout, so packing A is
+// a few memmoves. The copy's stride is chosen so that the rows of a tile fall in
+// different L1 sets (see aStride).
 func sgemmPacked(kern *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
@@ -152,10 +162,16 @@ func sgemmPacked(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 	kcBlk := blocks(k, kern.kc, 1)
 	mcBlk := blocks(m, kern.mc, mr)
 	ncBlk := blocks(n, kern.nc, nr)
-	// Packed sizes: B is padded to whole panels; A panels are exactly as high as the
-	// tiles, so mc*kc suffices.
+	micro := kern.microN
+	var ldp int // row stride of the packed A block
+	if transA {
+		micro = kern.microT
+		ldp = aStride(min(mcBlk, m))
+	} else {
+		ldp = aStride(kcBlk)
+	}
 	bp := grow(ws.b, kcBlk*((min(ncBlk, n)+nr-1)/nr*nr))
-	ap := grow(ws.a, kcBlk*min(mcBlk, m))
+	ap := grow(ws.a, ldp*max(kcBlk, min(mcBlk, m)))
 	ws.a, ws.b = ap, bp
 	var tiles [64]tile // mcBlk/mr+1 tiles at most; kern.mc <= 63*mr is checked in tests
 	for jc := 0; jc < n; jc += ncBlk {
@@ -169,16 +185,26 @@ func sgemmPacked(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 			packB(kern, bp, transB, b, ldb, pc, kc, jc, nc)
 			for ic := 0; ic < m; ic += mcBlk {
 				mc := min(mcBlk, m-ic)
-				ts := splitTiles(tiles[:0], mc, mr, kc)
-				for _, t := range ts {
-					packA(ap[t.off:t.off+t.rows*kc], transA, alpha, a, lda, ic+t.row, t.rows, pc, kc)
+				ts := splitTiles(tiles[:0], mc, mr)
+				if transA {
+					for p := 0; p < kc; p++ {
+						copy(ap[p*ldp:p*ldp+mc], a[(pc+p)*lda+ic:])
+					}
+				} else {
+					for i := 0; i < mc; i++ {
+						copy(ap[i*ldp:i*ldp+kc], a[(ic+i)*lda+pc:])
+					}
 				}
 				for jr := 0; jr < nc; jr += nr {
 					bpanel := unsafe.Pointer(&bp[jr*kc])
 					w := min(nr, nc-jr)
 					for _, t := range ts {
+						off := t.row * ldp
+						if transA {
+							off = t.row
+						}
 						ci := unsafe.Pointer(&c[(ic+t.row)*ldc+jc+jr])
-						kern.micro[t.rows-1](kc, unsafe.Pointer(&ap[t.off]), bpanel, ci, ldc, bet, w)
+						micro[t.rows-1](kc, unsafe.Pointer(&ap[off]), ldp, bpanel, ci, ldc, alpha, bet, w)
 					}
 				}
 			}
@@ -186,16 +212,27 @@ func sgemmPacked(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 	}
 }
 
+// aStride returns the row stride for a packed A block whose rows hold n floats: n
+// rounded up to a whole number of 64-byte lines, made odd in lines so that
+// consecutive rows map to different L1 sets (a stride that is a multiple of 4 KiB
+// would put all 14 rows of a tile in one 12-way set).
+func aStride(n int) int {
+	lines := (n + 15) / 16
+	if lines%2 == 0 {
+		lines++
+	}
+	return lines * 16
+}
+
 // tile is one row panel of a packed A block.
 type tile struct {
 	row, rows int // first row within the block and number of rows
-	off       int // offset of its packed panel
 }
 
 // splitTiles cuts mc rows into the fewest tiles of at most mr rows, with heights
 // differing by at most one: 64 rows with mr=14 become 13,13,13,13,12 rather than
 // 14,14,14,14,8, which keeps every tile's accumulators busy.
-func splitTiles(ts []tile, mc, mr, kc int) []tile {
+func splitTiles(ts []tile, mc, mr int) []tile {
 	nt := (mc + mr - 1) / mr
 	base, extra := mc/nt, mc%nt
 	row := 0
@@ -204,33 +241,10 @@ func splitTiles(ts []tile, mc, mr, kc int) []tile {
 		if i < extra {
 			h++
 		}
-		ts = append(ts, tile{row: row, rows: h, off: row * kc})
+		ts = append(ts, tile{row: row, rows: h})
 		row += h
 	}
 	return ts
-}
-
-// packA packs rows i0..i0+rows-1, columns p0..p0+kc-1 of alpha*op(A) into dst, column
-// after column (dst[p*rows+r] = alpha*op(A)[i0+r][p0+p]).
-func packA(dst []float32, transA bool, alpha float32, a []float32, lda, i0, rows, p0, kc int) {
-	if transA {
-		// op(A)[i][p] = a[p*lda+i]: each column of the panel is contiguous in a.
-		for p := 0; p < kc; p++ {
-			src := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+rows]
-			d := dst[p*rows : p*rows+rows]
-			for r, v := range src {
-				d[r] = alpha * v
-			}
-		}
-		return
-	}
-	for r := 0; r < rows; r++ {
-		src := a[(i0+r)*lda+p0 : (i0+r)*lda+p0+kc]
-		d := dst[r:]
-		for p, v := range src {
-			d[p*rows] = alpha * v
-		}
-	}
 }
 
 // packB packs rows p0..p0+kc-1, columns j0..j0+nc-1 of op(B) into nr-wide panels of
@@ -243,10 +257,15 @@ func packB(kern *kernel, dst []float32, transB bool, b []float32, ldb, p0, kc, j
 		for q := 0; q*nr < nc; q++ {
 			w := min(nr, nc-q*nr)
 			d := dst[q*kc*nr : (q+1)*kc*nr]
-			for j := 0; j < w; j++ {
+			done := 0 // rows of the panel packed by packBT
+			if kern.packBT != nil && w == nr && kc >= 16 {
+				kern.packBT(unsafe.Pointer(&d[0]), unsafe.Pointer(&b[(j0+q*nr)*ldb+p0]), kc/16, ldb)
+				done = kc / 16 * 16
+			}
+			for j := 0; j < w && done < kc; j++ {
 				row := (j0 + q*nr + j) * ldb
-				src := b[row+p0 : row+p0+kc]
-				dj := d[j:]
+				src := b[row+p0+done : row+p0+kc]
+				dj := d[done*nr+j:]
 				for p, v := range src {
 					dj[p*nr] = v
 				}

@@ -14,12 +14,17 @@ var avx512Kernel = &kernel{
 	name: "avx512",
 	mr:   14,
 	nr:   32,
-	micro: []microKernel{
-		sgemm512x1, sgemm512x2, sgemm512x3, sgemm512x4, sgemm512x5, sgemm512x6, sgemm512x7,
-		sgemm512x8, sgemm512x9, sgemm512x10, sgemm512x11, sgemm512x12, sgemm512x13, sgemm512x14,
+	microN: []microKernel{
+		sgemm512Nx1, sgemm512Nx2, sgemm512Nx3, sgemm512Nx4, sgemm512Nx5, sgemm512Nx6, sgemm512Nx7,
+		sgemm512Nx8, sgemm512Nx9, sgemm512Nx10, sgemm512Nx11, sgemm512Nx12, sgemm512Nx13, sgemm512Nx14,
 	},
-	packB: packB512,
-	kc:    384, mc: 672, nc: 768,
+	microT: []microKernel{
+		sgemm512Tx1, sgemm512Tx2, sgemm512Tx3, sgemm512Tx4, sgemm512Tx5, sgemm512Tx6, sgemm512Tx7,
+		sgemm512Tx8, sgemm512Tx9, sgemm512Tx10, sgemm512Tx11, sgemm512Tx12, sgemm512Tx13, sgemm512Tx14,
+	},
+	packB:  packB512,
+	packBT: packBT512,
+	kc:     384, mc: 672, nc: 768,
 }
 
 // avx2Kernel is the 6 x 16 AVX2+FMA kernel: 12 ymm accumulators, two for a row of B
@@ -29,8 +34,11 @@ var avx2Kernel = &kernel{
 	name: "avx2",
 	mr:   6,
 	nr:   16,
-	micro: []microKernel{
-		sgemm256x1, sgemm256x2, sgemm256x3, sgemm256x4, sgemm256x5, sgemm256x6,
+	microN: []microKernel{
+		sgemm256Nx1, sgemm256Nx2, sgemm256Nx3, sgemm256Nx4, sgemm256Nx5, sgemm256Nx6,
+	},
+	microT: []microKernel{
+		sgemm256Tx1, sgemm256Tx2, sgemm256Tx3, sgemm256Tx4, sgemm256Tx5, sgemm256Tx6,
 	},
 	packB: packB256,
 	kc:    256, mc: 144, nc: 2048,

@@ -72,8 +72,8 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 // error bound of a float32 evaluation in any order: by Higham, "Accuracy and Stability
 // of Numerical Algorithms" (2002), eq. (3.5), a k-term dot product computed in
 // floating point is within gamma_k*sum|a_p*b_p| of the exact one, gamma_k =
-// k*u/(1-k*u). Scaling A by alpha while packing, the product with beta and the final
-// addition add three more roundings, hence gamma_{k+3} applied to
+// k*u/(1-k*u). The product with alpha, the product with beta and the final addition
+// add three more roundings, hence gamma_{k+3} applied to
 // |alpha|*sum|a||b| + |beta*c|.
 func (p *problem) reference() (want, bound []float64) {
 	want = make([]float64, p.m*p.n)
@@ -281,9 +281,15 @@ func TestSgemmPanics(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"short c", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2) }},
-		{"small lda", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2) }},
-		{"short transposed a", func() { Sgemm(true, false, 3, 2, 2, 1, make([]float32, 5), 3, make([]float32, 4), 2, 0, make([]float32, 6), 2) }},
+		{"short c", func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+		}},
+		{"small lda", func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
+		{"short transposed a", func() {
+			Sgemm(true, false, 3, 2, 2, 1, make([]float32, 5), 3, make([]float32, 4), 2, 0, make([]float32, 6), 2)
+		}},
 		{"negative m", func() { Sgemm(false, false, -1, 2, 2, 1, nil, 2, nil, 2, 0, nil, 2) }},
 	}
 	for _, tt := range tests {
@@ -301,8 +307,8 @@ func TestSgemmPanics(t *testing.T) {
 // TestKernelTables checks each kernel's invariants that sgemmPacked relies on.
 func TestKernelTables(t *testing.T) {
 	for _, kern := range kernels {
-		if got, want := len(kern.micro), kern.mr; got != want {
-			t.Errorf("%s: %d micro-kernels, want one per height 1..%d", kern.name, got, want)
+		if len(kern.microN) != kern.mr || len(kern.microT) != kern.mr {
+			t.Errorf("%s: %d and %d micro-kernels, want one per height 1..%d", kern.name, len(kern.microN), len(kern.microT), kern.mr)
 		}
 		if kern.mc/kern.mr+1 > 64 {
 			t.Errorf("%s: mc=%d allows %d tiles, more than the 64 sgemmPacked has room for", kern.name, kern.mc, kern.mc/kern.mr+1)
@@ -325,12 +331,12 @@ func TestSplitTiles(t *testing.T) {
 		{24, 6, []int{6, 6, 6, 6}},
 	}
 	for _, tt := range tests {
-		ts := splitTiles(nil, tt.mc, tt.mr, 10)
+		ts := splitTiles(nil, tt.mc, tt.mr)
 		var got []int
 		row := 0
 		for _, x := range ts {
-			if x.row != row || x.off != row*10 {
-				t.Errorf("splitTiles(%d, %d): tile at row %d, offset %d, want row %d, offset %d", tt.mc, tt.mr, x.row, x.off, row, row*10)
+			if x.row != row {
+				t.Errorf("splitTiles(%d, %d): tile at row %d, want %d", tt.mc, tt.mr, x.row, row)
 			}
 			got = append(got, x.rows)
 			row += x.rows
