@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -239,16 +240,36 @@ func TestPoolDescribe(t *testing.T) {
 	}
 }
 
-func BenchmarkMaxPool3x3s2(b *testing.B) {
-	// SqueezeNet's first pooling at a CIFAR-sized 32x32 input, batch 64.
-	l, _ := NewMaxPool2D(PoolConfig{K: 3, Stride: 2, CeilMode: true})
-	in := Shape{64, 32, 32}
-	x := randTensor(1, 64, in)
-	out, _ := l.OutShape(in)
-	dy := randTensor(2, 64, out)
-	b.SetBytes(int64(4 * 64 * in.Size()))
-	for b.Loop() {
-		l.Forward(x)
-		l.Backward(dy)
+// BenchmarkPool runs a forward and a backward pass of each cheap op over the
+// feature-map shapes of a CIFAR-sized network at batch 64, reporting the input bytes
+// read per second.
+func BenchmarkPool(b *testing.B) {
+	mp, _ := NewMaxPool2D(PoolConfig{K: 3, Stride: 2, CeilMode: true})
+	ap, _ := NewAvgPool2D(PoolConfig{K: 3, Stride: 1, Pad: 1})
+	ops := []struct {
+		name string
+		l    Layer
+	}{
+		{"MaxPool3x3s2ceil", mp}, {"AvgPool3x3s1pad1", ap},
+		{"GlobalAvgPool", NewGlobalAvgPool()}, {"Upsample2x", NewUpsample2x()},
+	}
+	const batch = 64
+	for _, op := range ops {
+		for _, in := range []Shape{{16, 32, 32}, {64, 16, 16}, {256, 8, 8}} {
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", op.name, in.C, in.H, in.W), func(b *testing.B) {
+				x := randTensor(1, batch, in)
+				out, _ := op.l.OutShape(in)
+				dy := randTensor(2, batch, out)
+				b.SetBytes(int64(4 * batch * in.Size()))
+				for b.Loop() {
+					if _, err := op.l.Forward(x); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := op.l.Backward(dy); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
