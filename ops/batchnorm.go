@@ -33,6 +33,8 @@ type BatchNorm2D struct {
 	trainStats bool      // whether the last Forward used batch statistics
 	mean       []float32 // per channel mean used by the last Forward
 	invstd     []float64 // per channel 1/sqrt(var+eps) used by the last Forward
+	acc1, acc2 []float64 // per channel sums of a pass
+	ca, cb     []float32 // per channel coefficients of a pass
 	out, dx    buffer
 }
 
@@ -55,6 +57,8 @@ func NewBatchNorm2D(c int) *BatchNorm2D {
 		runMean: make([]float32, c), runVar: make([]float32, c),
 		training: true,
 		mean:     make([]float32, c), invstd: make([]float64, c),
+		acc1: make([]float64, c), acc2: make([]float64, c),
+		ca: make([]float32, c), cb: make([]float32, c),
 	}
 	for i := range l.runVar {
 		l.runVar[i] = 1
@@ -126,42 +130,59 @@ func (l *BatchNorm2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	return y, nil
 }
 
-// forwardChannels normalizes channels [lo, hi) of xd into yd.
+// forwardChannels normalizes channels [lo, hi) of xd into yd. Every pass walks the
+// samples in order and, within a sample, the channels' contiguous planes, so memory is
+// read sequentially even when the planes are small (4x4 at the end of a network).
 func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32) {
 	n, c, hw := l.n, l.c, l.in.H*l.in.W
-	count := n * hw
+	count := float64(n * hw)
 	gamma, beta := l.weight.Value.Float32s(), l.bias.Value.Float32s()
-	for ch := lo; ch < hi; ch++ {
-		var mean float32
-		var invstd float64
-		if l.trainStats {
-			// Two passes, mean then squared deviations, as PyTorch's CPU kernel does;
-			// rows sum in float32 lanes and the rows in float64.
-			var s float64
-			for i := 0; i < n; i++ {
-				s += float64(sumRow(xd[(i*c+ch)*hw : (i*c+ch+1)*hw]))
-			}
-			m := s / float64(count)
-			mean = float32(m)
-			var q float64
-			for i := 0; i < n; i++ {
-				q += float64(sqDevRow(xd[(i*c+ch)*hw:(i*c+ch+1)*hw], mean))
-			}
-			invstd = 1 / math.Sqrt(q/float64(count)+l.Eps)
-			mom := l.Momentum
-			l.runMean[ch] = float32((1-mom)*float64(l.runMean[ch]) + mom*m)
-			l.runVar[ch] = float32((1-mom)*float64(l.runVar[ch]) + mom*q/float64(count-1))
-		} else {
-			mean = l.runMean[ch]
-			invstd = 1 / math.Sqrt(float64(l.runVar[ch])+l.Eps)
-		}
-		l.mean[ch], l.invstd[ch] = mean, invstd
-		// y = x*a + b with a = gamma*invstd, b = beta - mean*a, PyTorch's fused form.
-		a := float32(float64(gamma[ch]) * invstd)
-		b := beta[ch] - mean*a
+	mean, invstd := l.mean[lo:hi], l.invstd[lo:hi]
+	if l.trainStats {
+		// Two passes, mean then squared deviations, as PyTorch's CPU kernel does;
+		// planes sum in float32 lanes and the planes in float64.
+		s, q := l.acc1[lo:hi], l.acc2[lo:hi]
+		clear(s)
+		clear(q)
 		for i := 0; i < n; i++ {
-			o := (i*c + ch) * hw
-			affineRow(yd[o:o+hw], xd[o:o+hw], a, b)
+			xs := xd[(i*c+lo)*hw : (i*c+hi)*hw]
+			for j := range s {
+				s[j] += float64(sumRow(xs[j*hw : (j+1)*hw]))
+			}
+		}
+		for j := range mean {
+			mean[j] = float32(s[j] / count)
+		}
+		for i := 0; i < n; i++ {
+			xs := xd[(i*c+lo)*hw : (i*c+hi)*hw]
+			for j := range q {
+				q[j] += float64(sqDevRow(xs[j*hw:(j+1)*hw], mean[j]))
+			}
+		}
+		mom := l.Momentum
+		rm, rv := l.runMean[lo:hi], l.runVar[lo:hi]
+		for j := range q {
+			invstd[j] = 1 / math.Sqrt(q[j]/count+l.Eps)
+			rm[j] = float32((1-mom)*float64(rm[j]) + mom*s[j]/count)
+			rv[j] = float32((1-mom)*float64(rv[j]) + mom*q[j]/(count-1))
+		}
+	} else {
+		for j := range mean {
+			mean[j] = l.runMean[lo+j]
+			invstd[j] = 1 / math.Sqrt(float64(l.runVar[lo+j])+l.Eps)
+		}
+	}
+	// y = x*a + b with a = gamma*invstd, b = beta - mean*a, PyTorch's fused form.
+	ca, cb := l.ca[lo:hi], l.cb[lo:hi]
+	for j := range ca {
+		ca[j] = float32(float64(gamma[lo+j]) * invstd[j])
+		cb[j] = beta[lo+j] - mean[j]*ca[j]
+	}
+	for i := 0; i < n; i++ {
+		o := (i*c + lo) * hw
+		xs, ys := xd[o:o+(hi-lo)*hw], yd[o:o+(hi-lo)*hw]
+		for j := range ca {
+			affineRow(ys[j*hw:(j+1)*hw], xs[j*hw:(j+1)*hw], ca[j], cb[j])
 		}
 	}
 }
@@ -186,43 +207,54 @@ func (l *BatchNorm2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 }
 
 // backwardChannels computes the input gradient of channels [lo, hi) into dxd and adds
-// their parameter gradients.
+// their parameter gradients, walking memory in order like forwardChannels.
 func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32) {
 	n, c, hw := l.n, l.c, l.in.H*l.in.W
 	count := float64(n * hw)
 	xd := l.x.Float32s()
 	gamma := l.weight.Value.Float32s()
-	gw, gb := l.weight.Grad.Float32s(), l.bias.Grad.Float32s()
-	for ch := lo; ch < hi; ch++ {
-		mean, invstd := l.mean[ch], l.invstd[ch]
-		// sum(dy) and sum((x-mean)*dy), the two reductions of PyTorch's
-		// batch_norm_backward_cpu_template.
-		var sdy, dot float64
-		for i := 0; i < n; i++ {
-			o := (i*c + ch) * hw
-			s, d := dotDevRow(xd[o:o+hw], dyd[o:o+hw], mean)
-			sdy += float64(s)
-			dot += float64(d)
+	gw, gb := l.weight.Grad.Float32s()[lo:hi], l.bias.Grad.Float32s()[lo:hi]
+	mean, invstd := l.mean[lo:hi], l.invstd[lo:hi]
+	// sum(dy) and sum((x-mean)*dy), the two reductions of PyTorch's
+	// batch_norm_backward_cpu_template.
+	sdy, dot := l.acc1[lo:hi], l.acc2[lo:hi]
+	clear(sdy)
+	clear(dot)
+	for i := 0; i < n; i++ {
+		o := (i*c + lo) * hw
+		xs, gs := xd[o:o+(hi-lo)*hw], dyd[o:o+(hi-lo)*hw]
+		for j := range sdy {
+			s, d := dotDevRow(xs[j*hw:(j+1)*hw], gs[j*hw:(j+1)*hw], mean[j])
+			sdy[j] += float64(s)
+			dot[j] += float64(d)
 		}
-		gw[ch] += float32(dot * invstd)
-		gb[ch] += float32(sdy)
-		a := float64(gamma[ch]) * invstd
-		if !l.trainStats {
-			af := float32(a)
-			for i := 0; i < n; i++ {
-				o := (i*c + ch) * hw
-				scaleRow(dxd[o:o+hw], dyd[o:o+hw], af)
+	}
+	// dx = (dy - (x-mean)*k - sum(dy)/count) * a with a = gamma*invstd and
+	// k = dot*invstd^2/count in training; dx = dy*a in evaluation. Written as
+	// dy*a + x*b + e, with b and e in ca, cb and a in acc1 once sdy is used.
+	ca, cb := l.ca[lo:hi], l.cb[lo:hi]
+	a := l.acc1[lo:hi]
+	for j := range ca {
+		gw[j] += float32(dot[j] * invstd[j])
+		gb[j] += float32(sdy[j])
+		aj := float64(gamma[lo+j]) * invstd[j]
+		if l.trainStats {
+			k := dot[j] * invstd[j] * invstd[j] / count
+			ca[j] = float32(-k * aj)
+			cb[j] = float32((float64(mean[j])*k - sdy[j]/count) * aj)
+		}
+		a[j] = aj // sdy[j] is no longer needed
+	}
+	for i := 0; i < n; i++ {
+		o := (i*c + lo) * hw
+		xs, gs, ds := xd[o:o+(hi-lo)*hw], dyd[o:o+(hi-lo)*hw], dxd[o:o+(hi-lo)*hw]
+		for j := range ca {
+			r := j * hw
+			if l.trainStats {
+				bnBackRow(ds[r:r+hw], gs[r:r+hw], xs[r:r+hw], float32(a[j]), ca[j], cb[j])
+			} else {
+				scaleRow(ds[r:r+hw], gs[r:r+hw], float32(a[j]))
 			}
-			continue
-		}
-		// dx = (dy - (x-mean)*k - sum(dy)/count) * a with k = dot*invstd^2/count,
-		// written as dy*a + x*b + e.
-		k := dot * invstd * invstd / count
-		af, bf := float32(a), float32(-k*a)
-		ef := float32((float64(mean)*k - sdy/count) * a)
-		for i := 0; i < n; i++ {
-			o := (i*c + ch) * hw
-			bnBackRow(dxd[o:o+hw], dyd[o:o+hw], xd[o:o+hw], af, bf, ef)
 		}
 	}
 }
