@@ -32,6 +32,9 @@ type Recipe struct {
 	WeightDecay float64
 	// LabelSmoothing is the cross-entropy's label smoothing in [0, 1).
 	LabelSmoothing float64
+	// TrainSize, if positive, trains on only the first TrainSize images of the
+	// training split (the fidelity's training-set size); 0 means all of them.
+	TrainSize int
 	// WarmupSteps ramps the learning rate linearly from 0 over the first steps
 	// before the cosine decay; 0 means no warm-up.
 	WarmupSteps int
@@ -72,6 +75,8 @@ func (r Recipe) withDefaults() (Recipe, error) {
 		return r, fmt.Errorf("weight decay %v: must not be negative", r.WeightDecay)
 	case r.LabelSmoothing < 0 || r.LabelSmoothing >= 1:
 		return r, fmt.Errorf("label smoothing %v: must be in [0, 1)", r.LabelSmoothing)
+	case r.TrainSize < 0:
+		return r, fmt.Errorf("training-set size %d: must not be negative", r.TrainSize)
 	case r.WarmupSteps < 0:
 		return r, fmt.Errorf("warm-up steps %d: must not be negative", r.WarmupSteps)
 	}
@@ -125,6 +130,9 @@ func Fit(ctx context.Context, net *ops.Network, data Dataset, r Recipe, seed uin
 	n, err := data.Len(Train)
 	if err != nil {
 		return nil, err
+	}
+	if r.TrainSize > 0 {
+		n = min(n, r.TrainSize)
 	}
 	perEpoch := n / r.BatchSize
 	if perEpoch == 0 {
