@@ -3,6 +3,8 @@ package ops
 import (
 	"slices"
 	"testing"
+
+	"gorgonia.org/tensor"
 )
 
 // mustPair returns a function that passes on a pair layer constructor's result,
@@ -213,4 +215,102 @@ func TestOctaveErrors(t *testing.T) {
 	if _, err := s.Forward(randTensor(1, 2, Shape{4, 8, 8})); err == nil {
 		t.Errorf("OctaveSeq ending with alpha_out 0.5: Forward succeeded, want an error")
 	}
+}
+
+// TestOctaveNoExtraAllocs checks that the octave plumbing (pools, upsampling, sums,
+// pair containers) allocates nothing once shapes are stable: a training step of an
+// octave sequence allocates no more than its convolutions do on their own (Conv2D
+// hands work to goroutines, which may allocate).
+func TestOctaveNoExtraAllocs(t *testing.T) {
+	c, err := Conv(8, 8, 3, 1, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(l Layer, x *tensor.Dense) func() {
+		y, err := l.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dy := clone(y)
+		return func() {
+			if _, err := l.Forward(x); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Backward(dy); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	perConv := testing.AllocsPerRun(20, step(c, randTensor(1, 2, Shape{8, 8, 8})))
+	for _, tt := range []struct {
+		name string
+		l    Layer
+		in   Shape
+	}{
+		{"octconv_seq", octConvSeq(t), Shape{4, 8, 8}},
+		{"octave_bottleneck_seq", octBottleneckSeq(t), Shape{4, 16, 16}},
+	} {
+		convs := 0
+		Walk(tt.l, func(_ string, l Layer) {
+			if _, ok := l.(*Conv2D); ok {
+				convs++
+			}
+		})
+		got := testing.AllocsPerRun(20, step(tt.l, randTensor(2, 2, tt.in)))
+		if got > float64(convs)*perConv {
+			t.Errorf("%s: %v allocations per step, want at most %d convolutions x %v", tt.name, got, convs, perConv)
+		}
+	}
+}
+
+// benchmarkBottleneck times a training step (forward and backward) of a batch of 8 at
+// 28x28x256 and reports GFLOP/s counting 2 FLOPs per MAC and the backward pass as
+// twice the forward's MACs.
+func benchmarkBottleneck(b *testing.B, l Layer) {
+	in := Shape{256, 28, 28}
+	const n = 8
+	x := randTensor(1, n, in)
+	y, err := l.Forward(x)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dy := clone(y)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := l.Forward(x); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.Backward(dy); err != nil {
+			b.Fatal(err)
+		}
+	}
+	flops := 2 * 3 * float64(l.Cost(in).MACs) * n
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkBottleneckPlain is ResNet-50's layer1 block (planes 64) at 28x28.
+func BenchmarkBottleneckPlain(b *testing.B) {
+	l, err := ResNetBottleneck(256, 64, 1, 1, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchmarkBottleneck(b, l)
+}
+
+// BenchmarkBottleneckOctave is the same block as an octave bottleneck at alpha 0.5,
+// entered and left through alpha 0 so that it runs from one tensor to one.
+func BenchmarkBottleneckOctave(b *testing.B) {
+	first, err := NewOctBottleneck(OctBottleneckConfig{In: 256, Planes: 64, AlphaIn: 0, AlphaOut: 0.5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	last, err := NewOctBottleneck(OctBottleneckConfig{In: 256, Planes: 64, AlphaIn: 0.5, AlphaOut: 0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := NewOctaveSeq(first, last)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchmarkBottleneck(b, l)
 }
