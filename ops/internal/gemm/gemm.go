@@ -53,7 +53,7 @@ func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 		br, bc = n, k
 	}
 	check := func(name string, s []float32, rows, cols, ld int) {
-		if ld < max(1, cols) {
+		if ld < cols {
 			panic(fmt.Sprintf("gemm: ld%s=%d is less than %d columns", name, ld, cols))
 		}
 		if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
