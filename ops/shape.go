@@ -2,6 +2,8 @@ package ops
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"gorgonia.org/tensor"
 )
@@ -89,4 +91,22 @@ func checkGrad(dy *tensor.Dense, n int, out Shape) error {
 		return fmt.Errorf("gradient of shape %d x %v for an output of %d x %v", m, s, n, out)
 	}
 	return nil
+}
+
+// ParseShape parses a per-sample shape written "HxWxC", as String formats it, such
+// as "224x224x3".
+func ParseShape(s string) (Shape, error) {
+	parts := strings.Split(strings.ToLower(strings.TrimSpace(s)), "x")
+	if len(parts) != 3 {
+		return Shape{}, fmt.Errorf("shape %q: want HxWxC, such as 224x224x3", s)
+	}
+	var v [3]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 {
+			return Shape{}, fmt.Errorf("shape %q: %q is not a positive whole number; want HxWxC, such as 224x224x3", s, p)
+		}
+		v[i] = n
+	}
+	return Shape{C: v[2], H: v[0], W: v[1]}, nil
 }

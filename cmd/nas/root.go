@@ -48,6 +48,7 @@ shape, trains a proxy-sized version on the CPU and keeps every run in SQLite.`,
 		newRunsCmd(stdout),
 		newBestCmd(stdout),
 		newQueryCmd(stdout),
+		newZooCmd(stdout),
 	)
 	return root
 }
