@@ -45,6 +45,7 @@ type Conv2D struct {
 	// force overrides the choice of kernel; tests use it to compare paths.
 	force convPath
 	dws   *dwState // depthwise plans and scratch for the last input shape
+	pwf   *pwFlat  // pointwise plans for the last input shape
 }
 
 var _ Layer = (*Conv2D)(nil)
@@ -145,6 +146,8 @@ func (l *Conv2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		l.dwDirectForward(x.Float32s(), y.Float32s(), n, in, out)
 	case pathPointwise:
 		l.pointwiseForward(x.Float32s(), y.Float32s(), n, in, out)
+	case pathPointwiseFlat:
+		l.pointwiseFlatForward(x.Float32s(), y.Float32s(), n, in, out)
 	default:
 		l.im2colForward(x.Float32s(), y.Float32s(), n, in, out)
 	}
@@ -166,6 +169,8 @@ func (l *Conv2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		l.dwDirectBackward(dy.Float32s(), dx.Float32s(), n, in, out)
 	case pathPointwise:
 		l.pointwiseBackward(dy.Float32s(), dx.Float32s(), n, in, out)
+	case pathPointwiseFlat:
+		l.pointwiseFlatBackward(dy.Float32s(), dx.Float32s(), n, in, out)
 	default:
 		l.im2colBackward(dy.Float32s(), dx.Float32s(), n, in, out)
 	}
@@ -250,7 +255,9 @@ func (l *Conv2D) im2colBackward(dyd, dxd []float32, n int, in, out Shape) {
 			dxs := dxd[(s*in.C+g*cig)*in.H*in.W : (s*in.C+(g+1)*cig)*in.H*in.W]
 			clear(dxs)
 			col2im(dcol, cig, in, out, c, dxs)
-			biasGrad(db, dys, g*cog, cog, hw)
+			if l.bias != nil {
+				biasGrad(db, dys, g*cog, cog, hw)
+			}
 		}
 	})
 	l.reduceGrads(workers(units))

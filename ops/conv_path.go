@@ -17,6 +17,10 @@ const (
 	// pathFlat runs the masked flat kernels of package dwconv: depthwise at stride 1
 	// with as many output as input columns, or at stride 2 with half of them rounded up.
 	pathFlat
+	// pathPointwiseFlat runs 1x1 convolutions on the dwconv kernels, the input planes
+	// of a group being the taps: for groups of few channels, where Sgemm's packing
+	// costs more than it saves.
+	pathPointwiseFlat
 )
 
 // colCacheBytes bounds the im2col columns that Forward keeps for Backward: below it

@@ -1,12 +1,32 @@
 package ops
 
-import "nas/ops/internal/gemm"
+import (
+	"fmt"
+
+	"nas/ops/internal/dwconv"
+	"nas/ops/internal/gemm"
+)
+
+// pwFlatMaxFwd and pwFlatMaxBwd are the per-group channel counts up to which the
+// pointwise kernels run on the dwconv flat kernels rather than Sgemm: the input
+// channels per group forward, the smaller of input and output channels per group
+// backward. Measured in thread CPU time on the reference network's grouped 1x1
+// layers (BenchmarkConv/ref_*): with 6 channels per group the flat kernels are about
+// twice as fast as Sgemm, with 12 or more they are slower.
+const (
+	pwFlatMaxFwd = 8
+	pwFlatMaxBwd = 8
+)
 
 // pointwiseForward runs a 1x1, stride-1, unpadded convolution without im2col: in NCHW
 // the cin/g input planes of one sample and group already form a (cin/g) x HW matrix,
 // so each (sample, group) unit is one product Y_g = W_g * X_g.
 func (l *Conv2D) pointwiseForward(xd, yd []float32, n int, in, out Shape) {
 	c := l.cfg
+	if dwconv.Accelerated() && c.In/c.Groups <= pwFlatMaxFwd {
+		l.pointwiseFlatForward(xd, yd, n, in, out)
+		return
+	}
 	wd := l.weight.Value.Float32s()
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
 	hw := in.H * in.W
@@ -24,6 +44,10 @@ func (l *Conv2D) pointwiseForward(xd, yd []float32, n int, in, out Shape) {
 // pointwiseBackward computes dW_g += dY_g * X_g^T and dX_g = W_g^T * dY_g per unit.
 func (l *Conv2D) pointwiseBackward(dyd, dxd []float32, n int, in, out Shape) {
 	c := l.cfg
+	if dwconv.Accelerated() && min(c.In, c.Out)/c.Groups <= pwFlatMaxBwd {
+		l.pointwiseFlatBackward(dyd, dxd, n, in, out)
+		return
+	}
 	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
 	hw := in.H * in.W
@@ -38,7 +62,107 @@ func (l *Conv2D) pointwiseBackward(dyd, dxd []float32, n int, in, out Shape) {
 			dys := dyd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
 			gemm.Sgemm(false, true, cog, cig, hw, 1, dys, hw, xs, hw, 1, dw[g*cog*cig:], cig)
 			gemm.Sgemm(true, false, cig, hw, cog, 1, wd[g*cog*cig:], cig, dys, hw, 0, dxs, hw)
-			biasGrad(db, dys, g*cog, cog, hw)
+			if l.bias != nil {
+				biasGrad(db, dys, g*cog, cog, hw)
+			}
+		}
+	})
+	l.reduceGrads(workers(units))
+}
+
+// pwFlat holds the dwconv plans of a pointwise convolution for one input shape:
+// with the cin/g input planes of a group as the taps of a flat plan, one output plane
+// is a weighted sum of shifted-by-nothing planes, which the depthwise kernels compute
+// without packing, where Sgemm's packing dominates for a few channels per group.
+type pwFlat struct {
+	hw       int
+	fwd, bwd *dwconv.Plan // taps: the cin/g input planes, and the cout/g output planes
+	wt       []float32    // the weights transposed per group: (g, cin/g, cout/g)
+}
+
+func (l *Conv2D) pwFlatFor(hw int) *pwFlat {
+	if l.pwf != nil && l.pwf.hw == hw {
+		return l.pwf
+	}
+	c := l.cfg
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	plan := func(planes int) *dwconv.Plan {
+		taps := make([]dwconv.Tap, planes)
+		for i := range taps {
+			taps[i] = dwconv.Tap{Base: i * hw, W: i}
+		}
+		g := dwconv.Grid{Rows: 1, Cols: hw, Pitch: hw}
+		p, err := dwconv.NewPlan(g, g, taps)
+		if err != nil {
+			panic(fmt.Sprintf("ops: pointwise conv %+v: %v", c, err)) // the grids are valid by construction
+		}
+		return p
+	}
+	l.pwf = &pwFlat{hw: hw, fwd: plan(cig), bwd: plan(cog), wt: make([]float32, c.Out*cig)}
+	return l.pwf
+}
+
+// pointwiseFlatForward computes each output plane as the sum of the group's input
+// planes weighted by that channel's weights, per (sample, group) unit in parallel.
+func (l *Conv2D) pointwiseFlatForward(xd, yd []float32, n int, in, out Shape) {
+	c := l.cfg
+	wd := l.weight.Value.Float32s()
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	hw := in.H * in.W
+	pf := l.pwFlatFor(hw)
+	var bd []float32
+	if l.bias != nil {
+		bd = l.bias.Value.Float32s()
+	}
+	parallelFor(n*c.Groups, func(_, lo, hi int) {
+		for u := lo; u < hi; u++ {
+			s, g := u/c.Groups, u%c.Groups
+			xs := xd[(s*in.C+g*cig)*hw : (s*in.C+(g+1)*cig)*hw]
+			for o := g * cog; o < (g+1)*cog; o++ {
+				var b float32
+				if bd != nil {
+					b = bd[o]
+				}
+				pf.fwd.Conv(yd[(s*out.C+o)*hw:(s*out.C+o+1)*hw], xs, wd[o*cig:(o+1)*cig], b, false)
+			}
+		}
+	})
+}
+
+// pointwiseFlatBackward computes each weight row as the dot products of an output
+// gradient plane with the group's input planes, and each input gradient plane as
+// the sum of the group's output gradient planes weighted by a weight column.
+func (l *Conv2D) pointwiseFlatBackward(dyd, dxd []float32, n int, in, out Shape) {
+	c := l.cfg
+	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	hw := in.H * in.W
+	pf := l.pwFlatFor(hw)
+	for g := 0; g < c.Groups; g++ {
+		for o := 0; o < cog; o++ {
+			for i := 0; i < cig; i++ {
+				pf.wt[(g*cig+i)*cog+o] = wd[(g*cog+o)*cig+i]
+			}
+		}
+	}
+	units := n * c.Groups
+	dw, db := l.gradBuffers(units)
+	parallelFor(units, func(wk, lo, hi int) {
+		dw, db := dw[wk], db[wk]
+		for u := lo; u < hi; u++ {
+			s, g := u/c.Groups, u%c.Groups
+			xs := xd[(s*in.C+g*cig)*hw : (s*in.C+(g+1)*cig)*hw]
+			dys := dyd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
+			for o := 0; o < cog; o++ {
+				pf.fwd.WeightGrad(dw[(g*cog+o)*cig:(g*cog+o+1)*cig], xs, dys[o*hw:(o+1)*hw])
+			}
+			for i := 0; i < cig; i++ {
+				ch := s*in.C + g*cig + i
+				pf.bwd.Conv(dxd[ch*hw:(ch+1)*hw], dys, pf.wt[(g*cig+i)*cog:(g*cig+i+1)*cog], 0, false)
+			}
+			if l.bias != nil {
+				biasGrad(db, dys, g*cog, cog, hw)
+			}
 		}
 	})
 	l.reduceGrads(workers(units))

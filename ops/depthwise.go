@@ -312,7 +312,9 @@ func (l *Conv2D) dwDirectBackward(dyd, dxd []float32, n int, in, out Shape) {
 				o := ch*mult + m
 				dy := dyd[(s*c.Out+o)*ohw : (s*c.Out+o+1)*ohw]
 				w, dw := wd[o*kk:(o+1)*kk], dwa[o*kk:(o+1)*kk]
-				biasGrad(db, dy, o, 1, ohw)
+				if l.bias != nil {
+					biasGrad(db, dy, o, 1, ohw)
+				}
 				for oh := 0; oh < out.H; oh++ {
 					dyr := dy[oh*out.W : (oh+1)*out.W]
 					for kh := 0; kh < c.KH; kh++ {

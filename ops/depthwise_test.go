@@ -60,8 +60,8 @@ func maxScaledDiff(got, want []float32) (float64, int) {
 
 // TestConvPathsMatchIm2col compares every specialised kernel with the general
 // im2col + Sgemm path on random shapes: the flat depthwise kernels (in assembly
-// where the CPU has it, and as the Go twin), the direct depthwise loops and the
-// pointwise 1x1 products.
+// where the CPU has it, and as the Go twin), the direct depthwise loops, and the
+// pointwise 1x1 kernels (Sgemm or flat by channel count, and flat forced).
 func TestConvPathsMatchIm2col(t *testing.T) {
 	type pathCase struct {
 		path convPath
@@ -108,8 +108,9 @@ func TestConvPathsMatchIm2col(t *testing.T) {
 	}
 	for i := 0; i < 20; i++ {
 		g := []int{1, 2, 3, 4, 8}[rng.IntN(5)]
-		cfg := ConvConfig{In: g * (1 + rng.IntN(6)), Out: g * (1 + rng.IntN(6)), KH: 1, KW: 1, Groups: g, Bias: rng.IntN(2) == 0}
-		add(cfg, Shape{cfg.In, 1 + rng.IntN(15), 1 + rng.IntN(15)}, 1+rng.IntN(4), pathCase{pathPointwise, false})
+		cfg := ConvConfig{In: g * (1 + rng.IntN(12)), Out: g * (1 + rng.IntN(12)), KH: 1, KW: 1, Groups: g, Bias: rng.IntN(2) == 0}
+		add(cfg, Shape{cfg.In, 1 + rng.IntN(15), 1 + rng.IntN(15)}, 1+rng.IntN(4), pathCase{pathPointwise, false},
+			pathCase{pathPointwiseFlat, false}, pathCase{pathPointwiseFlat, true})
 	}
 	for i, tc := range cases {
 		nw := tc.cfg.Out * tc.cfg.In / max(tc.cfg.Groups, 1) * tc.cfg.KH * tc.cfg.KW
