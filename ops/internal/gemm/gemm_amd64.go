@@ -7,9 +7,12 @@ import "golang.org/x/sys/cpu"
 //go:generate go run gen.go
 
 // avx512Kernel is the 14 x 32 AVX-512 kernel: 28 zmm accumulators, two zmm for a row
-// of the B panel and two for broadcasts use all 32 registers. kc = 384 keeps the
-// 48 KiB B panel in a 48 KiB L1 together with the stream of A, mc*kc*4 stays near
-// 1 MiB of a 2 MiB L2, and so does the kc x nc B block.
+// of the B panel and two for broadcasts use all 32 registers. kc = 384 makes the
+// B panel 48 KiB, the size of L1, so it is mostly reused from L1 with A streaming
+// past; mc*kc*4 = 1 MiB of A stays in a 2 MiB L2 beside the kc x nc = 576 KiB B block.
+// nc = 384 was the fastest of 128..12544 for M64K288N12544 on the development
+// machine (smaller blocks are packed while still in L2, larger ones let the
+// prefetcher run longer; the curve is flat within noise from 256 to 512).
 var avx512Kernel = &kernel{
 	name: "avx512",
 	mr:   14,
@@ -24,7 +27,7 @@ var avx512Kernel = &kernel{
 	},
 	packB:  packB512,
 	packBT: packBT512,
-	kc:     384, mc: 672, nc: 768,
+	kc:     384, mc: 672, nc: 384,
 }
 
 // avx2Kernel is the 6 x 16 AVX2+FMA kernel: 12 ymm accumulators, two for a row of B

@@ -23,6 +23,8 @@ const (
 	mr256  = 6  // AVX2: 2*6 accumulators + 2 B vectors + 2 broadcasts = 16 registers
 	nr256  = 16 // two ymm
 	unroll = 4  // k steps per loop iteration
+	// packAhead is how many rows ahead packB prefetches.
+	packAhead = 4
 )
 
 func main() {
@@ -263,8 +265,15 @@ func packB(s *bytes.Buffer, name, reg string, vbytes, nv int) {
 	fmt.Fprintf(s, "// func %s(dst, src unsafe.Pointer, kc, npanel, ldb int)\n", name)
 	fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-40\n", name)
 	fmt.Fprintf(s, "\tMOVQ dst+0(FP), DI\n\tMOVQ src+8(FP), SI\n\tMOVQ kc+16(FP), CX\n\tMOVQ npanel+24(FP), DX\n\tMOVQ ldb+32(FP), R8\n\tSHLQ $2, R8\n")
-	fmt.Fprintf(s, "\tMOVQ CX, R9\n\tSHLQ $%d, R9\n", shift)
+	fmt.Fprintf(s, "\tMOVQ CX, R9\n\tSHLQ $%d, R9\n\tIMUL3Q $%d, R8, R13\n", shift, packAhead)
 	fmt.Fprintf(s, "%s_row:\n\tMOVQ SI, R10\n\tMOVQ DI, R11\n\tMOVQ DX, R12\n%s_panel:\n", name, name)
+	// Prefetching the same columns packAhead rows below raises the number of misses in
+	// flight: each row is a separate short stream that the hardware prefetcher is slow
+	// to pick up.
+	fmt.Fprintf(s, "\tPREFETCHT0 (R10)(R13*1)\n")
+	if pw > 64 {
+		fmt.Fprintf(s, "\tPREFETCHT0 64(R10)(R13*1)\n")
+	}
 	fmt.Fprintf(s, "\tVMOVUPS (R10), %s0\n\tVMOVUPS %d(R10), %s1\n\tVMOVUPS %s0, (R11)\n\tVMOVUPS %s1, %d(R11)\n", reg, vbytes, reg, reg, reg, vbytes)
 	fmt.Fprintf(s, "\tADDQ $%d, R10\n\tADDQ R9, R11\n\tDECQ R12\n\tJNZ %s_panel\n", pw, name)
 	fmt.Fprintf(s, "\tADDQ R8, SI\n\tADDQ $%d, DI\n\tDECQ CX\n\tJNZ %s_row\n\tVZEROUPPER\n\tRET\n\n", pw, name)
