@@ -26,7 +26,7 @@ const (
 	idxMaxDims = 4
 	// idxMaxBytes bounds the declared data size, far above any dataset this package
 	// is for, so that a corrupt header cannot overflow the size computation.
-	idxMaxBytes = 1 << 36
+	idxMaxBytes = 1 << 32
 )
 
 // idxFile is the content of an IDX file of unsigned bytes.
@@ -90,10 +90,11 @@ func decodeIDX(r io.Reader) (*idxFile, error) {
 	size := int64(1)
 	for i := range dims {
 		dims[i] = int(binary.BigEndian.Uint32(raw[4*i:]))
-		size *= int64(dims[i])
-		if size > idxMaxBytes {
+		// Checked before multiplying, so that the product cannot overflow.
+		if dims[i] != 0 && size > idxMaxBytes/int64(dims[i]) {
 			return nil, fmt.Errorf("bad IDX header: dimensions %v declare more than %d bytes", dims[:i+1], int64(idxMaxBytes))
 		}
+		size *= int64(dims[i])
 	}
 	data, err := readN(in, size)
 	if errors.Is(err, io.ErrUnexpectedEOF) {

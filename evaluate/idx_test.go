@@ -45,6 +45,8 @@ func TestDecodeIDXErrors(t *testing.T) {
 		{"no dims", []byte{0, 0, 8, 0}, "0 dimensions"},
 		{"too many dims", []byte{0, 0, 8, 5}, "5 dimensions"},
 		{"huge dims", encodeIDX([]int{1 << 20, 1 << 20}, nil), "declare more than"},
+		// 2^32-1 squared overflows an int64.
+		{"overflowing dims", encodeIDX([]int{1<<32 - 1, 1<<32 - 1}, nil), "declare more than"},
 		{"truncated data", good[:len(good)-1], "truncated data: 5 of the 6 bytes of dimensions [2 3]"},
 		{"trailing data", append(slices.Clone(good), 0), "trailing data after the 6 bytes"},
 		{"bad gzip header", append(slices.Clone(gzipMagic), 0, 0, 0), "bad gzip header"},

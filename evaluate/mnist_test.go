@@ -80,37 +80,33 @@ func checkMNISTLike(t *testing.T, f mnistCase) {
 		counts []int
 		first  []int
 	}{{Train, f.trainCounts, f.trainFirst}, {Test, f.testCounts, f.testFirst}} {
-		n, err := d.Len(tc.s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		indices := make([]int, n)
-		for i := range indices {
-			indices[i] = i
-		}
-		x, y := make([]float32, n*d.Shape().Size()), make([]int, n)
-		if err := d.Batch(tc.s, indices, x, y, nil); err != nil {
-			t.Fatal(err)
-		}
-		counts := make([]int, 10)
-		for _, l := range y {
-			counts[l]++
-		}
-		if !slices.Equal(counts, tc.counts) || !slices.Equal(y[:5], tc.first) {
-			t.Errorf("%s %v: %d images, per class %v, first labels %v; want %v, %v", f.name, tc.s, n, counts, y[:5], tc.counts, tc.first)
+		y := allLabels(t, d, tc.s)
+		if counts := classCounts(y, 10); !slices.Equal(counts, tc.counts) || !slices.Equal(y[:5], tc.first) {
+			t.Errorf("%s %v: %d images, per class %v, first labels %v; want %v, %v", f.name, tc.s, len(y), counts, y[:5], tc.counts, tc.first)
 		}
 	}
 	checkStats(t, d, f.name+" (all training images)", f.mean, f.std)
 
+	// The other options reuse the decoded files rather than reading them again.
+	var src *source
+	if f.name == "mnist" {
+		src, err = mnistSource("")
+	} else {
+		src, err = fashionMNISTSource("")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// The reference recipe's normalisation: the first 12,800 training images.
-	d, err = Open(f.name, Options{ValSize: NoValidation, TrainLimit: 12800})
+	d, err = newImageDataset(f.name, src, Options{ValSize: NoValidation, TrainLimit: 12800})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkStats(t, d, f.name+" (first 12800 training images)", f.mean12800, f.std12800)
 
 	// The default hold-out: 10% of 60,000, each class giving its share.
-	d, err = Open(f.name, Options{Seed: 1})
+	d, err = newImageDataset(f.name, src, Options{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,19 +115,7 @@ func checkMNISTLike(t *testing.T, f mnistCase) {
 	if ntrain != 54000 || nval != 6000 {
 		t.Errorf("Open(%s) with the default hold-out: Len(Train), Len(Val) = %d, %d; want 54000, 6000", f.name, ntrain, nval)
 	}
-	indices := make([]int, nval)
-	for i := range indices {
-		indices[i] = i
-	}
-	y := make([]int, nval)
-	if err := d.Batch(Val, indices, make([]float32, nval*d.Shape().Size()), y, nil); err != nil {
-		t.Fatal(err)
-	}
-	counts := make([]int, 10)
-	for _, l := range y {
-		counts[l]++
-	}
-	for c, n := range counts {
+	for c, n := range classCounts(allLabels(t, d, Val), 10) {
 		// The largest remainder method gives each class its share rounded down
 		// or up.
 		share := float64(f.trainCounts[c]) * 6000 / 60000
@@ -139,6 +123,37 @@ func checkMNISTLike(t *testing.T, f mnistCase) {
 			t.Errorf("%s validation class %d: %d images, want %v rounded", f.name, c, n, share)
 		}
 	}
+}
+
+// allLabels returns the labels of split s of d, read with Batch in chunks.
+func allLabels(t *testing.T, d Dataset, s Split) []int {
+	t.Helper()
+	n, err := d.Len(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chunk = 1000
+	x := make([]float32, chunk*d.Shape().Size())
+	indices := make([]int, 0, chunk)
+	labels := make([]int, n)
+	for i := 0; i < n; i += chunk {
+		indices = indices[:0]
+		for j := i; j < min(i+chunk, n); j++ {
+			indices = append(indices, j)
+		}
+		if err := d.Batch(s, indices, x[:len(indices)*d.Shape().Size()], labels[i:i+len(indices)], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return labels
+}
+
+func classCounts(labels []int, classes int) []int {
+	counts := make([]int, classes)
+	for _, l := range labels {
+		counts[l]++
+	}
+	return counts
 }
 
 func checkStats(t *testing.T, d Dataset, what string, wantMean, wantStd float64) {
