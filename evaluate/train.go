@@ -18,29 +18,29 @@ import (
 // warm-up, and label smoothing.
 type Recipe struct {
 	// Epochs is the number of passes over the training split; 0 means 1.
-	Epochs int
+	Epochs int `json:"epochs"`
 	// BatchSize is the number of images per step; 0 means 128. The last partial
 	// batch of an epoch is dropped, as in the reference recipe.
-	BatchSize int
+	BatchSize int `json:"batch_size"`
 	// LR is the peak learning rate; 0 means 0.1.
-	LR float64
+	LR float64 `json:"lr"`
 	// Momentum is the SGD momentum factor; 0 means none.
-	Momentum float64
+	Momentum float64 `json:"momentum"`
 	// Nesterov selects Nesterov momentum.
-	Nesterov bool
+	Nesterov bool `json:"nesterov"`
 	// WeightDecay is the L2 penalty applied to every parameter; 0 means none.
-	WeightDecay float64
+	WeightDecay float64 `json:"weight_decay"`
 	// LabelSmoothing is the cross-entropy's label smoothing in [0, 1).
-	LabelSmoothing float64
+	LabelSmoothing float64 `json:"label_smoothing"`
 	// TrainSize, if positive, trains on only the first TrainSize images of the
 	// training split (the fidelity's training-set size); 0 means all of them.
-	TrainSize int
+	TrainSize int `json:"train_size"`
 	// WarmupSteps ramps the learning rate linearly from 0 over the first steps
 	// before the cosine decay; 0 means no warm-up.
-	WarmupSteps int
+	WarmupSteps int `json:"warmup_steps"`
 	// Progress, if set, is called after every step with the step count, the total
 	// and the step's loss. It must not retain anything.
-	Progress func(step, steps int, loss float64)
+	Progress func(step, steps int, loss float64) `json:"-"`
 }
 
 // ReferenceRecipe returns the training recipe of ../shared/bench/reference_net.py:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -49,6 +50,8 @@ shape, trains a proxy-sized version on the CPU and keeps every run in SQLite.`,
 		newBestCmd(stdout),
 		newQueryCmd(stdout),
 		newZooCmd(stdout),
+		newTrainCmd(stdout, stderr),
+		newBenchCmd(stdout),
 	)
 	return root
 }
@@ -91,3 +94,6 @@ func version() string {
 	}
 	return "devel"
 }
+
+// threads returns how many cores nas computes on.
+func threads() int { return runtime.GOMAXPROCS(0) }

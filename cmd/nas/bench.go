@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"nas/ops"
+)
+
+type benchOptions struct {
+	name    string
+	batch   int
+	steps   int
+	input   string
+	classes int
+	json    bool
+	out     io.Writer
+}
+
+func newBenchCmd(stdout io.Writer) *cobra.Command {
+	o := &benchOptions{out: stdout}
+	cmd := &cobra.Command{
+		Use:   "bench NAME",
+		Short: "Time a zoo network's training steps and inference on this machine",
+		Long: `Time a zoo network on random inputs as ../shared/bench/reference_net.py bench does:
+three warm-up steps, then --steps training steps (forward, cross-entropy,
+backward, SGD with Nesterov momentum) and --steps inference passes in evaluation
+mode at --batch images, and single-image inference latency. Both cores are used.
+
+With --json, prints an object with the fields network, input, batch, steps,
+threads, train_images_per_second, inference_images_per_second and latency_ms.`,
+		Example: `  nas bench reference_net --batch 128
+  nas bench mobilenet_v2 --input 32x32x3 --classes 10 --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.name = args[0]
+			return runBench(o)
+		},
+	}
+	cmd.Flags().IntVar(&o.batch, "batch", 128, "images per step")
+	cmd.Flags().IntVar(&o.steps, "steps", 20, "timed steps")
+	cmd.Flags().StringVar(&o.input, "input", "", "input shape HxWxC (default the network's reference shape)")
+	cmd.Flags().IntVar(&o.classes, "classes", 0, "number of classes (default the network's reference count)")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
+	return cmd
+}
+
+// benchReport is the JSON form of nas bench.
+type benchReport struct {
+	Network        string  `json:"network"`
+	Input          string  `json:"input"`
+	Batch          int     `json:"batch"`
+	Steps          int     `json:"steps"`
+	Threads        int     `json:"threads"`
+	TrainPerSec    float64 `json:"train_images_per_second"`
+	InferPerSec    float64 `json:"inference_images_per_second"`
+	LatencyMillis  float64 `json:"latency_ms"`
+	MACsPerImage   int64   `json:"macs_per_image"`
+	TrainGFLOPsSec float64 `json:"train_gflops_per_second"`
+}
+
+func runBench(o *benchOptions) error {
+	if o.batch <= 0 || o.steps <= 0 {
+		return usagef("--batch %d and --steps %d must be positive", o.batch, o.steps)
+	}
+	var in ops.Shape
+	if o.input != "" {
+		s, err := ops.ParseShape(o.input)
+		if err != nil {
+			return usagef("--input: %v", err)
+		}
+		in = s
+	}
+	net, _, err := buildZoo(o.name, in, o.classes)
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(0, 0))
+	net.Init(rng)
+	in = net.Input()
+	classes := net.OutShape().Size()
+	x := ops.New(o.batch, in)
+	for i, d := 0, x.Float32s(); i < len(d); i++ {
+		d[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int, o.batch)
+	for i := range labels {
+		labels[i] = rng.IntN(classes)
+	}
+	loss := &ops.SoftmaxCrossEntropy{}
+	opt := &ops.SGD{LR: 0.05, Momentum: 0.9, Nesterov: true, WeightDecay: 4e-5}
+	step := func() error {
+		_, err := net.Step(x, labels, loss, opt)
+		return err
+	}
+	net.SetTraining(true)
+	for range 3 {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	for range o.steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	train := float64(o.steps*o.batch) / time.Since(start).Seconds()
+	net.SetTraining(false)
+	if _, err := net.Forward(x); err != nil {
+		return err
+	}
+	start = time.Now()
+	for range o.steps {
+		if _, err := net.Forward(x); err != nil {
+			return err
+		}
+	}
+	infer := float64(o.steps*o.batch) / time.Since(start).Seconds()
+	one := ops.FromSlice(1, in, x.Float32s()[:in.Size()])
+	if _, err := net.Forward(one); err != nil {
+		return err
+	}
+	start = time.Now()
+	for range o.steps {
+		if _, err := net.Forward(one); err != nil {
+			return err
+		}
+	}
+	latency := time.Since(start).Seconds() * 1000 / float64(o.steps)
+	macs := net.Cost().MACs
+	rep := benchReport{Network: o.name, Input: in.String(), Batch: o.batch, Steps: o.steps, Threads: threads(),
+		TrainPerSec: train, InferPerSec: infer, LatencyMillis: latency, MACsPerImage: macs,
+		// A training step is a forward and a backward pass of about twice its cost:
+		// 3 MACs, 6 floating-point operations, per MAC and image.
+		TrainGFLOPsSec: train * float64(macs) * 6 / 1e9}
+	if o.json {
+		return writeJSON(o.out, rep)
+	}
+	_, err = fmt.Fprintf(o.out, "%s %s batch %d, %d threads: train %.0f images/s (%.1f GFLOP/s), inference %.0f images/s, latency %.2f ms\n",
+		o.name, rep.Input, o.batch, rep.Threads, train, rep.TrainGFLOPsSec, infer, latency)
+	return err
+}
