@@ -118,13 +118,12 @@ func (l *Conv2D) pointwiseFlatForward(xd, yd []float32, n int, in, out Shape) {
 		for u := lo; u < hi; u++ {
 			s, g := u/c.Groups, u%c.Groups
 			xs := xd[(s*in.C+g*cig)*hw : (s*in.C+(g+1)*cig)*hw]
-			for o := g * cog; o < (g+1)*cog; o++ {
-				var b float32
-				if bd != nil {
-					b = bd[o]
-				}
-				pf.fwd.Conv(yd[(s*out.C+o)*hw:(s*out.C+o+1)*hw], xs, wd[o*cig:(o+1)*cig], b, false)
+			var b []float32
+			if bd != nil {
+				b = bd[g*cog:]
 			}
+			pf.fwd.ConvPlanes(yd[(s*out.C+g*cog)*hw:(s*out.C+(g+1)*cog)*hw], xs, wd[g*cog*cig:], b,
+				dwconv.Strides{Count: cog, Dst: hw, W: cig, B: 1}, false)
 		}
 	})
 }
@@ -153,13 +152,9 @@ func (l *Conv2D) pointwiseFlatBackward(dyd, dxd []float32, n int, in, out Shape)
 			s, g := u/c.Groups, u%c.Groups
 			xs := xd[(s*in.C+g*cig)*hw : (s*in.C+(g+1)*cig)*hw]
 			dys := dyd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
-			for o := 0; o < cog; o++ {
-				pf.fwd.WeightGrad(dw[(g*cog+o)*cig:(g*cog+o+1)*cig], xs, dys[o*hw:(o+1)*hw])
-			}
-			for i := 0; i < cig; i++ {
-				ch := s*in.C + g*cig + i
-				pf.bwd.Conv(dxd[ch*hw:(ch+1)*hw], dys, pf.wt[(g*cig+i)*cog:(g*cig+i+1)*cog], 0, false)
-			}
+			pf.fwd.WeightGradPlanes(dw[g*cog*cig:(g+1)*cog*cig], xs, dys, dwconv.Strides{Count: cog, Dst: hw, W: cig})
+			pf.bwd.ConvPlanes(dxd[(s*in.C+g*cig)*hw:(s*in.C+(g+1)*cig)*hw], dys, pf.wt[g*cig*cog:(g+1)*cig*cog], nil,
+				dwconv.Strides{Count: cig, Dst: hw, W: cog}, false)
 			if l.bias != nil {
 				biasGrad(db, dys, g*cog, cog, hw)
 			}

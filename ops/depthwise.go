@@ -111,8 +111,24 @@ func perWorker(bufs [][]float32, w, n int) [][]float32 {
 	return bufs
 }
 
-// dwFlatForward runs the flat kernel for each (sample, input channel) unit in
-// parallel; with a channel multiplier each unit writes its mult output planes.
+// dwChunk bounds how many planes a worker splits into phases at a time at stride 2,
+// so that the phases stay in the first-level cache until the kernels read them.
+const dwChunk = 8
+
+// segments calls f for the runs of units in [lo, hi) that lie in one sample and
+// span at most limit channels: sample s, first channel ch, count.
+func segments(lo, hi, channels, limit int, f func(s, ch, count int)) {
+	for u := lo; u < hi; {
+		s, ch := u/channels, u%channels
+		cnt := min(hi-u, channels-ch, limit)
+		f(s, ch, cnt)
+		u += cnt
+	}
+}
+
+// dwFlatForward runs the flat kernel over (sample, input channel) units in
+// parallel, a run of channels per kernel call; with a channel multiplier each unit
+// writes its mult output planes.
 func (l *Conv2D) dwFlatForward(xd, yd []float32, n int, in, out Shape) {
 	c := l.cfg
 	st := l.dwStateFor(in)
@@ -123,33 +139,37 @@ func (l *Conv2D) dwFlatForward(xd, yd []float32, n int, in, out Shape) {
 		bd = l.bias.Value.Float32s()
 	}
 	ihw, ohw := in.H*in.W, out.H*out.W
-	units := n * c.In
+	units, limit := n*c.In, c.In
 	if st.s2 {
-		st.scratch = perWorker(st.scratch, workers(units), 8*st.ps)
+		limit = dwChunk
+		st.scratch = perWorker(st.scratch, workers(units), 8*dwChunk*st.ps)
 	}
 	parallelFor(units, func(wk, lo, hi int) {
-		for u := lo; u < hi; u++ {
-			src := xd[u*ihw : (u+1)*ihw]
+		segments(lo, hi, c.In, limit, func(s, ch, cnt int) {
+			u := s*c.In + ch
+			src, stride := xd[u*ihw:(u+cnt)*ihw], ihw
 			if st.s2 {
-				ph := st.scratch[wk][:4*st.ps]
-				dwconv.Deinterleave(ph, src, in.H, in.W)
-				src = ph
+				ph := st.scratch[wk][:cnt*4*st.ps]
+				for j := 0; j < cnt; j++ {
+					dwconv.Deinterleave(ph[j*4*st.ps:], xd[(u+j)*ihw:(u+j+1)*ihw], in.H, in.W)
+				}
+				src, stride = ph, 4*st.ps
 			}
-			s, ch := u/c.In, u%c.In
 			for m := 0; m < mult; m++ {
 				o := ch*mult + m
-				var b float32
+				var b []float32
 				if bd != nil {
-					b = bd[o]
+					b = bd[o:]
 				}
-				st.fwd.Conv(yd[(s*c.Out+o)*ohw:(s*c.Out+o+1)*ohw], src, st.wf[o*t:(o+1)*t], b, false)
+				st.fwd.ConvPlanes(yd[(s*c.Out+o)*ohw:], src, st.wf[o*t:], b,
+					dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: stride, W: mult * t, B: mult}, false)
 			}
-		}
+		})
 	})
 }
 
 // dwFlatBackward computes the weight gradient with the forward plan and the input
-// gradient with the backward plans, per (sample, input channel) unit in parallel;
+// gradient with the backward plans, over (sample, input channel) units in parallel;
 // per-worker weight gradients are reduced in worker order.
 func (l *Conv2D) dwFlatBackward(dyd, dxd []float32, n int, in, out Shape) {
 	c := l.cfg
@@ -162,10 +182,11 @@ func (l *Conv2D) dwFlatBackward(dyd, dxd []float32, n int, in, out Shape) {
 		}
 	}
 	ihw, ohw := in.H*in.W, out.H*out.W
-	units := n * c.In
+	units, limit := n*c.In, c.In
 	w := workers(units)
 	if st.s2 {
-		st.scratch = perWorker(st.scratch, w, 8*st.ps)
+		limit = dwChunk
+		st.scratch = perWorker(st.scratch, w, 8*dwChunk*st.ps)
 	}
 	st.dwp = perWorker(st.dwp, w, c.Out*t)
 	st.db = perWorker(st.db, w, c.Out)
@@ -173,44 +194,54 @@ func (l *Conv2D) dwFlatBackward(dyd, dxd []float32, n int, in, out Shape) {
 		dwp, db := st.dwp[wk], st.db[wk]
 		clear(dwp)
 		clear(db)
-		for u := lo; u < hi; u++ {
-			xs, dxs := xd[u*ihw:(u+1)*ihw], dxd[u*ihw:(u+1)*ihw]
+		segments(lo, hi, c.In, limit, func(s, ch, cnt int) {
+			u := s*c.In + ch
+			xs, xstride := xd[u*ihw:(u+cnt)*ihw], ihw
+			ps4 := 4 * st.ps
 			var dph []float32
 			if st.s2 {
-				ph := st.scratch[wk][:4*st.ps]
-				dwconv.Deinterleave(ph, xs, in.H, in.W)
-				xs, dph = ph, st.scratch[wk][4*st.ps:8*st.ps]
+				ph := st.scratch[wk][:cnt*ps4]
+				for j := 0; j < cnt; j++ {
+					dwconv.Deinterleave(ph[j*ps4:], xd[(u+j)*ihw:(u+j+1)*ihw], in.H, in.W)
+				}
+				xs, xstride = ph, ps4
+				dph = st.scratch[wk][dwChunk*ps4 : dwChunk*ps4+cnt*ps4]
 			}
-			s, ch := u/c.In, u%c.In
 			for m := 0; m < mult; m++ {
 				o := ch*mult + m
-				dys := dyd[(s*c.Out+o)*ohw : (s*c.Out+o+1)*ohw]
-				st.fwd.WeightGrad(dwp[o*t:(o+1)*t], xs, dys)
+				dys := dyd[(s*c.Out+o)*ohw:]
+				st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
 				if l.bias != nil {
-					biasGrad(db, dys, o, 1, ohw)
+					for j := 0; j < cnt; j++ {
+						biasGrad(db, dys[j*mult*ohw:], o+j*mult, 1, ohw)
+					}
 				}
 				if !st.s2 {
-					p := st.bwd[0]
-					pt := p.Taps()
-					p.Conv(dxs, dys, st.wb[0][o*pt:(o+1)*pt], 0, m > 0)
+					pt := st.bwd[0].Taps()
+					st.bwd[0].ConvPlanes(dxd[u*ihw:], dys, st.wb[0][o*pt:], nil,
+						dwconv.Strides{Count: cnt, Dst: ihw, Src: mult * ohw, W: mult * pt}, m > 0)
 					continue
 				}
 				for q, p := range st.bwd {
-					dq := dph[q*st.ps : (q+1)*st.ps]
 					if p == nil {
 						if m == 0 {
-							clear(dq)
+							for j := 0; j < cnt; j++ {
+								clear(dph[j*ps4+q*st.ps : j*ps4+(q+1)*st.ps])
+							}
 						}
 						continue
 					}
 					pt := p.Taps()
-					p.Conv(dq, dys, st.wb[q][o*pt:(o+1)*pt], 0, m > 0)
+					p.ConvPlanes(dph[q*st.ps:], dys, st.wb[q][o*pt:], nil,
+						dwconv.Strides{Count: cnt, Dst: ps4, Src: mult * ohw, W: mult * pt}, m > 0)
 				}
 			}
 			if st.s2 {
-				dwconv.Interleave(dxs, dph, in.H, in.W)
+				for j := 0; j < cnt; j++ {
+					dwconv.Interleave(dxd[(u+j)*ihw:(u+j+1)*ihw], dph[j*ps4:(j+1)*ps4], in.H, in.W)
+				}
 			}
-		}
+		})
 	})
 	gw := l.weight.Grad.Float32s()
 	for wk := 0; wk < w; wk++ {

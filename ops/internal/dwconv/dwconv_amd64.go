@@ -10,10 +10,10 @@ var (
 )
 
 //go:noescape
-func convAVX512(src, dst, w *float32, off *int32, mask, store *uint16, taps, blocks int, bias float32, accumulate bool)
+func convAVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, blocks, count, srcStride, dstStride, wStride, biasStride int, accumulate bool)
 
 //go:noescape
-func wgradAVX512(src, dy, dw *float32, off *int32, mask *uint16, taps, blocks int)
+func wgradAVX512(src, dy, dw *float32, off *int32, mask *uint16, taps, blocks, count, srcStride, dyStride, dwStride int)
 
 //go:noescape
 func deinterleaveAVX512(src, dst *float32, h, w, rows, pitch int)

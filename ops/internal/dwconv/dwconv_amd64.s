@@ -3,20 +3,30 @@
 // Lane masks are read with KMOVW; loads past a plane's edge are masked off, and
 // AVX-512 suppresses faults on masked-off lanes, so offsets may point before src.
 
-// func convAVX512(src, dst, w *float32, off *int32, mask, store *uint16, taps, blocks int, bias float32, accumulate bool)
-TEXT ·convAVX512(SB), NOSPLIT, $0-69
+// func convAVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, blocks, count, srcStride, dstStride, wStride, biasStride int, accumulate bool)
+// The strides are in bytes; bias may be nil.
+TEXT ·convAVX512(SB), NOSPLIT, $0-113
+plane:
+	CMPQ count+72(FP), $0
+	JLE  done
 	MOVQ src+0(FP), SI
 	MOVQ dst+8(FP), DI
 	MOVQ w+16(FP), R10
-	MOVQ off+24(FP), R8
-	MOVQ mask+32(FP), R9
-	MOVQ store+40(FP), R11
-	MOVQ taps+48(FP), CX
-	MOVQ blocks+56(FP), DX
-	VBROADCASTSS bias+64(FP), Z31
-	MOVBQZX accumulate+68(FP), R15
+	MOVQ off+32(FP), R8
+	MOVQ mask+40(FP), R9
+	MOVQ store+48(FP), R11
+	MOVQ taps+56(FP), CX
+	MOVQ blocks+64(FP), DX
 	MOVQ DX, R12
 	SHLQ $1, R12 // bytes between one tap's masks and the next's
+	MOVBQZX accumulate+112(FP), R15
+	VPXORD Z31, Z31, Z31
+	MOVQ bias+24(FP), AX
+	TESTQ AX, AX
+	JEQ  group4
+	VBROADCASTSS (AX), Z31
+	MOVQ biasStride+104(FP), BX
+	ADDQ BX, bias+24(FP)
 
 group4:
 	CMPQ DX, $4
@@ -74,7 +84,7 @@ g4store:
 
 tail:
 	TESTQ DX, DX
-	JEQ   done
+	JEQ   next
 	VMOVAPS Z31, Z0
 	VPXORD  Z1, Z1, Z1
 	XORQ    BX, BX
@@ -114,12 +124,26 @@ t1store:
 	DECQ DX
 	JMP  tail
 
+next:
+	MOVQ srcStride+80(FP), AX
+	ADDQ AX, src+0(FP)
+	MOVQ dstStride+88(FP), AX
+	ADDQ AX, dst+8(FP)
+	MOVQ wStride+96(FP), AX
+	ADDQ AX, w+16(FP)
+	DECQ count+72(FP)
+	JMP  plane
+
 done:
 	VZEROUPPER
 	RET
 
-// func wgradAVX512(src, dy, dw *float32, off *int32, mask *uint16, taps, blocks int)
-TEXT ·wgradAVX512(SB), NOSPLIT, $0-56
+// func wgradAVX512(src, dy, dw *float32, off *int32, mask *uint16, taps, blocks, count, srcStride, dyStride, dwStride int)
+// The strides are in bytes.
+TEXT ·wgradAVX512(SB), NOSPLIT, $0-88
+wplane:
+	CMPQ count+56(FP), $0
+	JLE  wdone
 	MOVQ src+0(FP), SI
 	MOVQ dw+16(FP), R10
 	MOVQ off+24(FP), R8
@@ -130,7 +154,7 @@ TEXT ·wgradAVX512(SB), NOSPLIT, $0-56
 
 tap:
 	CMPQ BX, CX
-	JGE  wdone
+	JGE  wnext
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -189,6 +213,16 @@ wsum:
 	VMOVSS X0, (R10)(BX*4)
 	INCQ BX
 	JMP  tap
+
+wnext:
+	MOVQ srcStride+64(FP), AX
+	ADDQ AX, src+0(FP)
+	MOVQ dyStride+72(FP), AX
+	ADDQ AX, dy+8(FP)
+	MOVQ dwStride+80(FP), AX
+	ADDQ AX, dw+16(FP)
+	DECQ count+56(FP)
+	JMP  wplane
 
 wdone:
 	VZEROUPPER

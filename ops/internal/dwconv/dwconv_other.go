@@ -6,11 +6,11 @@ const hasAVX512 = false
 
 var useAsm = false
 
-func convAVX512(src, dst, w *float32, off *int32, mask, store *uint16, taps, blocks int, bias float32, accumulate bool) {
+func convAVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, blocks, count, srcStride, dstStride, wStride, biasStride int, accumulate bool) {
 	panic("dwconv: no assembly on this architecture")
 }
 
-func wgradAVX512(src, dy, dw *float32, off *int32, mask *uint16, taps, blocks int) {
+func wgradAVX512(src, dy, dw *float32, off *int32, mask *uint16, taps, blocks, count, srcStride, dyStride, dwStride int) {
 	panic("dwconv: no assembly on this architecture")
 }
 

@@ -157,3 +157,59 @@ func TestInterleaveRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanesMatchSinglePlanes checks that ConvPlanes and WeightGradPlanes equal one
+// Conv or WeightGrad call per plane, bit for bit (same kernel, same order).
+func TestPlanesMatchSinglePlanes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	modes := []bool{false}
+	if Accelerated() {
+		modes = append(modes, true)
+	}
+	for _, asm := range modes {
+		for trial := 0; trial < 30; trial++ {
+			w := 1 + rng.IntN(20)
+			g := Grid{Rows: 1 + rng.IntN(10), Cols: w, Pitch: w}
+			taps := []Tap{{DR: -1, DC: -1}, {W: 1}, {DR: 1, DC: 2, W: 2}}
+			p, err := NewPlan(g, g, taps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := Strides{Count: 1 + rng.IntN(4), Dst: p.N + rng.IntN(3), Src: rng.IntN(2) * (p.SrcLen() + rng.IntN(3)), W: rng.IntN(4), B: 1 + rng.IntN(2)}
+			src := randSlice(rng, s.Count*(p.SrcLen()+s.Src))
+			wt := randSlice(rng, s.Count*3+s.Count*s.W)
+			bias := randSlice(rng, s.Count*s.B)
+			for _, b := range [][]float32{bias, nil} {
+				withAsm(asm, func() {
+					got := randSlice(rng, s.Count*s.Dst+p.N)
+					want := append([]float32(nil), got...)
+					p.ConvPlanes(got, src, wt, b, s, true)
+					for j := 0; j < s.Count; j++ {
+						var bj float32
+						if b != nil {
+							bj = b[j*s.B]
+						}
+						p.Conv(want[j*s.Dst:], src[j*s.Src:], wt[j*s.W:], bj, true)
+					}
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("asm=%v ConvPlanes(%+v, bias %v)[%d] = %v, want %v", asm, s, b != nil, i, got[i], want[i])
+						}
+					}
+					dy := randSlice(rng, s.Count*s.Dst+p.N)
+					gdw := make([]float32, s.Count*s.W+3)
+					wdw := make([]float32, len(gdw))
+					p.WeightGradPlanes(gdw, src, dy, s)
+					for j := 0; j < s.Count; j++ {
+						p.WeightGrad(wdw[j*s.W:], src[j*s.Src:], dy[j*s.Dst:])
+					}
+					for i := range wdw {
+						if gdw[i] != wdw[i] {
+							t.Fatalf("asm=%v WeightGradPlanes(%+v)[%d] = %v, want %v", asm, s, i, gdw[i], wdw[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -84,29 +84,74 @@ func (p *Plan) SrcLen() int { return p.srcLen }
 // Conv sets dst[:N] (adds into it if accumulate) to bias plus the convolution of src
 // with w, whose values are in plan tap order.
 func (p *Plan) Conv(dst, src, w []float32, bias float32, accumulate bool) {
-	if len(dst) < p.N || len(src) < p.srcLen || len(w) < len(p.off) {
-		panic(fmt.Sprintf("dwconv: Conv with %d dst, %d src, %d weights; plan needs %d, %d, %d",
-			len(dst), len(src), len(w), p.N, p.srcLen, len(p.off)))
-	}
-	if useAsm {
-		convAVX512(&src[0], &dst[0], &w[0], &p.off[0], &p.mask[0], &p.store[0], len(p.off), p.blocks, bias, accumulate)
+	p.ConvPlanes(dst, src, w, []float32{bias}, Strides{Count: 1}, accumulate)
+}
+
+// Strides lays out the planes of one ConvPlanes or WeightGradPlanes call: plane j
+// uses each operand from j times its stride, in values (0 reuses one operand).
+type Strides struct {
+	Count          int
+	Dst, Src, W, B int
+}
+
+// last returns the offset of the last plane's operand of stride s.
+func (s Strides) last(stride int) int { return (s.Count - 1) * stride }
+
+// ConvPlanes runs Conv on s.Count planes in one call, plane j with dst, src and w
+// from j times their strides and bias[j*s.B] (zero if bias is nil).
+func (p *Plan) ConvPlanes(dst, src, w, bias []float32, s Strides, accumulate bool) {
+	if s.Count <= 0 {
 		return
 	}
-	convGeneric(p, dst, src, w, bias, accumulate)
+	if s.Dst < 0 || s.Src < 0 || s.W < 0 || s.B < 0 ||
+		len(dst) < s.last(s.Dst)+p.N || len(src) < s.last(s.Src)+p.srcLen || len(w) < s.last(s.W)+len(p.off) ||
+		(bias != nil && len(bias) < s.last(s.B)+1) {
+		panic(fmt.Sprintf("dwconv: ConvPlanes %+v with %d dst, %d src, %d weights, %d biases; plane needs %d, %d, %d",
+			s, len(dst), len(src), len(w), len(bias), p.N, p.srcLen, len(p.off)))
+	}
+	if useAsm {
+		var bp *float32
+		if bias != nil {
+			bp = &bias[0]
+		}
+		convAVX512(&src[0], &dst[0], &w[0], bp, &p.off[0], &p.mask[0], &p.store[0], len(p.off), p.blocks,
+			s.Count, 4*s.Src, 4*s.Dst, 4*s.W, 4*s.B, accumulate)
+		return
+	}
+	for j := 0; j < s.Count; j++ {
+		var b float32
+		if bias != nil {
+			b = bias[j*s.B]
+		}
+		convGeneric(p, dst[j*s.Dst:], src[j*s.Src:], w[j*s.W:], b, accumulate)
+	}
 }
 
 // WeightGrad adds to dw[t], for each tap t in plan order, the sum over the destination
 // of dy[i]*src[i+off[t]]: the gradient of Conv's weights for an output gradient dy.
 func (p *Plan) WeightGrad(dw, src, dy []float32) {
-	if len(dy) < p.N || len(src) < p.srcLen || len(dw) < len(p.off) {
-		panic(fmt.Sprintf("dwconv: WeightGrad with %d dy, %d src, %d weights; plan needs %d, %d, %d",
-			len(dy), len(src), len(dw), p.N, p.srcLen, len(p.off)))
-	}
-	if useAsm {
-		wgradAVX512(&src[0], &dy[0], &dw[0], &p.off[0], &p.mask[0], len(p.off), p.blocks)
+	p.WeightGradPlanes(dw, src, dy, Strides{Count: 1})
+}
+
+// WeightGradPlanes runs WeightGrad on s.Count planes in one call, plane j with dw,
+// src and dy from j times the strides s.W, s.Src and s.Dst.
+func (p *Plan) WeightGradPlanes(dw, src, dy []float32, s Strides) {
+	if s.Count <= 0 {
 		return
 	}
-	wgradGeneric(p, dw, src, dy)
+	if s.Dst < 0 || s.Src < 0 || s.W < 0 ||
+		len(dy) < s.last(s.Dst)+p.N || len(src) < s.last(s.Src)+p.srcLen || len(dw) < s.last(s.W)+len(p.off) {
+		panic(fmt.Sprintf("dwconv: WeightGradPlanes %+v with %d dy, %d src, %d weights; plane needs %d, %d, %d",
+			s, len(dy), len(src), len(dw), p.N, p.srcLen, len(p.off)))
+	}
+	if useAsm {
+		wgradAVX512(&src[0], &dy[0], &dw[0], &p.off[0], &p.mask[0], len(p.off), p.blocks,
+			s.Count, 4*s.Src, 4*s.Dst, 4*s.W)
+		return
+	}
+	for j := 0; j < s.Count; j++ {
+		wgradGeneric(p, dw[j*s.W:], src[j*s.Src:], dy[j*s.Dst:])
+	}
 }
 
 // Phases returns the grid of one phase plane of an h x w plane split by Deinterleave:
