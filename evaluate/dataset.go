@@ -25,7 +25,8 @@ import (
 //     statistics that Normalization reports. For the training split of a dataset
 //     that augments, a random augmentation is drawn from rng for each sample; with a
 //     nil rng, or for the other splits, the samples are returned as stored. Batch
-//     does not retain x, labels or rng and does not allocate.
+//     does not retain x, labels or rng, and does not allocate once the test set is
+//     loaded. On error the contents of x and labels are unspecified.
 //   - Normalization returns the per-channel mean and standard deviation of the
 //     training split's pixel values scaled to [0, 1], which Batch subtracts and
 //     divides by. The slices are copies.

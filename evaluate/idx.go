@@ -24,8 +24,9 @@ const (
 	idxUbyte = 0x08
 	// idxMaxDims bounds the header; MNIST-style files have 1 (labels) or 3 (images).
 	idxMaxDims = 4
-	// idxMaxBytes bounds the declared data size, far above any dataset this package
-	// is for, so that a corrupt header cannot overflow the size computation.
+	// idxMaxBytes bounds the declared data size at 4 GiB, far above any dataset
+	// this package is for (MNIST's largest file holds 47 MB), so that a corrupt
+	// header can neither overflow the size computation nor ask for absurd memory.
 	idxMaxBytes = 1 << 32
 )
 
