@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ type benchOptions struct {
 	steps   int
 	input   string
 	classes int
+	profile string
 	json    bool
 	out     io.Writer
 }
@@ -45,6 +48,7 @@ threads, train_images_per_second, inference_images_per_second and latency_ms.`,
 	cmd.Flags().IntVar(&o.steps, "steps", 20, "timed steps")
 	cmd.Flags().StringVar(&o.input, "input", "", "input shape HxWxC (default the network's reference shape)")
 	cmd.Flags().IntVar(&o.classes, "classes", 0, "number of classes (default the network's reference count)")
+	cmd.Flags().StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the timed training steps to this file")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
 	return cmd
 }
@@ -103,11 +107,24 @@ func runBench(o *benchOptions) error {
 			return err
 		}
 	}
+	if o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	for range o.steps {
 		if err := step(); err != nil {
 			return err
 		}
+	}
+	if o.profile != "" {
+		pprof.StopCPUProfile()
 	}
 	train := float64(o.steps*o.batch) / time.Since(start).Seconds()
 	net.SetTraining(false)
