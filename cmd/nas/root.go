@@ -52,6 +52,7 @@ shape, trains a proxy-sized version on the CPU and keeps every run in SQLite.`,
 		newZooCmd(stdout),
 		newTrainCmd(stdout, stderr),
 		newBenchCmd(stdout),
+		newShowCmd(stdout),
 	)
 	return root
 }
