@@ -121,3 +121,12 @@ func (l *IndexSelect) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	}
 	return l.dx, nil
 }
+
+// evenIndex returns 0, 2, ..., 2(n-1).
+func evenIndex(n int) []int {
+	ix := make([]int, n)
+	for i := range ix {
+		ix[i] = 2 * i
+	}
+	return ix
+}

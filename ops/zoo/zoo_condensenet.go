@@ -33,8 +33,10 @@ func condenseLayer(in, growth, g int) (ops.Layer, error) {
 // stride-2 convolution to 16 channels, five dense blocks of 4, 6, 8, 10 and 8 layers
 // (growth 8, 16, 32, 64, 128) with 2x2 average pools between them, BN -> ReLU, global
 // average pooling (the reference's AvgPool2d(7) at 224) and CondenseLinear: an
-// index-select of half the 2064 features (the first half here; conversion keeps the
-// largest weights') and an FC layer with bias.
+// index-select of half the 2064 features and an FC layer with bias. Conversion keeps
+// the features with the largest classifier weights; an untrained network here keeps
+// every second one, half of each dense layer's, so that every layer reaches the
+// classifier.
 func condenseNet74(g int) func(ops.Shape, int) (ops.Layer, error) {
 	return func(in ops.Shape, classes int) (ops.Layer, error) {
 		stages, growth := []int{4, 6, 8, 10, 8}, []int{8, 16, 32, 64, 128}
@@ -53,7 +55,7 @@ func condenseNet74(g int) func(ops.Shape, int) (ops.Layer, error) {
 		b.add(ops.NewBatchNorm2D(c), nil)
 		b.add(ops.NewReLU(), nil)
 		b.add(ops.NewGlobalAvgPool(), nil)
-		b.add(NewIndexSelect(identityIndex(c / 2)))
+		b.add(NewIndexSelect(evenIndex(c / 2)))
 		b.add(ops.NewLinear(c/2, classes, true))
 		return b.seq()
 	}
