@@ -82,6 +82,14 @@ func TestCountsMatchReference(t *testing.T) {
 			if pc := n.ParamCount(); pc != got.Params {
 				t.Errorf("Build(%q): ParamCount() = %d, Cost().Params = %d", r.Name, pc, got.Params)
 			}
+			// The per-layer table that `nas zoo NAME --layers` prints adds up to the total.
+			var sum ops.Cost
+			for _, row := range n.Layers() {
+				sum = sum.Add(row.Cost)
+			}
+			if sum != got {
+				t.Errorf("Build(%q): layer table sums to %+v, network cost %+v", r.Name, sum, got)
+			}
 		})
 	}
 	for _, s := range List() {
