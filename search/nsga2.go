@@ -192,7 +192,7 @@ func survivors(pts []point, n int) ([]int, rankCrowd) {
 }
 
 // tournament is binary tournament selection on the crowded comparison: it draws
-// two of n indices and returns the better, the first drawn on a tie.
+// two of idx, with replacement, and returns the better, the first drawn on a tie.
 func tournament(rc rankCrowd, idx []int, rng *rand.Rand) int {
 	a, b := idx[rng.IntN(len(idx))], idx[rng.IntN(len(idx))]
 	if rc.better(b, a) {

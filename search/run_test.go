@@ -426,3 +426,24 @@ func costOf(e Scored) (c ops.Cost) {
 	c.MACs, c.Params = e.MACs, e.Params
 	return c
 }
+
+// TestRunMobileNetSkeleton runs a short search over the full MobileNetV2 skeleton
+// at CIFAR's shape, the space of the space package's own property tests.
+func TestRunMobileNetSkeleton(t *testing.T) {
+	sp, err := space.New(space.Config{Budget: 8_000_000, Target: ops.Shape{C: 3, H: 32, W: 32}, Classes: 10, Head: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(NSGA2, 1)
+	cfg.Population, cfg.Generations = 6, 1
+	out := run(t, newFake(sp, 0), nil, cfg)
+	// 6 + 3 evaluations in each of two generations.
+	if len(out.Evaluations) != 18 || len(out.Front) == 0 {
+		t.Fatalf("%d evaluations, front of %d; want 18 and a front", len(out.Evaluations), len(out.Front))
+	}
+	for _, e := range out.Evaluations {
+		if e.MACs > int64(sp.Budget()) {
+			t.Fatalf("evaluation %d (%s): %d MACs, over the budget %d", e.Seq, e.Hash, e.MACs, sp.Budget())
+		}
+	}
+}
