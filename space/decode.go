@@ -56,17 +56,29 @@ func outMultiple(st Stage) int {
 	return 1
 }
 
+// inNeeds is what the input channels of stage i must be a multiple of: its first
+// block's groups and, when the stage keeps its width (a stride-1 ShuffleNet stage,
+// whose output is its input), what its output needs too.
+func (s *Space) inNeeds(g Genome, i int) int {
+	if i >= len(g.Stages) {
+		return 1
+	}
+	st := g.Stages[i]
+	d := inGroups(st)
+	if (st.Family == ShuffleV1 || st.Family == ShuffleV2) && s.cfg.Skeleton[i].Stride == 1 {
+		d = lcm(d, lcm(outMultiple(st), s.inNeeds(g, i+1)))
+	}
+	return d
+}
+
 // layout computes the channels of every stage for genome g at width multiplier w.
 func (s *Space) layout(g Genome, w float64) plan {
 	p := plan{}
-	p.stem = makeDivisible(float64(s.cfg.Stem)*w, lcm(8, inGroups(g.Stages[0])))
+	p.stem = makeDivisible(float64(s.cfg.Stem)*w, lcm(8, s.inNeeds(g, 0)))
 	in := p.stem
 	for i, st := range g.Stages {
 		sk := s.cfg.Skeleton[i]
-		d := outMultiple(st)
-		if i+1 < len(g.Stages) {
-			d = lcm(d, inGroups(g.Stages[i+1]))
-		}
+		d := lcm(outMultiple(st), s.inNeeds(g, i+1))
 		out := makeDivisible(float64(sk.Channels)*w*st.Width, d)
 		switch {
 		case (st.Family == ShuffleV1 || st.Family == ShuffleV2) && sk.Stride == 1:

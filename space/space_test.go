@@ -260,3 +260,26 @@ func TestProxyKeepsGrouping(t *testing.T) {
 		t.Errorf("proxy strides %v, want the stem, stage 2 and 3 at 1, stages 4 and 6 at 2", got)
 	}
 }
+
+// TestStrideOneShuffleKeepsDivisibility covers a skeleton whose first stage keeps
+// the stem's width at stride 1 as a ShuffleNet stage: the stem must then also suit
+// the next stage's groups.
+func TestStrideOneShuffleKeepsDivisibility(t *testing.T) {
+	s, err := New(Config{Budget: 50_000_000, Target: ops.Shape{C: 3, H: 32, W: 32}, Classes: 10, Stem: 8,
+		Skeleton: []StageSpec{{8, 1, 1}, {16, 2, 1}, {32, 2, 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fam := range []Family{ShuffleV1, ShuffleV2} {
+		for _, groups := range GroupCounts {
+			g := Genome{WidthMult: 1, Stages: []Stage{
+				{Family: fam, Depth: 2, Width: 1, Expand: 1, Groups: 2, Kernels: []int{3}},
+				{Family: InvertedResidual, Depth: 1, Width: 1, Expand: 2, Groups: groups, Kernels: []int{3}},
+				{Family: InvertedResidual, Depth: 1, Width: 1, Expand: 2, Groups: 1, Kernels: []int{3}},
+			}}
+			if _, err := s.Build(g, BuildOptions{}); err != nil {
+				t.Errorf("%s stage then %d groups: %v", fam, groups, err)
+			}
+		}
+	}
+}

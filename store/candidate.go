@@ -180,3 +180,12 @@ func (s *DB) InterruptRunning(ctx context.Context, runID int64) (int, error) {
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+// CandidateBySeq returns a run's candidate with the given seq.
+func (s *DB) CandidateBySeq(ctx context.Context, runID int64, seq int) (*Candidate, error) {
+	c, err := scanCandidate(s.db.QueryRowContext(ctx, `SELECT `+candColumns+` FROM candidates WHERE run_id = ? AND seq = ?`, runID, seq))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("run %d: candidate seq %d: %w", runID, seq, ErrNotFound)
+	}
+	return c, err
+}
