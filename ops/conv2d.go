@@ -27,6 +27,13 @@ type ConvConfig struct {
 
 // Conv2D is a grouped, strided, padded and dilated 2-d convolution (PyTorch's
 // nn.Conv2d). Its weight has shape (Out, In/Groups, KH, KW).
+//
+// Forward and Backward pick a kernel by configuration and input shape (pathFor):
+// depthwise convolutions (Groups == In) run the masked flat kernels of package
+// dwconv or direct loops over rows, 1x1 convolutions multiply the NCHW planes without
+// im2col, and everything else unfolds the input with im2col for Sgemm. All of them
+// split the batch (and, at batch 1, the groups or channels) over GOMAXPROCS workers
+// and reduce the parameter gradients in worker order.
 type Conv2D struct {
 	cfg          ConvConfig
 	weight, bias *Param

@@ -159,5 +159,8 @@ func BenchmarkConv(b *testing.B) {
 // pad 1, forward, on one thread (PyTorch 1.13 reaches about 29 GFLOP/s per core).
 func BenchmarkDepthwise3x3(b *testing.B) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	newBenchLayer(b, convCase{"dw3x3", sameConv(32, 32, 3, 1, 32), Shape{32, 14, 14}, 64}).run(b, "fwd")
+	newBenchLayer(b, depthwiseTarget).run(b, "fwd")
 }
+
+// depthwiseTarget is the shape of BenchmarkDepthwise3x3.
+var depthwiseTarget = convCase{"Depthwise3x3_C32_HW14", sameConv(32, 32, 3, 1, 32), Shape{32, 14, 14}, 64}

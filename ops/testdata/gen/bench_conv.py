@@ -3,7 +3,11 @@ and BenchmarkDepthwise3x3), forward and backward (input and weight gradients), a
 and two threads, and prints GFLOP/s in the Go benchmark's naming, for side-by-side
 comparison with `go test ./ops -run XXX -bench 'Conv|Depthwise' -cpu 1,2`.
 
-    /usr/bin/python3 ops/testdata/gen/bench_conv.py [--reps 3] [--filter SUBSTRING]
+    /usr/bin/python3 ops/testdata/gen/bench_conv.py [--reps 3] [--filter SUBSTRING] [--cpu-time]
+
+With --cpu-time it runs one thread only and divides by the thread's CPU time
+(time.thread_time) instead of wall time, as BenchmarkConvCPU does on the Go side, so
+that the two compare on a machine shared with other jobs.
 
 GFLOP/s counts 2*MACs for the forward pass and twice that for the backward pass, as
 the Go benchmarks do. Run with nothing else busy on the machine.
@@ -52,14 +56,14 @@ def cases():
     return cs
 
 
-def timeit(f, min_time=0.2):
+def timeit(f, clock, min_time=0.2):
     f()
     n, t = 1, 0.0
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(n):
             f()
-        t = time.perf_counter() - t0
+        t = clock() - t0
         if t >= min_time:
             return t / n
         n *= 2
@@ -69,11 +73,13 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--filter", default="")
+    p.add_argument("--cpu-time", action="store_true")
     a = p.parse_args()
+    clock = time.thread_time if a.cpu_time else time.perf_counter
     torch.manual_seed(0)
     rows = [("Depthwise3x3", 32, 32, 3, 1, 32, 14, 64)] + cases()
     print(f"torch {torch.__version__}; GFLOP/s best (median) of {a.reps}")
-    for threads in (1, 2):
+    for threads in ((1,) if a.cpu_time else (1, 2)):
         torch.set_num_threads(threads)
         for name, cin, cout, k, s, g, hw, n in rows:
             if a.filter not in name:
@@ -89,9 +95,11 @@ def main():
             dirs = [("fwd", fwd, 2 * macs)] if name == "Depthwise3x3" else [("fwd", fwd, 2 * macs), ("bwd", bwd, 4 * macs)]
             for d, f, flops in dirs:
                 with torch.no_grad():
-                    r = sorted(flops / timeit(f) / 1e9 for _ in range(a.reps))
-                label = name if name == "Depthwise3x3" else f"Conv/{name}_{d}"
-                print(f"{label} threads={threads} {r[-1]:.2f} ({r[len(r) // 2]:.2f}) GFLOP/s")
+                    r = sorted(flops / timeit(f, clock) / 1e9 for _ in range(a.reps))
+                label = f"Conv/{name}_{d}"
+                if name == "Depthwise3x3":
+                    label = "ConvCPU/Depthwise3x3_C32_HW14_fwd" if a.cpu_time else "Depthwise3x3"
+                print(f"{label} threads={threads}{' cpu-time' if a.cpu_time else ''} {r[-1]:.2f} ({r[len(r) // 2]:.2f}) GFLOP/s")
 
 
 if __name__ == "__main__":
