@@ -53,6 +53,8 @@ shape, trains a proxy-sized version on the CPU and keeps every run in SQLite.`,
 		newTrainCmd(stdout, stderr),
 		newBenchCmd(stdout),
 		newShowCmd(stdout),
+		newRunCmd(stdout, stderr),
+		newResumeCmd(stdout, stderr),
 	)
 	return root
 }
