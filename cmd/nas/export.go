@@ -25,8 +25,8 @@ const exportSeed = 1
 // loadCandidate returns candidate id of the results database db built at input shape
 // in with classes outputs (the zero shape and 0 mean the run's target), with its
 // proxy-trained weights when withWeights, and the fields arch.json should hold for it
-// (genome, hash, run provenance). It is nil until the store is wired in.
-var loadCandidate func(db string, id int64, in ops.Shape, classes int, withWeights bool) (*ops.Network, map[string]any, error)
+// (genome, hash, run provenance). Tests replace it with a stand-in.
+var loadCandidate = loadStoredCandidate
 
 type exportOptions struct {
 	id      string
@@ -136,9 +136,6 @@ func runExport(o *exportOptions) error {
 		id, err := strconv.ParseInt(o.id, 10, 64)
 		if err != nil || id <= 0 {
 			return usagef("candidate ID %q: want a positive whole number", o.id)
-		}
-		if loadCandidate == nil {
-			return fmt.Errorf("exporting candidates needs the store wiring")
 		}
 		n, info, err := loadCandidate(o.db, id, in, o.classes, o.weights)
 		if err != nil {

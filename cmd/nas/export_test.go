@@ -109,9 +109,6 @@ func TestExportReproducible(t *testing.T) {
 }
 
 func TestExportErrors(t *testing.T) {
-	saved := loadCandidate
-	defer func() { loadCandidate = saved }()
-	loadCandidate = nil
 	dir := t.TempDir()
 	for _, c := range []struct {
 		name  string
@@ -128,7 +125,7 @@ func TestExportErrors(t *testing.T) {
 		{"neither", exportOptions{format: "pytorch", out: dir}, true, "either"},
 		{"bad ID", exportOptions{id: "x1", format: "pytorch", out: dir}, true, "x1"},
 		{"--weights for a zoo network", exportOptions{zoo: "reference_net", format: "pytorch", out: dir, weights: true}, true, "--weights"},
-		{"candidate without the store", exportOptions{id: "3", format: "pytorch", out: dir}, false, "store wiring"},
+		{"candidate not in the database", exportOptions{id: "3", format: "pytorch", out: dir, db: filepath.Join(dir, "none.db")}, false, "no results database"},
 	} {
 		_, err := exportTo(t, c.o)
 		var ue usageError

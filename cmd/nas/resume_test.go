@@ -143,4 +143,3 @@ func TestKillAndResume(t *testing.T) {
 		})
 	}
 }
-

@@ -55,6 +55,8 @@ shape, trains a proxy-sized version on the CPU and keeps every run in SQLite.`,
 		newShowCmd(stdout),
 		newRunCmd(stdout, stderr),
 		newResumeCmd(stdout, stderr),
+		newExportCmd(stdout, stderr),
+		newPlotCmd(stdout, stderr),
 	)
 	return root
 }
