@@ -20,6 +20,9 @@ type Fidelity struct {
 // Key is the fidelity as a stable string, part of the evaluation cache's key.
 func (f Fidelity) Key() string { return fmt.Sprintf("n%d-e%d-w%g", f.TrainSize, f.Epochs, f.Width) }
 
+// String returns f's key.
+func (f Fidelity) String() string { return f.Key() }
+
 // Score is what evaluating a candidate measured: its price at the target shape,
 // the proxy that was trained and how well it did on the validation split.
 type Score struct {

@@ -145,7 +145,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("search: no fidelity: want at least one rung")
 	}
 	for i, f := range c.Fidelities {
-		if err := f.validate(); err != nil {
+		if err := validateFidelity(f); err != nil {
 			return c, fmt.Errorf("search: rung %d: %w", i, err)
 		}
 	}

@@ -3,32 +3,17 @@ package search
 import (
 	"context"
 	"fmt"
-	"strconv"
 
+	"nas/evaluate"
 	"nas/space"
 )
 
 // Fidelity is a proxy setting at which a candidate is trained and scored: how many
 // training images, how many epochs, and the proxy width multiplier. The dataset is
 // not part of it: it is fixed for a run, and the caller's cache key includes it.
-type Fidelity struct {
-	// TrainSize is the number of training images.
-	TrainSize int
-	// Epochs is the number of passes over them.
-	Epochs int
-	// Width is the proxy width multiplier (space.BuildOptions.ProxyWidth).
-	Width float64
-}
+type Fidelity = evaluate.Fidelity
 
-// Key returns a stable string that identifies f, such as "n1000-e1-w0.5".
-func (f Fidelity) Key() string {
-	return "n" + strconv.Itoa(f.TrainSize) + "-e" + strconv.Itoa(f.Epochs) + "-w" + strconv.FormatFloat(f.Width, 'g', -1, 64)
-}
-
-// String returns f's key.
-func (f Fidelity) String() string { return f.Key() }
-
-func (f Fidelity) validate() error {
+func validateFidelity(f Fidelity) error {
 	if f.TrainSize <= 0 || f.Epochs <= 0 || !(f.Width > 0) {
 		return fmt.Errorf("fidelity %s: want positive train size, epochs and width", f.Key())
 	}

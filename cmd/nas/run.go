@@ -104,9 +104,7 @@ func (c *runConfig) searchConfig() (search.Config, error) {
 	}
 	sc := search.Config{Strategy: st, Population: c.Population, Generations: c.Generations,
 		Evaluations: c.Evaluations, Seed: c.Seed, Workers: c.Workers, Keep: c.Keep}
-	for _, f := range c.Fidelities {
-		sc.Fidelities = append(sc.Fidelities, search.Fidelity{TrainSize: f.TrainSize, Epochs: f.Epochs, Width: f.Width})
-	}
+	sc.Fidelities = c.Fidelities
 	if c.TimeLimit != "" {
 		d, err := time.ParseDuration(c.TimeLimit)
 		if err != nil {
@@ -245,7 +243,7 @@ type proxyEvaluator struct{ p *evaluate.Proxy }
 // Evaluate implements search.Evaluator. A candidate that does not build or train is
 // a failed result; only a cancelled context is an error.
 func (e *proxyEvaluator) Evaluate(ctx context.Context, g space.Genome, hash string, f search.Fidelity) (search.Result, error) {
-	s, err := e.p.Score(ctx, g, hash, evaluate.Fidelity{TrainSize: f.TrainSize, Epochs: f.Epochs, Width: f.Width})
+	s, err := e.p.Score(ctx, g, hash, f)
 	if err != nil {
 		if ctx.Err() != nil {
 			return search.Result{}, ctx.Err()
