@@ -3,6 +3,7 @@ package zoo
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -20,35 +21,65 @@ type Spec struct {
 	// Classes is the reference implementation's number of classes.
 	Classes int
 	// Build returns the network's root layer for inputs of shape in and the given
-	// number of classes. It does not check that the input survives the network's
-	// strides; the package's Build function does.
+	// number of classes, at width 1 without proxy strides. It does not check that
+	// the input survives the network's strides; the package's Build function does.
 	Build func(in ops.Shape, classes int) (ops.Layer, error)
+	// Widths reports whether BuildWith accepts an Options.Width other than 1.
+	Widths bool
+	// ProxyStrides is the largest Options.ProxyStrides BuildWith accepts: the number
+	// of the network's stride-2 downsamplings, or 0 if the network does not support
+	// proxy strides.
+	ProxyStrides int
+
+	// scaled builds the network at a width multiplier, taking the strides of its
+	// downsamplings from a strider; nil for a network that supports neither.
+	scaled scaledBuild
 }
+
+// scaledBuild builds a network for inputs of shape in, classes outputs and width
+// multiplier w, asking d for the stride of each downsampling in the order the
+// network applies them.
+type scaledBuild func(in ops.Shape, classes int, w float64, d *strider) (ops.Layer, error)
 
 // imagenet is the input shape of the ImageNet networks.
 var imagenet = ops.Shape{C: 3, H: 224, W: 224}
 
+// fixed is the Spec of a network built at its published width only.
+func fixed(name, source string, in ops.Shape, classes int, build func(ops.Shape, int) (ops.Layer, error)) Spec {
+	return Spec{Name: name, Source: source, Input: in, Classes: classes, Build: build}
+}
+
+// scalable is the Spec of a network that BuildWith can build at any width and with
+// up to downsamplings proxy strides.
+func scalable(name, source string, in ops.Shape, classes, downsamplings int, build scaledBuild) Spec {
+	return Spec{Name: name, Source: source, Input: in, Classes: classes, Widths: true, ProxyStrides: downsamplings,
+		scaled: build,
+		Build: func(in ops.Shape, classes int) (ops.Layer, error) {
+			return build(in, classes, 1, &strider{})
+		}}
+}
+
 // registry lists the zoo in the order of the table.
 var registry = []Spec{
-	{"mobilenet_v1", srcMobileNetV1, imagenet, 1000, mobileNetV1},
-	{"mobilenet_v2", srcMobileNetV2, imagenet, 1000, mobileNetV2},
-	{"shufflenet_v1_g3", srcShuffleNetV1, imagenet, 1000, shuffleNetV1(3)},
-	{"shufflenet_v1_g8", srcShuffleNetV1, imagenet, 1000, shuffleNetV1(8)},
-	{"shufflenet_v2", srcShuffleNetV2, imagenet, 1000, shuffleNetV2},
-	{"squeezenet1_0", srcSqueezeNet, imagenet, 1000, squeezeNet10},
-	{"squeezenet1_1", srcSqueezeNet, imagenet, 1000, squeezeNet11},
-	{"mixnet_s", srcMixNet, imagenet, 1000, mixNet(mixNetS, 16)},
-	{"mixnet_m", srcMixNet, imagenet, 1000, mixNet(mixNetM, 24)},
-	{"xception", srcXception, ops.Shape{C: 3, H: 299, W: 299}, 1000, xception},
-	{"googlenet", srcGoogLeNet, imagenet, 1000, googLeNet},
-	{"resnet50", srcResNet, imagenet, 1000, resNet50(1, 64)},
-	{"resnext50_32x4d", srcResNet, imagenet, 1000, resNet50(32, 4)},
-	{"igcv3", srcIGCV3, imagenet, 1000, igcv3},
-	{"oct_resnet50", srcOctResNet, imagenet, 1000, octResNet50},
-	{"bl_resnet50", srcBLResNet, imagenet, 1000, blResNet50},
-	{"condensenet74_c4", srcCondenseNet, imagenet, 1000, condenseNet74(4)},
-	{"condensenet74_c8", srcCondenseNet, imagenet, 1000, condenseNet74(8)},
-	{"reference_net", srcReferenceNet, ops.Shape{C: 1, H: 28, W: 28}, 10, referenceNet},
+	scalable("mobilenet_v1", srcMobileNetV1, imagenet, 1000, 5, mobileNetV1),
+	scalable("mobilenet_v2", srcMobileNetV2, imagenet, 1000, 5, mobileNetV2),
+	fixed("shufflenet_v1_g3", srcShuffleNetV1, imagenet, 1000, shuffleNetV1(3)),
+	fixed("shufflenet_v1_g8", srcShuffleNetV1, imagenet, 1000, shuffleNetV1(8)),
+	scalable("shufflenet_v2", srcShuffleNetV2, imagenet, 1000, 5, shuffleNetV2),
+	fixed("squeezenet1_0", srcSqueezeNet, imagenet, 1000, squeezeNet10),
+	fixed("squeezenet1_1", srcSqueezeNet, imagenet, 1000, squeezeNet11),
+	fixed("mixnet_s", srcMixNet, imagenet, 1000, mixNet(mixNetS, 16)),
+	fixed("mixnet_m", srcMixNet, imagenet, 1000, mixNet(mixNetM, 24)),
+	fixed("xception", srcXception, ops.Shape{C: 3, H: 299, W: 299}, 1000, xception),
+	fixed("googlenet", srcGoogLeNet, imagenet, 1000, googLeNet),
+	fixed("resnet50", srcResNet, imagenet, 1000, resNet50(1, 64)),
+	fixed("resnext50_32x4d", srcResNet, imagenet, 1000, resNet50(32, 4)),
+	fixed("igcv3", srcIGCV3, imagenet, 1000, igcv3),
+	fixed("oct_resnet50", srcOctResNet, imagenet, 1000, octResNet50),
+	fixed("bl_resnet50", srcBLResNet, imagenet, 1000, blResNet50),
+	fixed("condensenet74_c4", srcCondenseNet, imagenet, 1000, condenseNet74(4)),
+	fixed("condensenet74_c8", srcCondenseNet, imagenet, 1000, condenseNet74(8)),
+	scalable("reference_net", srcReferenceNet, ops.Shape{C: 1, H: 28, W: 28}, 10, 3, referenceNet),
 }
 
 // List returns the zoo's networks in a fixed order.
@@ -73,6 +104,11 @@ var ErrUnknown = errors.New("unknown network")
 // network's strides and pools.
 var ErrInputTooSmall = errors.New("input too small")
 
+// ErrUnsupported is returned, wrapped, by BuildWith and FitWidth for a width
+// multiplier or proxy strides that the network does not support (see Spec.Widths and
+// Spec.ProxyStrides).
+var ErrUnsupported = errors.New("not supported by this network")
+
 // Lookup returns the network called name, or an error listing the known names.
 func Lookup(name string) (Spec, error) {
 	for _, s := range registry {
@@ -84,21 +120,64 @@ func Lookup(name string) (Spec, error) {
 }
 
 // Build returns the network called name for per-sample inputs of shape in and the
-// given number of classes. Its output has shape (classes, 1, 1): one logit per class.
-// An input the network's strides reduce to nothing gives an error wrapping
-// ErrInputTooSmall.
+// given number of classes, at width 1 and without proxy strides. Its output has shape
+// (classes, 1, 1): one logit per class. An input the network's strides reduce to
+// nothing gives an error wrapping ErrInputTooSmall.
 func Build(name string, in ops.Shape, classes int) (*ops.Network, error) {
-	s, err := Lookup(name)
-	if err != nil {
-		return nil, err
-	}
 	if in.C <= 0 || in.H <= 0 || in.W <= 0 {
 		return nil, fmt.Errorf("zoo: %s: input %v must have positive sides", name, in)
 	}
 	if classes <= 0 {
 		return nil, fmt.Errorf("zoo: %s: %d classes must be positive", name, classes)
 	}
-	root, err := s.Build(in, classes)
+	return BuildWith(name, Options{Input: in, Classes: classes})
+}
+
+// BuildWith returns the network called name as the options say: at an input shape
+// and class count, at a width multiplier, and with its first downsamplings at stride
+// 1 (the search's proxy derivation). Its output has shape (classes, 1, 1). A width
+// other than 1 or proxy strides for a network whose Spec does not support them give
+// an error wrapping ErrUnsupported; an input the network's strides reduce to nothing
+// gives one wrapping ErrInputTooSmall.
+func BuildWith(name string, o Options) (*ops.Network, error) {
+	s, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if o.Input == (ops.Shape{}) {
+		o.Input = s.Input
+	}
+	if o.Classes == 0 {
+		o.Classes = s.Classes
+	}
+	if o.Width == 0 {
+		o.Width = 1
+	}
+	in := o.Input
+	switch {
+	case in.C <= 0 || in.H <= 0 || in.W <= 0:
+		return nil, fmt.Errorf("zoo: %s: input %v must have positive sides", name, in)
+	case o.Classes < 0:
+		return nil, fmt.Errorf("zoo: %s: %d classes must be positive", name, o.Classes)
+	case !(o.Width > 0) || math.IsInf(o.Width, 0):
+		return nil, fmt.Errorf("zoo: %s: width %v must be positive and finite", name, o.Width)
+	case o.ProxyStrides < 0:
+		return nil, fmt.Errorf("zoo: %s: %d proxy strides must not be negative", name, o.ProxyStrides)
+	case o.Width != 1 && !s.Widths:
+		return nil, fmt.Errorf("zoo: %s: width %v: %w (widths: %s)", name, o.Width, ErrUnsupported, supporting(true))
+	case o.ProxyStrides > 0 && s.ProxyStrides == 0:
+		return nil, fmt.Errorf("zoo: %s: %d proxy strides: %w (proxy strides: %s)", name, o.ProxyStrides,
+			ErrUnsupported, supporting(false))
+	case o.ProxyStrides > s.ProxyStrides:
+		return nil, fmt.Errorf("zoo: %s: %d proxy strides, but it has only %d stride-2 downsamplings",
+			name, o.ProxyStrides, s.ProxyStrides)
+	}
+	var root ops.Layer
+	if s.scaled != nil {
+		root, err = s.scaled(in, o.Classes, o.Width, &strider{left: o.ProxyStrides})
+	} else {
+		root, err = s.Build(in, o.Classes)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("zoo: %s: %w", name, err)
 	}
@@ -110,10 +189,22 @@ func Build(name string, in ops.Shape, classes int) (*ops.Network, error) {
 		return nil, fmt.Errorf("zoo: %s: %w for its strides (%v, the reference input is %v): %w",
 			name, ErrInputTooSmall, in, s.Input, err)
 	}
-	if want := (ops.Shape{C: classes, H: 1, W: 1}); n.OutShape() != want {
+	if want := (ops.Shape{C: o.Classes, H: 1, W: 1}); n.OutShape() != want {
 		return nil, fmt.Errorf("zoo: %s: output %v at input %v, want %v", name, n.OutShape(), in, want)
 	}
 	return n, nil
+}
+
+// supporting lists the networks that support widths (or, if widths is false, proxy
+// strides), for error messages.
+func supporting(widths bool) string {
+	var names []string
+	for _, s := range registry {
+		if (widths && s.Widths) || (!widths && s.ProxyStrides > 0) {
+			names = append(names, s.Name)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // builder collects the layers of a network and the first error of its constructors,
@@ -143,6 +234,24 @@ func (b *builder) seq() (*ops.Sequential, error) {
 		return nil, b.err
 	}
 	return ops.Seq(b.layers...), nil
+}
+
+// flat returns the collected layers as one Sequential, with the layers of collected
+// Sequentials (such as convBN's) spliced in, or the first error: the layout of ops's
+// own blocks (its seqOf).
+func (b *builder) flat() (*ops.Sequential, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	s := ops.Seq()
+	for _, l := range b.layers {
+		if q, ok := l.(*ops.Sequential); ok {
+			s.Layers = append(s.Layers, q.Layers...)
+		} else {
+			s.Layers = append(s.Layers, l)
+		}
+	}
+	return s, nil
 }
 
 // act returns a fresh activation layer, or nil for ops.ActNone.

@@ -18,13 +18,15 @@ import (
 // reference is one entry of testdata/reference_counts.json, written by
 // testdata/gen_counts.py from the reference implementations in PyTorch.
 type reference struct {
-	Name      string `json:"name"`
-	Input     string `json:"input"`
-	Classes   int    `json:"classes"`
-	Params    int64  `json:"params"`
-	MACs      int64  `json:"macs"`
-	Source    string `json:"source"`
-	Published string `json:"published"`
+	Name      string  `json:"name"`
+	Input     string  `json:"input"`
+	Classes   int     `json:"classes"`
+	Width     float64 `json:"width"`
+	Proxy     int     `json:"proxy_strides"`
+	Params    int64   `json:"params"`
+	MACs      int64   `json:"macs"`
+	Source    string  `json:"source"`
+	Published string  `json:"published"`
 }
 
 // loadReferences reads the committed reference counts.
@@ -54,33 +56,47 @@ func parseShape(t *testing.T, s string) ops.Shape {
 // TestCountsMatchReference checks every network's parameters and MACs at its
 // reference input against the counts of its reference implementation (the source
 // field of testdata/reference_counts.json names it; testdata/gen_counts.py builds it
-// in PyTorch and counts with reference_net.py's convention).
+// in PyTorch and counts with reference_net.py's convention), and those of the
+// networks BuildWith scales at other widths and with proxy strides against the same
+// implementations built at those widths and with those strides in PyTorch.
 func TestCountsMatchReference(t *testing.T) {
 	refs := loadReferences(t)
 	seen := map[string]bool{}
 	for _, r := range refs {
-		seen[r.Name] = true
-		t.Run(r.Name, func(t *testing.T) {
+		name := r.Name
+		atReference := r.Width == 1 && r.Proxy == 0
+		if atReference {
+			seen[r.Name] = true
+		} else {
+			name = fmt.Sprintf("%s/%s_w%v_p%d", r.Name, r.Input, r.Width, r.Proxy)
+		}
+		t.Run(name, func(t *testing.T) {
 			spec, err := Lookup(r.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
 			in := parseShape(t, r.Input)
-			if spec.Input != in || spec.Classes != r.Classes {
+			if atReference && (spec.Input != in || spec.Classes != r.Classes) {
 				t.Errorf("Lookup(%q) default %v, %d classes; reference %v, %d classes", r.Name, spec.Input, spec.Classes, in, r.Classes)
 			}
-			n, err := Build(r.Name, in, r.Classes)
+			var n *ops.Network
+			o := Options{Input: in, Classes: r.Classes, Width: r.Width, ProxyStrides: r.Proxy}
+			if atReference {
+				n, err = Build(r.Name, in, r.Classes)
+			} else {
+				n, err = BuildWith(r.Name, o)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			got := n.Cost()
 			if got.Params != r.Params || got.MACs != r.MACs {
-				t.Errorf("Build(%q, %v, %d): %d params, %d MACs; %s: %d params, %d MACs (diff %+d, %+d)",
-					r.Name, in, r.Classes, got.Params, got.MACs, r.Source, r.Params, r.MACs,
+				t.Errorf("BuildWith(%q, %+v): %d params, %d MACs; %s: %d params, %d MACs (diff %+d, %+d)",
+					r.Name, o, got.Params, got.MACs, r.Source, r.Params, r.MACs,
 					got.Params-r.Params, got.MACs-r.MACs)
 			}
 			if pc := n.ParamCount(); pc != got.Params {
-				t.Errorf("Build(%q): ParamCount() = %d, Cost().Params = %d", r.Name, pc, got.Params)
+				t.Errorf("BuildWith(%q, %+v): ParamCount() = %d, Cost().Params = %d", r.Name, o, pc, got.Params)
 			}
 			// The per-layer table that `nas zoo NAME --layers` prints adds up to the total.
 			var sum ops.Cost
@@ -88,7 +104,7 @@ func TestCountsMatchReference(t *testing.T) {
 				sum = sum.Add(row.Cost)
 			}
 			if sum != got {
-				t.Errorf("Build(%q): layer table sums to %+v, network cost %+v", r.Name, sum, got)
+				t.Errorf("BuildWith(%q, %+v): layer table sums to %+v, network cost %+v", r.Name, o, sum, got)
 			}
 		})
 	}
@@ -175,7 +191,6 @@ const shortMaxMACs = 1_000_000_000
 // With -short it trains only the networks of at most shortMaxMACs at their reference
 // input, which keeps `go test -short -race` quick.
 func TestTrainingSteps(t *testing.T) {
-	const batch, steps = 4, 6
 	for _, s := range List() {
 		t.Run(s.Name, func(t *testing.T) {
 			if ref, err := Build(s.Name, s.Input, s.Classes); err != nil {
@@ -197,52 +212,62 @@ func TestTrainingSteps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rng := rand.New(rand.NewPCG(5, 6))
-			n.Init(rng)
-			x := randInput(rng, batch, in)
-			labels := make([]int, batch)
-			for i := range labels {
-				labels[i] = rng.IntN(classes)
-			}
-			var loss ops.SoftmaxCrossEntropy
-			opt := ops.SGD{LR: 0.002, Momentum: 0.9}
-			var first, last float64
-			for step := range steps {
-				n.ZeroGrad()
-				y, err := n.Forward(x)
-				if err != nil {
-					t.Fatal(err)
-				}
-				l, err := loss.Forward(y, labels)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if math.IsNaN(l) || math.IsInf(l, 0) {
-					t.Fatalf("step %d: loss %v", step, l)
-				}
-				dy, err := loss.Backward()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := n.Backward(dy); err != nil {
-					t.Fatal(err)
-				}
-				if step == 0 {
-					first = l
-					for _, p := range n.Params() {
-						if !anyNonZero(p.Grad.Float32s()) {
-							t.Errorf("parameter %s (%v) got no gradient", p.Path, p.Value.Shape())
-						}
-					}
-				}
-				last = l
-				opt.Step(n.Params())
-			}
-			t.Logf("loss %.4f -> %.4f", first, last)
-			if !(last < first) {
-				t.Errorf("loss %.4f after %d steps, %.4f at the first: did not fall", last, steps-1, first)
-			}
+			trainSteps(t, n, in, classes)
 		})
+	}
+}
+
+// trainSteps takes six SGD steps (learning rate 0.002, momentum 0.9, see
+// TestTrainingSteps) of n on one fixed batch of four synthetic samples of shape in
+// with labels below classes, and checks that the first backward pass reaches every
+// parameter and that the loss falls.
+func trainSteps(t *testing.T, n *ops.Network, in ops.Shape, classes int) {
+	t.Helper()
+	const batch, steps = 4, 6
+	rng := rand.New(rand.NewPCG(5, 6))
+	n.Init(rng)
+	x := randInput(rng, batch, in)
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = rng.IntN(classes)
+	}
+	var loss ops.SoftmaxCrossEntropy
+	opt := ops.SGD{LR: 0.002, Momentum: 0.9}
+	var first, last float64
+	for step := range steps {
+		n.ZeroGrad()
+		y, err := n.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := loss.Forward(y, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			t.Fatalf("step %d: loss %v", step, l)
+		}
+		dy, err := loss.Backward()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Backward(dy); err != nil {
+			t.Fatal(err)
+		}
+		if step == 0 {
+			first = l
+			for _, p := range n.Params() {
+				if !anyNonZero(p.Grad.Float32s()) {
+					t.Errorf("parameter %s (%v) got no gradient", p.Path, p.Value.Shape())
+				}
+			}
+		}
+		last = l
+		opt.Step(n.Params())
+	}
+	t.Logf("loss %.4f -> %.4f", first, last)
+	if !(last < first) {
+		t.Errorf("loss %.4f after %d steps, %.4f at the first: did not fall", last, steps-1, first)
 	}
 }
 

@@ -3,8 +3,11 @@
 implementations in PyTorch.
 
 Writes reference_counts.json beside this file: one object per network with its name,
-input ("HxWxC"), classes, params, macs, source (the reference implementation) and, where
-the paper or the reference repository publishes them, the published rounded figures.
+input ("HxWxC"), classes, width (multiplier), proxy_strides (how many of the first
+stride-2 downsamplings run at stride 1), params, macs, source (the reference
+implementation) and, where the paper or the reference repository publishes them, the
+published rounded figures. NETWORKS are the zoo at its reference inputs; VARIANTS are
+the networks BuildWith scales (widths, proxy strides) built the same way in PyTorch.
 
 Counting follows ../../../../shared/bench/reference_net.py's count(): parameters are
 sum(p.numel()) over net.parameters() (no batch-norm running statistics); MACs come from
@@ -63,16 +66,20 @@ def channel_shuffle(x, g):
 # stride 1 as in every implementation, e.g. tensorflow/models slim mobilenet_v1.py
 # _CONV_DEFS); BN after every convolution, FC with bias.
 
-def mobilenet_v1(classes=1000):
+def mobilenet_v1(classes=1000, alpha=1.0):
+    """MobileNetV1 at width multiplier alpha: every convolution's c outputs become
+    int(c * alpha), as Keras applications mobilenet.py computes them."""
     def cbr(cin, cout, k, s, g):
         return [nn.Conv2d(cin, cout, k, s, k // 2, groups=g, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
 
     defs = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
-    layers, cin = cbr(3, 32, 3, 2, 1), 32
+    cin = int(32 * alpha)
+    layers = cbr(3, cin, 3, 2, 1)
     for cout, s in defs:
+        cout = int(cout * alpha)
         layers += cbr(cin, cin, 3, s, cin) + cbr(cin, cout, 1, 1, 1)
         cin = cout
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1024, classes))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes))
 
 
 # ---------------------------------------------------------------------------------
@@ -539,10 +546,93 @@ class CondenseNet74(nn.Module):
 
 # ---------------------------------------------------------------------------------
 
-def reference_net():
+def reference_net_module():
     sys.path.insert(0, SHARED_BENCH)
     import reference_net as rn
-    return rn.Net()
+    return rn
+
+
+def reference_net():
+    return reference_net_module().Net()
+
+
+def reference_net_width(w, classes=10):
+    """reference_net.py's Net at width w, built from its Block: every channel count c
+    becomes torchvision's _make_divisible(c * w, d), d the least common multiple of 8
+    and the groups of the blocks producing and reading it (all of 1, 4, 8 divide 8, so
+    d = 8). reference_net.py has no width multiplier: this is the rule the zoo's
+    BuildWith documents, re-implemented here from the reference Block."""
+    rn = reference_net_module()
+    div = torchvision.models.mobilenetv2._make_divisible
+    stem, head = div(16 * w, 8), div(256 * w, 8)
+    c, blocks = stem, []
+    for cout, stride, ks, g in [(24, 2, (3,), 1), (24, 1, (3,), 4), (48, 2, (3, 5), 1), (48, 1, (3, 5, 7), 4),
+                                (96, 2, (3,), 1), (96, 1, (3,), 8)]:
+        cout = div(cout * w, 8)
+        blocks.append(rn.Block(c, cout, 4, stride, ks=ks, g=g))
+        c = cout
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(1, stem, 3, 1, 1, bias=False), nn.BatchNorm2d(stem), nn.ReLU6())
+            self.blocks = nn.Sequential(*blocks)
+            self.head = nn.Sequential(nn.Conv2d(c, head, 1, bias=False), nn.BatchNorm2d(head), nn.ReLU6())
+            self.fc = nn.Linear(head, classes)
+
+        def forward(self, x):
+            return self.fc(self.head(self.blocks(self.stem(x))).mean((2, 3)))
+
+    return Net()
+
+
+# ---------------------------------------------------------------------------------
+# The proxy derivation (the zoo's Options.ProxyStrides, package space's strides): on
+# an input smaller than the target, the network's first stride-2 downsamplings become
+# stride 1.
+
+def with_input_channels(net, c):
+    """Replace net's first convolution by one reading c channels (the proxy's images)."""
+    for name, m in net.named_modules():
+        if isinstance(m, nn.Conv2d):
+            if m.in_channels != c:
+                parent, _, attr = name.rpartition(".")
+                setattr(net.get_submodule(parent) if parent else net, attr,
+                        nn.Conv2d(c, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups,
+                                  m.bias is not None))
+            return net
+    raise ValueError("no convolution")
+
+
+def proxy_strides(net, c, side, n):
+    """Set net's first n stride-2 downsamplings to stride 1. A downsampling is the set
+    of stride-2 convolutions and pools whose inputs have one side length in a forward
+    pass at the target side (a ShuffleNet unit's two strided depthwise convolutions
+    are one); they are counted in the order the forward pass meets them."""
+    sites = []
+
+    def hook(m, i, o):
+        s = m.stride if isinstance(m.stride, int) else m.stride[0]
+        if s == 2:
+            sites.append((i[0].shape[-1], m))
+
+    hs = [m.register_forward_hook(hook) for m in net.modules()
+          if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]
+    net.eval()
+    with torch.no_grad():
+        net(torch.zeros(1, c, side, side))
+    for hd in hs:
+        hd.remove()
+    sides = []
+    for s, _ in sites:
+        if s not in sides:
+            sides.append(s)
+    if len(sides) < n:
+        raise ValueError(f"{n} proxy strides, only {len(sides)} downsamplings")
+    for s, m in sites:
+        if s in sides[:n]:
+            m.stride = (1, 1) if isinstance(m, nn.Conv2d) else 1
+    return net
 
 
 TV = "torchvision " + torchvision.__version__.split("a")[0] + " torchvision.models."
@@ -607,15 +697,79 @@ NETWORKS = [
 ]
 
 
+# The networks of BuildWith: widths and proxy strides, each against its reference
+# implementation built at that width (torchvision's width_mult and shufflenet_v2_xW,
+# Keras's alpha for MobileNetV1) and, for the proxies, modified by with_input_channels
+# and proxy_strides above. Target is the side at which the downsamplings are found.
+VARIANTS = [
+    # name, builder(classes), (C, H, W), classes, width, proxy strides, target side, source, published
+    ("mobilenet_v2", lambda k: torchvision.models.mobilenet_v2(width_mult=0.5, num_classes=k), (3, 224, 224), 1000,
+     0.5, 0, 224, TV + "mobilenet_v2(width_mult=0.5)",
+     "Keras applications mobilenet_v2 table (TF-Slim checkpoints): mobilenet_v2_0.5_224 97M MACs, 1.95M params"),
+    ("mobilenet_v2", lambda k: torchvision.models.mobilenet_v2(width_mult=0.75, num_classes=k), (3, 224, 224), 1000,
+     0.75, 0, 224, TV + "mobilenet_v2(width_mult=0.75)",
+     "Keras applications mobilenet_v2 table (TF-Slim checkpoints): mobilenet_v2_0.75_224 209M MACs, 2.61M params"),
+    ("mobilenet_v2", lambda k: torchvision.models.mobilenet_v2(width_mult=1.4, num_classes=k), (3, 224, 224), 1000,
+     1.4, 0, 224, TV + "mobilenet_v2(width_mult=1.4)",
+     "Keras applications mobilenet_v2 table (TF-Slim checkpoints): mobilenet_v2_1.4_224 582M MACs, 6.06M params"),
+    ("shufflenet_v2", lambda k: torchvision.models.shufflenet_v2_x0_5(num_classes=k), (3, 224, 224), 1000,
+     0.5, 0, 224, TV + "shufflenet_v2_x0_5()", "torchvision docs: 1,366,792 params, 0.04 GFLOPS; paper: 41M FLOPs"),
+    ("shufflenet_v2", lambda k: torchvision.models.shufflenet_v2_x1_5(num_classes=k), (3, 224, 224), 1000,
+     1.5, 0, 224, TV + "shufflenet_v2_x1_5()", "torchvision docs: 3,503,624 params, 0.30 GFLOPS; paper: 299M FLOPs"),
+    ("shufflenet_v2", lambda k: torchvision.models.shufflenet_v2_x2_0(num_classes=k), (3, 224, 224), 1000,
+     2.0, 0, 224, TV + "shufflenet_v2_x2_0()", "torchvision docs: 7,393,996 params, 0.58 GFLOPS; paper: 591M FLOPs"),
+    ("mobilenet_v1", lambda k: mobilenet_v1(k, 0.75), (3, 224, 224), 1000, 0.75, 0, 224,
+     "MobileNetV1 as above, alpha 0.75 (int(c * alpha), Keras applications mobilenet.py)",
+     "paper Table 6: 325M Mult-Adds, 2.6M params"),
+    ("mobilenet_v1", lambda k: mobilenet_v1(k, 0.5), (3, 224, 224), 1000, 0.5, 0, 224,
+     "MobileNetV1 as above, alpha 0.5 (int(c * alpha), Keras applications mobilenet.py)",
+     "paper Table 6: 149M Mult-Adds, 1.3M params"),
+    ("mobilenet_v1", lambda k: mobilenet_v1(k, 0.25), (3, 224, 224), 1000, 0.25, 0, 224,
+     "MobileNetV1 as above, alpha 0.25 (int(c * alpha), Keras applications mobilenet.py)",
+     "paper Table 6: 41M Mult-Adds, 0.5M params"),
+    ("reference_net", lambda k: reference_net_width(0.5, k), (1, 28, 28), 10, 0.5, 0, 28,
+     "shared/bench/reference_net.py Block, channels _make_divisible(c * 0.5, 8) (gen_counts.py reference_net_width)", ""),
+    ("reference_net", lambda k: reference_net_width(1.5, k), (1, 28, 28), 10, 1.5, 0, 28,
+     "shared/bench/reference_net.py Block, channels _make_divisible(c * 1.5, 8) (gen_counts.py reference_net_width)", ""),
+    # Proxies: MNIST's 28x28x1 (224/28 = 8: three proxy strides) and CIFAR's 32x32x3
+    # (224/32 = 7: two), 10 classes.
+    ("mobilenet_v2", lambda k: torchvision.models.mobilenet_v2(width_mult=0.5, num_classes=k), (1, 28, 28), 10,
+     0.5, 3, 224, TV + "mobilenet_v2(width_mult=0.5, num_classes=10), 1-channel stem, first 3 stride-2 "
+     "downsamplings at stride 1 (gen_counts.py proxy_strides)", ""),
+    ("mobilenet_v2", lambda k: torchvision.models.mobilenet_v2(num_classes=k), (3, 32, 32), 10,
+     1.0, 2, 224, TV + "mobilenet_v2(num_classes=10), first 2 stride-2 downsamplings at stride 1 "
+     "(gen_counts.py proxy_strides)", ""),
+    ("shufflenet_v2", lambda k: torchvision.models.shufflenet_v2_x1_0(num_classes=k), (1, 28, 28), 10,
+     1.0, 3, 224, TV + "shufflenet_v2_x1_0(num_classes=10), 1-channel stem, first 3 stride-2 downsamplings "
+     "(stem, max pool, stage 2's unit) at stride 1 (gen_counts.py proxy_strides)", ""),
+    ("shufflenet_v2", lambda k: torchvision.models.shufflenet_v2_x0_5(num_classes=k), (1, 28, 28), 10,
+     0.5, 5, 224, TV + "shufflenet_v2_x0_5(num_classes=10), 1-channel stem, all 5 stride-2 downsamplings "
+     "at stride 1 (gen_counts.py proxy_strides)", ""),
+    ("mobilenet_v1", lambda k: mobilenet_v1(k, 0.5), (1, 28, 28), 10, 0.5, 3, 224,
+     "MobileNetV1 as above, alpha 0.5, 10 classes, 1-channel stem, first 3 stride-2 downsamplings at "
+     "stride 1 (gen_counts.py proxy_strides)", ""),
+    ("reference_net", lambda k: reference_net(), (1, 14, 14), 10, 1.0, 1, 28,
+     "shared/bench/reference_net.py Net, first stride-2 downsampling at stride 1 (gen_counts.py proxy_strides)", ""),
+]
+
+
 def main():
     torch.manual_seed(0)
     out = []
     for name, build, (c, h, w), classes, source, published in NETWORKS:
         net = build()
         params, macs = count(net, c, h, w)
-        out.append(dict(name=name, input=f"{h}x{w}x{c}", classes=classes, params=params, macs=macs,
-                        source=source, published=published))
+        out.append(dict(name=name, input=f"{h}x{w}x{c}", classes=classes, width=1.0, proxy_strides=0,
+                        params=params, macs=macs, source=source, published=published))
         print(f"{name:18s} {h}x{w}x{c:<2d} params {params:>11,d} MACs {macs:>14,d}")
+    for name, build, (c, h, w), classes, width, proxy, target, source, published in VARIANTS:
+        net = with_input_channels(build(classes), c)
+        if proxy:
+            net = proxy_strides(net, c, target, proxy)
+        params, macs = count(net, c, h, w)
+        out.append(dict(name=name, input=f"{h}x{w}x{c}", classes=classes, width=width, proxy_strides=proxy,
+                        params=params, macs=macs, source=source, published=published))
+        print(f"{name:18s} {h}x{w}x{c:<2d} w{width:<4} p{proxy} params {params:>11,d} MACs {macs:>14,d}")
     with open(os.path.join(HERE, "reference_counts.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
