@@ -74,6 +74,13 @@ func (a *activation) forward(x *tensor.Dense) (xd, yd []float32, y *tensor.Dense
 	return x.Float32s(), y.Float32s(), y, nil
 }
 
+// fused records the shape of a Forward that a batch norm computed for this
+// activation (Sequential's fusion). The activation can go back on its own only if
+// its output buffer holds its output, that is if it was the last layer fused.
+func (a *activation) fused(n int, in Shape, holdsOutput bool) {
+	a.x, a.n, a.in, a.ready = nil, n, in, holdsOutput
+}
+
 // backward checks dy and returns its values and the input gradient buffer.
 func (a *activation) backward(dy *tensor.Dense) (dyd, dxd []float32, dx *tensor.Dense, err error) {
 	if !a.ready {
@@ -245,7 +252,14 @@ const f32Six = 0x40c00000
 // f32Inf is the bit pattern of float32(+Inf).
 const f32Inf = 0x7f800000
 
+// noBound is the clamp bound that does not apply (see bnFuse.bounds).
+var noBound = float32(math.NaN())
+
 func reluForward(y, x []float32) {
+	if useBNAsm {
+		clampRow(y, x, 0, noBound)
+		return
+	}
 	x = x[:len(y)]
 	for i, v := range x {
 		y[i] = max(v, 0)
@@ -255,6 +269,10 @@ func reluForward(y, x []float32) {
 // reluBackward passes dy where y > 0: y's bits minus 1 are below those of +Inf
 // exactly for 0 < y <= +Inf (negative values and NaN have larger patterns).
 func reluBackward(dx, dy, y []float32) {
+	if useBNAsm {
+		maskGradRow(dx, dy, y, 0, noBound)
+		return
+	}
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, g := range dy {
 		var m uint32
@@ -266,6 +284,10 @@ func reluBackward(dx, dy, y []float32) {
 }
 
 func relu6Forward(y, x []float32) {
+	if useBNAsm {
+		clampRow(y, x, 0, 6)
+		return
+	}
 	x = x[:len(y)]
 	for i, v := range x {
 		y[i] = min(max(v, 0), 6)
@@ -275,6 +297,10 @@ func relu6Forward(y, x []float32) {
 // relu6Backward passes dy where 0 < y < 6, tested on the bit patterns as in
 // reluBackward.
 func relu6Backward(dx, dy, y []float32) {
+	if useBNAsm {
+		maskGradRow(dx, dy, y, 0, 6)
+		return
+	}
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, g := range dy {
 		var m uint32

@@ -34,7 +34,9 @@ type BatchNorm2D struct {
 	mean       []float32 // per channel mean used by the last Forward
 	invstd     []float64 // per channel 1/sqrt(var+eps) used by the last Forward
 	acc1, acc2 []float64 // per channel sums of a pass
-	ca, cb     []float32 // per channel coefficients of a pass
+	ca, cb     []float32 // per channel coefficients y = x*ca + cb of the last Forward
+	k          []float32 // per channel coefficients of the backward pass, 3 each
+	scratch    []float32 // per plane results of the kernels, 3 per channel
 	out, dx    buffer
 }
 
@@ -59,6 +61,7 @@ func NewBatchNorm2D(c int) *BatchNorm2D {
 		mean:     make([]float32, c), invstd: make([]float64, c),
 		acc1: make([]float64, c), acc2: make([]float64, c),
 		ca: make([]float32, c), cb: make([]float32, c),
+		k: make([]float32, 3*c), scratch: make([]float32, 3*c),
 	}
 	for i := range l.runVar {
 		l.runVar[i] = 1
@@ -110,6 +113,12 @@ const bnParallelMin = 1 << 14
 
 // Forward implements Layer.
 func (l *BatchNorm2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	return l.forwardFused(x, bnFuse{}, &l.out)
+}
+
+// forwardFused is Forward followed by the activation and shuffle of f, writing into
+// out (the buffer of the last layer fused in).
+func (l *BatchNorm2D) forwardFused(x *tensor.Dense, f bnFuse, out *buffer) (*tensor.Dense, error) {
 	n, in, _, err := checkInput(l, x)
 	if err != nil {
 		return nil, err
@@ -117,54 +126,69 @@ func (l *BatchNorm2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if l.training && n*in.H*in.W < 2 {
 		return nil, fmt.Errorf("batchnorm: training needs more than 1 value per channel, got %d x %v", n, in)
 	}
+	if !fusableAct(f.act) || in.C%f.shuffleGroups() != 0 {
+		return nil, fmt.Errorf("batchnorm: cannot fuse activation %v and %d shuffle groups over %d channels", f.act, f.groups, in.C)
+	}
 	l.x, l.n, l.in, l.trainStats = x, n, in, l.training
-	y := l.out.get(n, in)
+	y := out.get(n, in)
 	xd, yd := x.Float32s(), y.Float32s()
 	// Each channel is handled by one goroutine, so per-channel sums are deterministic;
 	// the closure is built only on the parallel path, so small calls do not allocate.
 	if len(xd) < bnParallelMin {
-		l.forwardChannels(0, l.c, xd, yd)
+		l.forwardChannels(0, l.c, xd, yd, f)
 	} else {
-		parallelFor(l.c, func(_, lo, hi int) { l.forwardChannels(lo, hi, xd, yd) })
+		parallelFor(l.c, func(_, lo, hi int) { l.forwardChannels(lo, hi, xd, yd, f) })
 	}
 	return y, nil
+}
+
+// channelRuns calls fn for the runs of channels [lo, hi) that a shuffle over groups
+// keeps a constant distance apart: channels from..to-1 of one group go to output
+// channels dst, dst+groups, ... .
+func channelRuns(lo, hi, c, groups int, fn func(from, to, dst int)) {
+	per := c / groups
+	for ch := lo; ch < hi; {
+		gi := ch / per
+		end := min(hi, (gi+1)*per)
+		fn(ch, end, (ch-gi*per)*groups+gi)
+		ch = end
+	}
 }
 
 // forwardChannels normalizes channels [lo, hi) of xd into yd. Every pass walks the
 // samples in order and, within a sample, the channels' contiguous planes, so memory is
 // read sequentially even when the planes are small (4x4 at the end of a network).
-func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32) {
+func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32, f bnFuse) {
 	n, c, hw := l.n, l.c, l.in.H*l.in.W
 	count := float64(n * hw)
 	gamma, beta := l.weight.Value.Float32s(), l.bias.Value.Float32s()
 	mean, invstd := l.mean[lo:hi], l.invstd[lo:hi]
 	if l.trainStats {
-		// Two passes, mean then squared deviations, as PyTorch's CPU kernel does;
-		// planes sum in float32 lanes and the planes in float64.
+		// One pass over memory: each plane is summed around its own mean while it is
+		// in cache (bnStatsPlanes), and the planes' sums of values and of squares
+		// are combined in float64.
 		s, q := l.acc1[lo:hi], l.acc2[lo:hi]
 		clear(s)
 		clear(q)
+		st := l.scratch[3*lo : 3*hi]
+		h := float64(hw)
 		for i := 0; i < n; i++ {
-			xs := xd[(i*c+lo)*hw : (i*c+hi)*hw]
+			bnStatsPlanes(xd[(i*c+lo)*hw:(i*c+hi)*hw], hw, hi-lo, hw, st)
 			for j := range s {
-				s[j] += float64(sumRow(xs[j*hw : (j+1)*hw]))
-			}
-		}
-		for j := range mean {
-			mean[j] = float32(s[j] / count)
-		}
-		for i := 0; i < n; i++ {
-			xs := xd[(i*c+lo)*hw : (i*c+hi)*hw]
-			for j := range q {
-				q[j] += float64(sqDevRow(xs[j*hw:(j+1)*hw], mean[j]))
+				cj, d, m := float64(st[3*j]), float64(st[3*j+1]), float64(st[3*j+2])
+				s[j] += h*cj + d
+				q[j] += m + cj*(2*d+h*cj)
 			}
 		}
 		mom := l.Momentum
 		rm, rv := l.runMean[lo:hi], l.runVar[lo:hi]
 		for j := range q {
-			invstd[j] = 1 / math.Sqrt(q[j]/count+l.Eps)
-			rm[j] = float32((1-mom)*float64(rm[j]) + mom*s[j]/count)
-			rv[j] = float32((1-mom)*float64(rv[j]) + mom*q[j]/(count-1))
+			mu := s[j] / count
+			dev := max(q[j]-s[j]*mu, 0) // sum of squared deviations
+			mean[j] = float32(mu)
+			invstd[j] = 1 / math.Sqrt(dev/count+l.Eps)
+			rm[j] = float32((1-mom)*float64(rm[j]) + mom*mu)
+			rv[j] = float32((1-mom)*float64(rv[j]) + mom*dev/(count-1))
 		}
 	} else {
 		for j := range mean {
@@ -172,24 +196,33 @@ func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32) {
 			invstd[j] = 1 / math.Sqrt(float64(l.runVar[lo+j])+l.Eps)
 		}
 	}
-	// y = x*a + b with a = gamma*invstd, b = beta - mean*a, PyTorch's fused form.
+	// y = x*a + b with a = gamma*invstd, b = beta - mean*a, PyTorch's fused form; the
+	// coefficients stay for Backward, which recomputes the activation's mask from x.
 	ca, cb := l.ca[lo:hi], l.cb[lo:hi]
 	for j := range ca {
 		ca[j] = float32(float64(gamma[lo+j]) * invstd[j])
 		cb[j] = beta[lo+j] - mean[j]*ca[j]
 	}
+	clo, chi, _ := f.bounds()
+	g := f.shuffleGroups()
 	for i := 0; i < n; i++ {
-		o := (i*c + lo) * hw
-		xs, ys := xd[o:o+(hi-lo)*hw], yd[o:o+(hi-lo)*hw]
-		for j := range ca {
-			affineRow(ys[j*hw:(j+1)*hw], xs[j*hw:(j+1)*hw], ca[j], cb[j])
-		}
+		base := i * c * hw
+		channelRuns(lo, hi, c, g, func(from, to, dst int) {
+			bnActFwdPlanes(xd[base+from*hw:], yd[base+dst*hw:], hw, to-from, hw, g*hw,
+				l.ca[from:to], l.cb[from:to], clo, chi)
+		})
 	}
 }
 
 // Backward implements Layer. In training mode the gradient flows through the batch
 // statistics; in evaluation mode the layer is the affine map x*a + b.
 func (l *BatchNorm2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	return l.backwardFused(dy, bnFuse{})
+}
+
+// backwardFused is Backward for the output of forwardFused with the same f: dy is
+// the gradient at the shuffled, activated output.
+func (l *BatchNorm2D) backwardFused(dy *tensor.Dense, f bnFuse) (*tensor.Dense, error) {
 	if l.x == nil {
 		return nil, fmt.Errorf("batchnorm: backward before forward")
 	}
@@ -199,63 +232,63 @@ func (l *BatchNorm2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	dx := l.dx.get(l.n, l.in)
 	dyd, dxd := dy.Float32s(), dx.Float32s()
 	if len(dyd) < bnParallelMin {
-		l.backwardChannels(0, l.c, dyd, dxd)
+		l.backwardChannels(0, l.c, dyd, dxd, f)
 	} else {
-		parallelFor(l.c, func(_, lo, hi int) { l.backwardChannels(lo, hi, dyd, dxd) })
+		parallelFor(l.c, func(_, lo, hi int) { l.backwardChannels(lo, hi, dyd, dxd, f) })
 	}
 	return dx, nil
 }
 
 // backwardChannels computes the input gradient of channels [lo, hi) into dxd and adds
 // their parameter gradients, walking memory in order like forwardChannels.
-func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32) {
+func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse) {
 	n, c, hw := l.n, l.c, l.in.H*l.in.W
 	count := float64(n * hw)
 	xd := l.x.Float32s()
 	gamma := l.weight.Value.Float32s()
 	gw, gb := l.weight.Grad.Float32s()[lo:hi], l.bias.Grad.Float32s()[lo:hi]
 	mean, invstd := l.mean[lo:hi], l.invstd[lo:hi]
+	clo, chi, mask := f.bounds()
+	g := f.shuffleGroups()
 	// sum(dy) and sum((x-mean)*dy), the two reductions of PyTorch's
-	// batch_norm_backward_cpu_template.
+	// batch_norm_backward_cpu_template, over the gradient at the batch norm's output.
 	sdy, dot := l.acc1[lo:hi], l.acc2[lo:hi]
 	clear(sdy)
 	clear(dot)
+	st := l.scratch[2*lo : 2*hi]
 	for i := 0; i < n; i++ {
-		o := (i*c + lo) * hw
-		xs, gs := xd[o:o+(hi-lo)*hw], dyd[o:o+(hi-lo)*hw]
+		base := i * c * hw
+		channelRuns(lo, hi, c, g, func(from, to, dst int) {
+			bnActBackReducePlanes(xd[base+from*hw:], dyd[base+dst*hw:], hw, to-from, hw, g*hw,
+				l.ca[from:to], l.cb[from:to], l.mean[from:to], clo, chi, mask, st[2*(from-lo):])
+		})
 		for j := range sdy {
-			s, d := dotDevRow(xs[j*hw:(j+1)*hw], gs[j*hw:(j+1)*hw], mean[j])
-			sdy[j] += float64(s)
-			dot[j] += float64(d)
+			sdy[j] += float64(st[2*j])
+			dot[j] += float64(st[2*j+1])
 		}
 	}
 	// dx = (dy - (x-mean)*k - sum(dy)/count) * a with a = gamma*invstd and
 	// k = dot*invstd^2/count in training; dx = dy*a in evaluation. Written as
-	// dy*a + x*b + e, with b and e in ca, cb and a in acc1 once sdy is used.
-	ca, cb := l.ca[lo:hi], l.cb[lo:hi]
-	a := l.acc1[lo:hi]
-	for j := range ca {
+	// dy*a + (x*b + e), with a, b, e in l.k.
+	k := l.k[3*lo : 3*hi]
+	for j := range sdy {
 		gw[j] += float32(dot[j] * invstd[j])
 		gb[j] += float32(sdy[j])
 		aj := float64(gamma[lo+j]) * invstd[j]
+		var b, e float64
 		if l.trainStats {
-			k := dot[j] * invstd[j] * invstd[j] / count
-			ca[j] = float32(-k * aj)
-			cb[j] = float32((float64(mean[j])*k - sdy[j]/count) * aj)
+			kk := dot[j] * invstd[j] * invstd[j] / count
+			b = -kk * aj
+			e = (float64(mean[j])*kk - sdy[j]/count) * aj
 		}
-		a[j] = aj // sdy[j] is no longer needed
+		k[3*j], k[3*j+1], k[3*j+2] = float32(aj), float32(b), float32(e)
 	}
 	for i := 0; i < n; i++ {
-		o := (i*c + lo) * hw
-		xs, gs, ds := xd[o:o+(hi-lo)*hw], dyd[o:o+(hi-lo)*hw], dxd[o:o+(hi-lo)*hw]
-		for j := range ca {
-			r := j * hw
-			if l.trainStats {
-				bnBackRow(ds[r:r+hw], gs[r:r+hw], xs[r:r+hw], float32(a[j]), ca[j], cb[j])
-			} else {
-				scaleRow(ds[r:r+hw], gs[r:r+hw], float32(a[j]))
-			}
-		}
+		base := i * c * hw
+		channelRuns(lo, hi, c, g, func(from, to, dst int) {
+			bnActBackApplyPlanes(dxd[base+from*hw:], dyd[base+dst*hw:], xd[base+from*hw:], hw, to-from, hw, g*hw,
+				l.ca[from:to], l.cb[from:to], l.k[3*from:3*to], clo, chi, mask)
+		})
 	}
 }
 
@@ -279,75 +312,4 @@ func sumRow(x []float32) float32 {
 		s0 += x[i]
 	}
 	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-}
-
-// sqDevRow returns the sum of (x-m)^2 in eight float32 lanes.
-func sqDevRow(x []float32, m float32) float32 {
-	var s0, s1, s2, s3, s4, s5, s6, s7 float32
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		v := x[i : i+8 : i+8]
-		d0, d1, d2, d3 := v[0]-m, v[1]-m, v[2]-m, v[3]-m
-		d4, d5, d6, d7 := v[4]-m, v[5]-m, v[6]-m, v[7]-m
-		s0 += d0 * d0
-		s1 += d1 * d1
-		s2 += d2 * d2
-		s3 += d3 * d3
-		s4 += d4 * d4
-		s5 += d5 * d5
-		s6 += d6 * d6
-		s7 += d7 * d7
-	}
-	for ; i < len(x); i++ {
-		d := x[i] - m
-		s0 += d * d
-	}
-	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-}
-
-// dotDevRow returns sum(dy) and sum((x-m)*dy) in four float32 lanes each.
-func dotDevRow(x, dy []float32, m float32) (sdy, dot float32) {
-	dy = dy[:len(x)]
-	var s0, s1, s2, s3, d0, d1, d2, d3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		v, g := x[i:i+4:i+4], dy[i:i+4:i+4]
-		s0 += g[0]
-		s1 += g[1]
-		s2 += g[2]
-		s3 += g[3]
-		d0 += (v[0] - m) * g[0]
-		d1 += (v[1] - m) * g[1]
-		d2 += (v[2] - m) * g[2]
-		d3 += (v[3] - m) * g[3]
-	}
-	for ; i < len(x); i++ {
-		s0 += dy[i]
-		d0 += (x[i] - m) * dy[i]
-	}
-	return (s0 + s1) + (s2 + s3), (d0 + d1) + (d2 + d3)
-}
-
-// affineRow sets y = x*a + b.
-func affineRow(y, x []float32, a, b float32) {
-	x = x[:len(y)]
-	for i, v := range x {
-		y[i] = v*a + b
-	}
-}
-
-// scaleRow sets y = x*a.
-func scaleRow(y, x []float32, a float32) {
-	x = x[:len(y)]
-	for i, v := range x {
-		y[i] = v * a
-	}
-}
-
-// bnBackRow sets dx = dy*a + x*b + e.
-func bnBackRow(dx, dy, x []float32, a, b, e float32) {
-	dy, x = dy[:len(dx)], x[:len(dx)]
-	for i, g := range dy {
-		dx[i] = g*a + x[i]*b + e
-	}
 }

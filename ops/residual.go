@@ -78,10 +78,7 @@ func (r *Residual) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	}
 	_, bs, _ := ShapeOf(b)
 	y := r.sum.get(n, bs)
-	yd, bd, sd := y.Float32s(), b.Float32s(), s.Float32s()
-	for i := range yd {
-		yd[i] = bd[i] + sd[i]
-	}
+	addTensors(y.Float32s(), b.Float32s(), s.Float32s())
 	if r.Post != nil {
 		return r.Post.Forward(y)
 	}
@@ -108,9 +105,11 @@ func (r *Residual) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	}
 	_, in, _ := ShapeOf(db)
 	dx := r.dx.get(r.n, in)
-	dxd, bd, sd := dx.Float32s(), db.Float32s(), ds.Float32s()
-	for i := range dxd {
-		dxd[i] = bd[i] + sd[i]
-	}
+	addTensors(dx.Float32s(), db.Float32s(), ds.Float32s())
 	return dx, nil
+}
+
+// addTensors sets z = a + b, split across both cores when the tensors are large.
+func addTensors(z, a, b []float32) {
+	mapBinary(z, a, b, addRow)
 }

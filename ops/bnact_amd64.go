@@ -1,0 +1,29 @@
+package ops
+
+import "golang.org/x/sys/cpu"
+
+// useBNAsm selects the AVX-512 kernels of bnact_amd64.s (x/sys/cpu also checks that
+// the operating system saves the ZMM and opmask registers). Tests switch it off to
+// compare them with the Go kernels.
+var useBNAsm = cpu.X86.HasAVX512F
+
+//go:noescape
+func bnStatsAVX512(x *float32, hw, planes, stride int, out *float32)
+
+//go:noescape
+func bnActFwdAVX512(x, y *float32, hw, planes, xstride, ystride int, a, b *float32, lo, hi float32)
+
+//go:noescape
+func bnActBackReduceAVX512(x, dy *float32, hw, planes, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32)
+
+//go:noescape
+func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool)
+
+//go:noescape
+func clampAVX512(y, x *float32, n int, lo, hi float32)
+
+//go:noescape
+func maskGradAVX512(dx, dy, y *float32, n int, lo, hi float32)
+
+//go:noescape
+func addAVX512(z, a, b *float32, n int)

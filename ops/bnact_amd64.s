@@ -1,0 +1,486 @@
+#include "textflag.h"
+
+// AVX-512 kernels of batch norm with a fused clamp activation (bnact.go). A "plane" is
+// hw consecutive values; the kernels walk planes whose starts are a stride (in bytes)
+// apart. Loads and stores past a plane's end are masked off with K1, which holds the
+// low hw%16 bits. Comparisons keep NaN visible: VMAXPS and VMINPS return their second
+// source (the last Intel operand, the first Go operand) when either is NaN, and that
+// is always the value, never the bound.
+
+// HSUM adds the 16 lanes of z (whose low halves are y and x) into the low lane of x,
+// using ty and tx as scratch.
+#define HSUM(z, y, x, ty, tx) \
+	VEXTRACTF64X4 $1, z, ty; \
+	VADDPS        ty, y, y; \
+	VEXTRACTF128  $1, y, tx; \
+	VADDPS        tx, x, x; \
+	VMOVHLPS      x, x, tx; \
+	VADDPS        tx, x, x; \
+	VMOVSHDUP     x, tx; \
+	VADDSS        tx, x, x
+
+// TAILMASK sets K1 to the low n%16 bits; it clobbers CX and AX.
+#define TAILMASK(n) \
+	MOVQ  n, CX; \
+	ANDQ  $15, CX; \
+	MOVL  $1, AX; \
+	SHLL  CX, AX; \
+	DECL  AX; \
+	KMOVW AX, K1
+
+// func bnStatsAVX512(x *float32, hw, planes, stride int, out *float32)
+// For each plane it writes c = sum(x)/hw, sum(x-c) and sum((x-c)^2) to out.
+TEXT ·bnStatsAVX512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ hw+8(FP), BX
+	MOVQ planes+16(FP), DX
+	MOVQ stride+24(FP), R8
+	MOVQ out+32(FP), DI
+	TAILMASK(BX)
+	VCVTSI2SSQ BX, X15, X15
+
+stplane:
+	TESTQ DX, DX
+	JEQ   stdone
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	XORQ   AX, AX
+
+stsum32:
+	LEAQ   32(AX), R9
+	CMPQ   R9, BX
+	JGT    stsum16
+	VADDPS (SI)(AX*4), Z0, Z0
+	VADDPS 64(SI)(AX*4), Z1, Z1
+	MOVQ   R9, AX
+	JMP    stsum32
+
+stsum16:
+	LEAQ   16(AX), R9
+	CMPQ   R9, BX
+	JGT    stsumtail
+	VADDPS (SI)(AX*4), Z0, Z0
+	MOVQ   R9, AX
+
+stsumtail:
+	CMPQ      AX, BX
+	JEQ       stsumdone
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	VADDPS    Z2, Z1, Z1
+
+stsumdone:
+	VADDPS Z1, Z0, Z0
+	HSUM(Z0, Y0, X0, Y1, X1)
+	VDIVSS       X15, X0, X3
+	VBROADCASTSS X3, Z3
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z1, Z1, Z1
+	XORQ         AX, AX
+
+stdev16:
+	LEAQ        16(AX), R9
+	CMPQ        R9, BX
+	JGT         stdevtail
+	VMOVUPS     (SI)(AX*4), Z4
+	VSUBPS      Z3, Z4, Z4
+	VADDPS      Z4, Z0, Z0
+	VFMADD231PS Z4, Z4, Z1
+	MOVQ        R9, AX
+	JMP         stdev16
+
+stdevtail:
+	CMPQ        AX, BX
+	JEQ         stdevdone
+	VMOVUPS.Z   (SI)(AX*4), K1, Z4
+	VSUBPS.Z    Z3, Z4, K1, Z4
+	VADDPS      Z4, Z0, Z0
+	VFMADD231PS Z4, Z4, Z1
+
+stdevdone:
+	HSUM(Z0, Y0, X0, Y2, X2)
+	HSUM(Z1, Y1, X1, Y2, X2)
+	VMOVSS X3, (DI)
+	VMOVSS X0, 4(DI)
+	VMOVSS X1, 8(DI)
+	ADDQ   $12, DI
+	ADDQ   R8, SI
+	DECQ   DX
+	JMP    stplane
+
+stdone:
+	VZEROUPPER
+	RET
+
+// func bnActFwdAVX512(x, y *float32, hw, planes, xstride, ystride int, a, b *float32, lo, hi float32)
+// For each plane p it sets y = min(max(x*a[p]+b[p], lo), hi), with one rounding (FMA).
+TEXT ·bnActFwdAVX512(SB), NOSPLIT, $0-72
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         hw+16(FP), BX
+	MOVQ         planes+24(FP), DX
+	MOVQ         xstride+32(FP), R8
+	MOVQ         ystride+40(FP), R10
+	MOVQ         a+48(FP), R11
+	MOVQ         b+56(FP), R12
+	VBROADCASTSS lo+64(FP), Z4
+	VBROADCASTSS hi+68(FP), Z5
+	TAILMASK(BX)
+
+fwplane:
+	TESTQ        DX, DX
+	JEQ          fwdone
+	VBROADCASTSS (R11), Z2
+	VBROADCASTSS (R12), Z3
+	XORQ         AX, AX
+
+fw32:
+	LEAQ        32(AX), R9
+	CMPQ        R9, BX
+	JGT         fw16
+	VMOVUPS     (SI)(AX*4), Z0
+	VMOVUPS     64(SI)(AX*4), Z1
+	VFMADD213PS Z3, Z2, Z0
+	VFMADD213PS Z3, Z2, Z1
+	VMAXPS      Z0, Z4, Z0
+	VMAXPS      Z1, Z4, Z1
+	VMINPS      Z0, Z5, Z0
+	VMINPS      Z1, Z5, Z1
+	VMOVUPS     Z0, (DI)(AX*4)
+	VMOVUPS     Z1, 64(DI)(AX*4)
+	MOVQ        R9, AX
+	JMP         fw32
+
+fw16:
+	LEAQ        16(AX), R9
+	CMPQ        R9, BX
+	JGT         fwtail
+	VMOVUPS     (SI)(AX*4), Z0
+	VFMADD213PS Z3, Z2, Z0
+	VMAXPS      Z0, Z4, Z0
+	VMINPS      Z0, Z5, Z0
+	VMOVUPS     Z0, (DI)(AX*4)
+	MOVQ        R9, AX
+
+fwtail:
+	CMPQ        AX, BX
+	JEQ         fwnext
+	VMOVUPS.Z   (SI)(AX*4), K1, Z0
+	VFMADD213PS Z3, Z2, Z0
+	VMAXPS      Z0, Z4, Z0
+	VMINPS      Z0, Z5, Z0
+	VMOVUPS     Z0, K1, (DI)(AX*4)
+
+fwnext:
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ R8, SI
+	ADDQ R10, DI
+	DECQ DX
+	JMP  fwplane
+
+fwdone:
+	VZEROUPPER
+	RET
+
+// func bnActBackReduceAVX512(x, dy *float32, hw, planes, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32)
+// For each plane p it writes sum(gm) and sum((x-mean[p])*gm) to out, where gm is g,
+// or with mask g where lo < x*a[p]+b[p] and not >= hi (0 elsewhere).
+TEXT ·bnActBackReduceAVX512(SB), NOSPLIT, $0-96
+	MOVQ         x+0(FP), SI
+	MOVQ         dy+8(FP), DI
+	MOVQ         hw+16(FP), BX
+	MOVQ         planes+24(FP), DX
+	MOVQ         xstride+32(FP), R8
+	MOVQ         dystride+40(FP), R10
+	MOVQ         a+48(FP), R11
+	MOVQ         b+56(FP), R12
+	MOVQ         mean+64(FP), R13
+	VBROADCASTSS lo+72(FP), Z4
+	VBROADCASTSS hi+76(FP), Z5
+	MOVBQZX      mask+80(FP), R15
+	MOVQ         out+88(FP), R14
+	TAILMASK(BX)
+	MOVL         $0xffff, AX
+	KMOVW        AX, K3
+
+rdplane:
+	TESTQ        DX, DX
+	JEQ          rddone
+	VBROADCASTSS (R11), Z2
+	VBROADCASTSS (R12), Z3
+	VBROADCASTSS (R13), Z6
+	VXORPS       Z8, Z8, Z8
+	VXORPS       Z9, Z9, Z9
+	XORQ         AX, AX
+
+rd16:
+	LEAQ        16(AX), R9
+	CMPQ        R9, BX
+	JGT         rdtail
+	KMOVW       K3, K2
+	VMOVUPS     (SI)(AX*4), Z0
+	TESTQ       R15, R15
+	JEQ         rd16g
+	VMOVAPS     Z0, Z7
+	VFMADD213PS Z3, Z2, Z7
+	VCMPPS      $0x1e, Z4, Z7, K2
+	VCMPPS      $0x19, Z5, Z7, K2, K2
+
+rd16g:
+	VMOVUPS.Z   (DI)(AX*4), K2, Z1
+	VSUBPS      Z6, Z0, Z0
+	VADDPS      Z1, Z8, Z8
+	VFMADD231PS Z1, Z0, Z9
+	MOVQ        R9, AX
+	JMP         rd16
+
+rdtail:
+	CMPQ        AX, BX
+	JEQ         rdnext
+	KMOVW       K1, K2
+	VMOVUPS.Z   (SI)(AX*4), K1, Z0
+	TESTQ       R15, R15
+	JEQ         rdtailg
+	VMOVAPS     Z0, Z7
+	VFMADD213PS Z3, Z2, Z7
+	VCMPPS      $0x1e, Z4, Z7, K1, K2
+	VCMPPS      $0x19, Z5, Z7, K2, K2
+
+rdtailg:
+	VMOVUPS.Z   (DI)(AX*4), K2, Z1
+	VSUBPS.Z    Z6, Z0, K1, Z0
+	VADDPS      Z1, Z8, Z8
+	VFMADD231PS Z1, Z0, Z9
+
+rdnext:
+	HSUM(Z8, Y8, X8, Y10, X10)
+	HSUM(Z9, Y9, X9, Y10, X10)
+	VMOVSS X8, (R14)
+	VMOVSS X9, 4(R14)
+	ADDQ   $8, R14
+	ADDQ   $4, R11
+	ADDQ   $4, R12
+	ADDQ   $4, R13
+	ADDQ   R8, SI
+	ADDQ   R10, DI
+	DECQ   DX
+	JMP    rdplane
+
+rddone:
+	VZEROUPPER
+	RET
+
+// func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool)
+// For each plane p it sets dx = gm*k[3p] + (x*k[3p+1] + k[3p+2]), with gm as in
+// bnActBackReduceAVX512; dx has x's layout.
+TEXT ·bnActBackApplyAVX512(SB), NOSPLIT, $0-89
+	MOVQ         dx+0(FP), R14
+	MOVQ         dy+8(FP), DI
+	MOVQ         x+16(FP), SI
+	MOVQ         hw+24(FP), BX
+	MOVQ         planes+32(FP), DX
+	MOVQ         xstride+40(FP), R8
+	MOVQ         dystride+48(FP), R10
+	MOVQ         a+56(FP), R11
+	MOVQ         b+64(FP), R12
+	MOVQ         k+72(FP), R13
+	VBROADCASTSS lo+80(FP), Z4
+	VBROADCASTSS hi+84(FP), Z5
+	MOVBQZX      mask+88(FP), R15
+	TAILMASK(BX)
+	MOVL         $0xffff, AX
+	KMOVW        AX, K3
+
+applane:
+	TESTQ        DX, DX
+	JEQ          apdone
+	VBROADCASTSS (R11), Z2
+	VBROADCASTSS (R12), Z3
+	VBROADCASTSS (R13), Z10
+	VBROADCASTSS 4(R13), Z11
+	VBROADCASTSS 8(R13), Z12
+	XORQ         AX, AX
+
+ap16:
+	LEAQ        16(AX), R9
+	CMPQ        R9, BX
+	JGT         aptail
+	KMOVW       K3, K2
+	VMOVUPS     (SI)(AX*4), Z0
+	TESTQ       R15, R15
+	JEQ         ap16g
+	VMOVAPS     Z0, Z7
+	VFMADD213PS Z3, Z2, Z7
+	VCMPPS      $0x1e, Z4, Z7, K2
+	VCMPPS      $0x19, Z5, Z7, K2, K2
+
+ap16g:
+	VMOVUPS.Z   (DI)(AX*4), K2, Z1
+	VMOVAPS     Z12, Z7
+	VFMADD231PS Z11, Z0, Z7
+	VFMADD231PS Z10, Z1, Z7
+	VMOVUPS     Z7, (R14)(AX*4)
+	MOVQ        R9, AX
+	JMP         ap16
+
+aptail:
+	CMPQ        AX, BX
+	JEQ         apnext
+	KMOVW       K1, K2
+	VMOVUPS.Z   (SI)(AX*4), K1, Z0
+	TESTQ       R15, R15
+	JEQ         aptailg
+	VMOVAPS     Z0, Z7
+	VFMADD213PS Z3, Z2, Z7
+	VCMPPS      $0x1e, Z4, Z7, K1, K2
+	VCMPPS      $0x19, Z5, Z7, K2, K2
+
+aptailg:
+	VMOVUPS.Z   (DI)(AX*4), K2, Z1
+	VMOVAPS     Z12, Z7
+	VFMADD231PS Z11, Z0, Z7
+	VFMADD231PS Z10, Z1, Z7
+	VMOVUPS     Z7, K1, (R14)(AX*4)
+
+apnext:
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $12, R13
+	ADDQ R8, SI
+	ADDQ R8, R14
+	ADDQ R10, DI
+	DECQ DX
+	JMP  applane
+
+apdone:
+	VZEROUPPER
+	RET
+
+// func clampAVX512(y, x *float32, n int, lo, hi float32)
+// It sets y = min(max(x, lo), hi).
+TEXT ·clampAVX512(SB), NOSPLIT, $0-32
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), BX
+	VBROADCASTSS lo+24(FP), Z4
+	VBROADCASTSS hi+28(FP), Z5
+	TAILMASK(BX)
+	XORQ         AX, AX
+
+cl32:
+	LEAQ    32(AX), R9
+	CMPQ    R9, BX
+	JGT     cl16
+	VMOVUPS (SI)(AX*4), Z0
+	VMOVUPS 64(SI)(AX*4), Z1
+	VMAXPS  Z0, Z4, Z0
+	VMAXPS  Z1, Z4, Z1
+	VMINPS  Z0, Z5, Z0
+	VMINPS  Z1, Z5, Z1
+	VMOVUPS Z0, (DI)(AX*4)
+	VMOVUPS Z1, 64(DI)(AX*4)
+	MOVQ    R9, AX
+	JMP     cl32
+
+cl16:
+	LEAQ    16(AX), R9
+	CMPQ    R9, BX
+	JGT     cltail
+	VMOVUPS (SI)(AX*4), Z0
+	VMAXPS  Z0, Z4, Z0
+	VMINPS  Z0, Z5, Z0
+	VMOVUPS Z0, (DI)(AX*4)
+	MOVQ    R9, AX
+
+cltail:
+	CMPQ      AX, BX
+	JEQ       cldone
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	VMAXPS    Z0, Z4, Z0
+	VMINPS    Z0, Z5, Z0
+	VMOVUPS   Z0, K1, (DI)(AX*4)
+
+cldone:
+	VZEROUPPER
+	RET
+
+// func maskGradAVX512(dx, dy, y *float32, n int, lo, hi float32)
+// It sets dx = dy where lo < y and not y >= hi, and 0 elsewhere.
+TEXT ·maskGradAVX512(SB), NOSPLIT, $0-40
+	MOVQ         dx+0(FP), R14
+	MOVQ         dy+8(FP), DI
+	MOVQ         y+16(FP), SI
+	MOVQ         n+24(FP), BX
+	VBROADCASTSS lo+32(FP), Z4
+	VBROADCASTSS hi+36(FP), Z5
+	TAILMASK(BX)
+	XORQ         AX, AX
+
+mg16:
+	LEAQ      16(AX), R9
+	CMPQ      R9, BX
+	JGT       mgtail
+	VMOVUPS   (SI)(AX*4), Z0
+	VCMPPS    $0x1e, Z4, Z0, K2
+	VCMPPS    $0x19, Z5, Z0, K2, K2
+	VMOVUPS.Z (DI)(AX*4), K2, Z1
+	VMOVUPS   Z1, (R14)(AX*4)
+	MOVQ      R9, AX
+	JMP       mg16
+
+mgtail:
+	CMPQ      AX, BX
+	JEQ       mgdone
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	VCMPPS    $0x1e, Z4, Z0, K1, K2
+	VCMPPS    $0x19, Z5, Z0, K2, K2
+	VMOVUPS.Z (DI)(AX*4), K2, Z1
+	VMOVUPS   Z1, K1, (R14)(AX*4)
+
+mgdone:
+	VZEROUPPER
+	RET
+
+// func addAVX512(z, a, b *float32, n int)
+// It sets z = a + b.
+TEXT ·addAVX512(SB), NOSPLIT, $0-32
+	MOVQ z+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ n+24(FP), BX
+	TAILMASK(BX)
+	XORQ AX, AX
+
+ad32:
+	LEAQ    32(AX), R9
+	CMPQ    R9, BX
+	JGT     ad16
+	VMOVUPS (SI)(AX*4), Z0
+	VMOVUPS 64(SI)(AX*4), Z1
+	VADDPS  (R8)(AX*4), Z0, Z0
+	VADDPS  64(R8)(AX*4), Z1, Z1
+	VMOVUPS Z0, (DI)(AX*4)
+	VMOVUPS Z1, 64(DI)(AX*4)
+	MOVQ    R9, AX
+	JMP     ad32
+
+ad16:
+	LEAQ    16(AX), R9
+	CMPQ    R9, BX
+	JGT     adtail
+	VMOVUPS (SI)(AX*4), Z0
+	VADDPS  (R8)(AX*4), Z0, Z0
+	VMOVUPS Z0, (DI)(AX*4)
+	MOVQ    R9, AX
+
+adtail:
+	CMPQ      AX, BX
+	JEQ       addone
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	VMOVUPS.Z (R8)(AX*4), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (DI)(AX*4)
+
+addone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,34 @@
+//go:build !amd64
+
+package ops
+
+// useBNAsm is false: there are no assembly kernels on this architecture.
+var useBNAsm = false
+
+func bnStatsAVX512(x *float32, hw, planes, stride int, out *float32) {
+	panic("ops: no assembly on this architecture")
+}
+
+func bnActFwdAVX512(x, y *float32, hw, planes, xstride, ystride int, a, b *float32, lo, hi float32) {
+	panic("ops: no assembly on this architecture")
+}
+
+func bnActBackReduceAVX512(x, dy *float32, hw, planes, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32) {
+	panic("ops: no assembly on this architecture")
+}
+
+func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool) {
+	panic("ops: no assembly on this architecture")
+}
+
+func clampAVX512(y, x *float32, n int, lo, hi float32) {
+	panic("ops: no assembly on this architecture")
+}
+
+func maskGradAVX512(dx, dy, y *float32, n int, lo, hi float32) {
+	panic("ops: no assembly on this architecture")
+}
+
+func addAVX512(z, a, b *float32, n int) {
+	panic("ops: no assembly on this architecture")
+}
