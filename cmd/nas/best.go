@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -89,12 +88,7 @@ func runBest(ctx context.Context, o *bestOptions) error {
 				cs = append(cs, c)
 			}
 		}
-		sort.SliceStable(cs, func(i, j int) bool {
-			if cs[i].Accuracy != cs[j].Accuracy {
-				return cs[i].Accuracy > cs[j].Accuracy
-			}
-			return cs[i].MACs < cs[j].MACs
-		})
+		sortByAccuracy(cs)
 		if o.top > 0 && len(cs) > o.top {
 			cs = cs[:o.top]
 		}

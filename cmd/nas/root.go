@@ -57,6 +57,7 @@ shape, trains a proxy-sized version on the CPU and keeps every run in SQLite.`,
 		newResumeCmd(stdout, stderr),
 		newExportCmd(stdout, stderr),
 		newPlotCmd(stdout, stderr),
+		newCompareCmd(stdout, stderr),
 	)
 	return root
 }
