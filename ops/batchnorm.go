@@ -38,6 +38,13 @@ type BatchNorm2D struct {
 	k          []float32 // per channel coefficients of the backward pass, 3 each
 	scratch    []float32 // per plane results of the kernels, 3 per channel
 	out, dx    buffer
+
+	// The current pass's arguments, read by fwdPass and bwdPass: the passes are
+	// made once, so that a parallel pass allocates no closure.
+	passIn, passOut []float32
+	passFuse        bnFuse
+	fwdPass         func(chunk, lo, hi int)
+	bwdPass         func(chunk, lo, hi int)
 }
 
 var (
@@ -132,13 +139,17 @@ func (l *BatchNorm2D) forwardFused(x *tensor.Dense, f bnFuse, out *buffer) (*ten
 	l.x, l.n, l.in, l.trainStats = x, n, in, l.training
 	y := out.get(n, in)
 	xd, yd := x.Float32s(), y.Float32s()
-	// Each channel is handled by one goroutine, so per-channel sums are deterministic;
-	// the closure is built only on the parallel path, so small calls do not allocate.
+	// Each channel is handled by one goroutine, so per-channel sums are deterministic.
 	if len(xd) < bnParallelMin {
 		l.forwardChannels(0, l.c, xd, yd, f)
-	} else {
-		parallelFor(l.c, func(_, lo, hi int) { l.forwardChannels(lo, hi, xd, yd, f) })
+		return y, nil
 	}
+	if l.fwdPass == nil {
+		l.fwdPass = func(_, lo, hi int) { l.forwardChannels(lo, hi, l.passIn, l.passOut, l.passFuse) }
+	}
+	l.passIn, l.passOut, l.passFuse = xd, yd, f
+	parallelFor(l.c, l.fwdPass)
+	l.passIn, l.passOut = nil, nil
 	return y, nil
 }
 
@@ -233,9 +244,14 @@ func (l *BatchNorm2D) backwardFused(dy *tensor.Dense, f bnFuse) (*tensor.Dense, 
 	dyd, dxd := dy.Float32s(), dx.Float32s()
 	if len(dyd) < bnParallelMin {
 		l.backwardChannels(0, l.c, dyd, dxd, f)
-	} else {
-		parallelFor(l.c, func(_, lo, hi int) { l.backwardChannels(lo, hi, dyd, dxd, f) })
+		return dx, nil
 	}
+	if l.bwdPass == nil {
+		l.bwdPass = func(_, lo, hi int) { l.backwardChannels(lo, hi, l.passIn, l.passOut, l.passFuse) }
+	}
+	l.passIn, l.passOut, l.passFuse = dyd, dxd, f
+	parallelFor(l.c, l.bwdPass)
+	l.passIn, l.passOut = nil, nil
 	return dx, nil
 }
 

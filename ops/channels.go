@@ -9,30 +9,65 @@ import (
 // concatChannels copies the parts, n samples each, one after another along the
 // channel axis of dst.
 func concatChannels(dst *tensor.Dense, parts []*tensor.Dense) {
+	n, _, _ := ShapeOf(dst)
+	concatSamples(dst, parts, 0, n)
+}
+
+// splitChannels copies consecutive channel ranges of src into the parts.
+func splitChannels(src *tensor.Dense, parts []*tensor.Dense) {
+	n, _, _ := ShapeOf(src)
+	splitSamples(src, parts, 0, n)
+}
+
+// concatChannelsParallel is concatChannels split over samples across both cores
+// when dst is large. The parts slice escapes to the parallel loop's closure, so
+// callers pass one they keep anyway (a layer's field), or the call allocates it.
+func concatChannelsParallel(dst *tensor.Dense, parts []*tensor.Dense) {
 	n, s, _ := ShapeOf(dst)
+	if n*s.Size() < actParallelMin {
+		concatSamples(dst, parts, 0, n)
+		return
+	}
+	parallelFor(n, func(_, lo, hi int) { concatSamples(dst, parts, lo, hi) })
+}
+
+// splitChannelsParallel is splitChannels split over samples like
+// concatChannelsParallel.
+func splitChannelsParallel(src *tensor.Dense, parts []*tensor.Dense) {
+	n, s, _ := ShapeOf(src)
+	if n*s.Size() < actParallelMin {
+		splitSamples(src, parts, 0, n)
+		return
+	}
+	parallelFor(n, func(_, lo, hi int) { splitSamples(src, parts, lo, hi) })
+}
+
+// concatSamples is concatChannels for samples [lo, hi).
+func concatSamples(dst *tensor.Dense, parts []*tensor.Dense, lo, hi int) {
+	_, s, _ := ShapeOf(dst)
 	d := dst.Float32s()
 	hw := s.H * s.W
 	off := 0
 	for _, p := range parts {
 		_, ps, _ := ShapeOf(p)
 		pd := p.Float32s()
-		for i := 0; i < n; i++ {
+		for i := lo; i < hi; i++ {
 			copy(d[(i*s.C+off)*hw:(i*s.C+off+ps.C)*hw], pd[i*ps.C*hw:(i+1)*ps.C*hw])
 		}
 		off += ps.C
 	}
 }
 
-// splitChannels copies consecutive channel ranges of src into the parts.
-func splitChannels(src *tensor.Dense, parts []*tensor.Dense) {
-	n, s, _ := ShapeOf(src)
+// splitSamples is splitChannels for samples [lo, hi).
+func splitSamples(src *tensor.Dense, parts []*tensor.Dense, lo, hi int) {
+	_, s, _ := ShapeOf(src)
 	d := src.Float32s()
 	hw := s.H * s.W
 	off := 0
 	for _, p := range parts {
 		_, ps, _ := ShapeOf(p)
 		pd := p.Float32s()
-		for i := 0; i < n; i++ {
+		for i := lo; i < hi; i++ {
 			copy(pd[i*ps.C*hw:(i+1)*ps.C*hw], d[(i*s.C+off)*hw:(i*s.C+off+ps.C)*hw])
 		}
 		off += ps.C

@@ -21,6 +21,15 @@ type SplitApply struct {
 	dparts []buffer
 	dxs    []*tensor.Dense
 	dx     buffer
+	parts  []*tensor.Dense
+
+	// The part shapes of the last input shape, so that a step does not recompute
+	// (and allocate) them.
+	shapeIn   Shape
+	shapeIns  []Shape
+	shapeOuts []Shape
+	shapeOut  Shape
+	shapeOK   bool
 }
 
 var (
@@ -96,22 +105,49 @@ func (s *SplitApply) Cost(in Shape) Cost {
 	return c
 }
 
+// partShapes returns shapes and OutShape for in, computed once per input shape.
+func (s *SplitApply) partShapes(in Shape) (ins, outs []Shape, out Shape, err error) {
+	if s.shapeOK && s.shapeIn == in && len(s.shapeIns) == len(s.Splits) {
+		return s.shapeIns, s.shapeOuts, s.shapeOut, nil
+	}
+	s.shapeOK = false
+	if ins, outs, err = s.shapes(in); err != nil {
+		return nil, nil, Shape{}, err
+	}
+	if out, err = concatShape(outs); err != nil {
+		return nil, nil, Shape{}, err
+	}
+	s.shapeIn, s.shapeIns, s.shapeOuts, s.shapeOut, s.shapeOK = in, ins, outs, out, true
+	return ins, outs, out, nil
+}
+
+// partTensors returns the reused slice of part tensors, of length k.
+func (s *SplitApply) partTensors(k int) []*tensor.Dense {
+	if cap(s.parts) < k {
+		s.parts = make([]*tensor.Dense, k)
+	}
+	return s.parts[:k]
+}
+
 // Forward implements Layer.
 func (s *SplitApply) Forward(x *tensor.Dense) (*tensor.Dense, error) {
-	n, in, out, err := checkInput(s, x)
+	n, in, err := ShapeOf(x)
+	if err != nil {
+		return nil, err
+	}
+	ins, _, out, err := s.partShapes(in)
 	if err != nil {
 		return nil, err
 	}
 	s.n, s.in = n, in
-	ins, _, _ := s.shapes(in)
 	for len(s.ins) < len(ins) {
 		s.ins = append(s.ins, buffer{})
 	}
-	parts := make([]*tensor.Dense, len(ins))
+	parts := s.partTensors(len(ins))
 	for i, pi := range ins {
 		parts[i] = s.ins[i].get(n, pi)
 	}
-	splitChannels(x, parts)
+	splitChannelsParallel(x, parts)
 	s.outs = s.outs[:0]
 	for i, l := range s.Layers {
 		y := parts[i]
@@ -123,26 +159,34 @@ func (s *SplitApply) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		s.outs = append(s.outs, y)
 	}
 	y := s.out.get(n, out)
-	concatChannels(y, s.outs)
+	concatChannelsParallel(y, s.outs)
 	return y, nil
 }
 
 // Backward implements Layer.
 func (s *SplitApply) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
-	_, outs, _ := s.shapes(s.in)
+	if s.n == 0 {
+		return nil, fmt.Errorf("split: backward before forward")
+	}
+	_, outs, _, err := s.partShapes(s.in)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkGrad(dy, s.n, s.shapeOut); err != nil {
+		return nil, fmt.Errorf("split: %w", err)
+	}
 	for len(s.dparts) < len(outs) {
 		s.dparts = append(s.dparts, buffer{})
 	}
-	parts := make([]*tensor.Dense, len(outs))
+	parts := s.partTensors(len(outs))
 	for i, po := range outs {
 		parts[i] = s.dparts[i].get(s.n, po)
 	}
-	splitChannels(dy, parts)
+	splitChannelsParallel(dy, parts)
 	s.dxs = s.dxs[:0]
 	for i, l := range s.Layers {
 		g := parts[i]
 		if l != nil {
-			var err error
 			if g, err = l.Backward(parts[i]); err != nil {
 				return nil, fmt.Errorf("split %d: %w", i, err)
 			}
@@ -150,6 +194,6 @@ func (s *SplitApply) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		s.dxs = append(s.dxs, g)
 	}
 	dx := s.dx.get(s.n, s.in)
-	concatChannels(dx, s.dxs)
+	concatChannelsParallel(dx, s.dxs)
 	return dx, nil
 }

@@ -1,0 +1,91 @@
+package ops
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// checkCover runs parallelFor over n items and checks that every item is visited
+// exactly once, by chunks that match the documented split.
+func checkCover(t *testing.T, n int) {
+	t.Helper()
+	seen := make([]int32, n)
+	var bad atomic.Int32
+	w := workers(n)
+	parallelFor(n, func(c, lo, hi int) {
+		if c < 0 || c >= w || lo != c*n/w || hi != (c+1)*n/w {
+			bad.Add(1)
+		}
+		for i := lo; i < hi; i++ {
+			atomic.AddInt32(&seen[i], 1)
+		}
+	})
+	if b := bad.Load(); b != 0 {
+		t.Errorf("parallelFor(%d): %d chunks outside the split into %d", n, b, w)
+	}
+	for i, s := range seen {
+		if s != 1 {
+			t.Fatalf("parallelFor(%d): item %d visited %d times, want 1", n, i, s)
+		}
+	}
+}
+
+// TestParallelForCovers checks the split for sizes below, at and above the worker
+// count, and with more workers than cores.
+func TestParallelForCovers(t *testing.T) {
+	for _, procs := range []int{1, 2, 5} {
+		old := runtime.GOMAXPROCS(procs)
+		for _, n := range []int{0, 1, 2, 3, 7, 100} {
+			checkCover(t, n)
+		}
+		runtime.GOMAXPROCS(old)
+	}
+}
+
+// TestParallelForNestedAndConcurrent runs parallelFor inside parallelFor from several
+// goroutines at once: the caller claims chunks itself, so nothing waits on a helper
+// that is busy with another call, and every call sees its own items (run with -race).
+func TestParallelForNestedAndConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				var sum atomic.Int64
+				parallelFor(8, func(_, lo, hi int) {
+					for i := lo; i < hi; i++ {
+						parallelFor(10, func(_, a, b int) {
+							for k := a; k < b; k++ {
+								sum.Add(int64(i*10 + k))
+							}
+						})
+					}
+				})
+				if got, want := sum.Load(), int64(79*80/2); got != want {
+					t.Errorf("nested sum = %d, want %d", got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestParallelForNoAllocs checks that a call whose function captures nothing
+// allocates nothing: no goroutine, no wait group (the job comes from a pool).
+func TestParallelForNoAllocs(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs 2 procs to run in parallel")
+	}
+	if raceEnabled() {
+		t.Skip("the race detector allocates")
+	}
+	f := func(_, lo, hi int) {}
+	parallelFor(2, f)
+	if a := testing.AllocsPerRun(100, func() { parallelFor(2, f) }); a != 0 {
+		t.Errorf("parallelFor allocates %v times per call, want 0", a)
+	}
+}
