@@ -60,12 +60,7 @@ func runBest(ctx context.Context, o *bestOptions) error {
 		return err
 	}
 	defer db.Close()
-	var run *store.Run
-	if o.run == "" {
-		run, err = db.LatestRun(ctx)
-	} else {
-		run, err = db.Run(ctx, o.run)
-	}
+	run, err := findRun(ctx, db, o.run)
 	if err != nil {
 		return err
 	}

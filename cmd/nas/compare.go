@@ -89,12 +89,7 @@ func runCompare(ctx context.Context, o *compareOptions) error {
 		return err
 	}
 	defer db.Close()
-	var run *store.Run
-	if o.run == "" {
-		run, err = db.LatestRun(ctx)
-	} else {
-		run, err = db.Run(ctx, o.run)
-	}
+	run, err := findRun(ctx, db, o.run)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,14 @@ import (
 // dbFlag binds --db to p with the default database location.
 func dbFlag(cmd *cobra.Command, p *string) {
 	cmd.Flags().StringVar(p, "db", store.DefaultPath, "results database (SQLite file)")
+}
+
+// findRun returns the run with the given id or name, or the latest run for "".
+func findRun(ctx context.Context, db *store.DB, ref string) (*store.Run, error) {
+	if ref == "" {
+		return db.LatestRun(ctx)
+	}
+	return db.Run(ctx, ref)
 }
 
 // openForReading opens an existing results database read-only.
