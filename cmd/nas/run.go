@@ -23,7 +23,7 @@ import (
 // over 100 evaluations (see README.md).
 const (
 	defaultPopulation  = 12
-	defaultGenerations = 8
+	defaultGenerations = 6
 	defaultProxyWidth  = 0.25
 	defaultTimeLimit   = 18 * time.Minute
 	// defaultValSize scores accuracy to about 1 point (one standard error at 90%).
