@@ -15,11 +15,11 @@ type Accuracy struct {
 }
 
 // Evaluate runs net in evaluation mode over a whole split of data, batch images at
-// a time (0 means 256), and returns its accuracy and mean cross-entropy (without
+// a time (0 means 64: every layer keeps its output, so a large evaluation batch costs memory), and returns its accuracy and mean cross-entropy (without
 // label smoothing). An empty split is an error.
 func Evaluate(net *ops.Network, data Dataset, split Split, batchSize int) (Accuracy, error) {
 	if batchSize <= 0 {
-		batchSize = 256
+		batchSize = 64
 	}
 	n, err := data.Len(split)
 	if err != nil {
