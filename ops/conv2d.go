@@ -38,7 +38,7 @@ type Conv2D struct {
 	cfg          ConvConfig
 	weight, bias *Param
 
-	x      *tensor.Dense
+	xv     planes // the input of the last Forward (or forwardRun)
 	n      int
 	in     Shape
 	out    buffer
@@ -53,6 +53,11 @@ type Conv2D struct {
 	force convPath
 	dws   *dwState // depthwise plans and scratch for the last input shape
 	pwf   *pwFlat  // pointwise plans for the last input shape
+
+	// pass holds the arguments of the running pass and chunkFn, made once, runs its
+	// chunks (conv_pass.go).
+	pass    convPass
+	chunkFn func(chunk, lo, hi int)
 }
 
 var _ Layer = (*Conv2D)(nil)
@@ -144,20 +149,8 @@ func (l *Conv2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.x, l.n, l.in = x, n, in
 	y := l.out.get(n, out)
-	switch l.pathFor(in) {
-	case pathFlat:
-		l.dwFlatForward(x.Float32s(), y.Float32s(), n, in, out)
-	case pathDirect:
-		l.dwDirectForward(x.Float32s(), y.Float32s(), n, in, out)
-	case pathPointwise:
-		l.pointwiseForward(x.Float32s(), y.Float32s(), n, in, out)
-	case pathPointwiseFlat:
-		l.pointwiseFlatForward(x.Float32s(), y.Float32s(), n, in, out)
-	default:
-		l.im2colForward(x.Float32s(), y.Float32s(), n, in, out)
-	}
+	l.forward(whole(x.Float32s(), in.C), whole(y.Float32s(), out.C), n, in, out)
 	return y, nil
 }
 
@@ -169,31 +162,18 @@ func (l *Conv2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		return nil, fmt.Errorf("conv: %w", err)
 	}
 	dx := l.dx.get(n, in)
-	switch l.pathFor(in) {
-	case pathFlat:
-		l.dwFlatBackward(dy.Float32s(), dx.Float32s(), n, in, out)
-	case pathDirect:
-		l.dwDirectBackward(dy.Float32s(), dx.Float32s(), n, in, out)
-	case pathPointwise:
-		l.pointwiseBackward(dy.Float32s(), dx.Float32s(), n, in, out)
-	case pathPointwiseFlat:
-		l.pointwiseFlatBackward(dy.Float32s(), dx.Float32s(), n, in, out)
-	default:
-		l.im2colBackward(dy.Float32s(), dx.Float32s(), n, in, out)
-	}
+	l.backward(whole(dy.Float32s(), out.C), whole(dx.Float32s(), in.C), out)
 	return dx, nil
 }
 
 // im2colForward is the general path: per sample and group, unfold the input into
 // columns and multiply by the weights. It runs in parallel over (sample, group) units
 // and keeps the columns for Backward when they fit in colCacheBytes.
-func (l *Conv2D) im2colForward(xd, yd []float32, n int, in, out Shape) {
-	c := l.cfg
-	wd := l.weight.Value.Float32s()
-	cig, cog := c.In/c.Groups, c.Out/c.Groups
-	kk := cig * c.KH * c.KW
-	hw := out.H * out.W
-	units := n * c.Groups
+func (l *Conv2D) im2colForward() {
+	p, c := &l.pass, l.cfg
+	kk := c.In / c.Groups * c.KH * c.KW
+	hw := p.out.H * p.out.W
+	units := p.n * c.Groups
 	cache := units*kk*hw*4 <= colCacheBytes
 	if cache {
 		l.cols = grow(l.cols, units*kk*hw)
@@ -202,22 +182,30 @@ func (l *Conv2D) im2colForward(xd, yd []float32, n int, in, out Shape) {
 		l.ensureCol(kk * hw)
 	}
 	l.colsCached = cache
-	parallelFor(units, func(wk, lo, hi int) {
-		for u := lo; u < hi; u++ {
-			s, g := u/c.Groups, u%c.Groups
-			var col []float32
-			if cache {
-				col = l.cols[u*kk*hw : (u+1)*kk*hw]
-			} else {
-				col = l.col[wk]
-			}
-			xs := xd[(s*in.C+g*cig)*in.H*in.W:]
-			ys := yd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
-			im2col(xs, cig, in, out, c, col)
-			gemm.Sgemm(false, false, cog, hw, kk, 1, wd[g*cog*kk:], kk, col, hw, 0, ys, hw)
-			l.addBias(ys, g*cog, cog, hw)
+	l.parallel(units, passIm2colFwd)
+}
+
+func (l *Conv2D) im2colFwdChunk(wk, lo, hi int) {
+	p, c := &l.pass, l.cfg
+	in, out := p.in, p.out
+	wd := l.weight.Value.Float32s()
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	kk := cig * c.KH * c.KW
+	hw := out.H * out.W
+	for u := lo; u < hi; u++ {
+		s, g := u/c.Groups, u%c.Groups
+		var col []float32
+		if l.colsCached {
+			col = l.cols[u*kk*hw : (u+1)*kk*hw]
+		} else {
+			col = l.col[wk]
 		}
-	})
+		xs := p.x.d[p.x.off(s, g*cig, in.H*in.W):]
+		ys := p.y.span(s, g*cog, cog, hw)
+		im2col(xs, cig, in, out, c, col)
+		gemm.Sgemm(false, false, cog, hw, kk, 1, wd[g*cog*kk:], kk, col, hw, 0, ys, hw)
+		l.addBias(ys, g*cog, cog, hw)
+	}
 }
 
 // addBias adds the bias of channels first..first+count to ys, count planes of hw values.
@@ -235,39 +223,43 @@ func (l *Conv2D) addBias(ys []float32, first, count, hw int) {
 }
 
 // im2colBackward is the adjoint of im2colForward, reusing its cached columns.
-func (l *Conv2D) im2colBackward(dyd, dxd []float32, n int, in, out Shape) {
-	c := l.cfg
-	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
+func (l *Conv2D) im2colBackward() {
+	p, c := &l.pass, l.cfg
+	l.ensureCol(c.In / c.Groups * c.KH * c.KW * p.out.H * p.out.W)
+	units := p.n * c.Groups
+	l.gradBuffers(units)
+	l.parallel(units, passIm2colBwd)
+	l.reduceGrads(workers(units))
+}
+
+func (l *Conv2D) im2colBwdChunk(wk, lo, hi int) {
+	p, c := &l.pass, l.cfg
+	in, out := p.in, p.out
+	wd := l.weight.Value.Float32s()
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
 	kk := cig * c.KH * c.KW
 	hw := out.H * out.W
-	l.ensureCol(kk * hw)
-	units := n * c.Groups
-	dw, db := l.gradBuffers(units)
-	parallelFor(units, func(wk, lo, hi int) {
-		dw, db, dcol := dw[wk], db[wk], l.col[wk]
-		for u := lo; u < hi; u++ {
-			s, g := u/c.Groups, u%c.Groups
-			xs := xd[(s*in.C+g*cig)*in.H*in.W:]
-			dys := dyd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
-			var col []float32
-			if l.colsCached {
-				col = l.cols[u*kk*hw : (u+1)*kk*hw]
-			} else {
-				col = dcol[:kk*hw]
-				im2col(xs, cig, in, out, c, col)
-			}
-			gemm.Sgemm(false, true, cog, kk, hw, 1, dys, hw, col, hw, 1, dw[g*cog*kk:], kk)
-			gemm.Sgemm(true, false, kk, hw, cog, 1, wd[g*cog*kk:], kk, dys, hw, 0, dcol, hw)
-			dxs := dxd[(s*in.C+g*cig)*in.H*in.W : (s*in.C+(g+1)*cig)*in.H*in.W]
-			clear(dxs)
-			col2im(dcol, cig, in, out, c, dxs)
-			if l.bias != nil {
-				biasGrad(db, dys, g*cog, cog, hw)
-			}
+	dw, db, dcol := l.dw[wk], l.db[wk], l.col[wk]
+	for u := lo; u < hi; u++ {
+		s, g := u/c.Groups, u%c.Groups
+		xs := p.x.d[p.x.off(s, g*cig, in.H*in.W):]
+		dys := p.dy.span(s, g*cog, cog, hw)
+		var col []float32
+		if l.colsCached {
+			col = l.cols[u*kk*hw : (u+1)*kk*hw]
+		} else {
+			col = dcol[:kk*hw]
+			im2col(xs, cig, in, out, c, col)
 		}
-	})
-	l.reduceGrads(workers(units))
+		gemm.Sgemm(false, true, cog, kk, hw, 1, dys, hw, col, hw, 1, dw[g*cog*kk:], kk)
+		gemm.Sgemm(true, false, kk, hw, cog, 1, wd[g*cog*kk:], kk, dys, hw, 0, dcol, hw)
+		dxs := p.y.span(s, g*cig, cig, in.H*in.W)
+		clear(dxs)
+		col2im(dcol, cig, in, out, c, dxs)
+		if l.bias != nil {
+			biasGrad(db, dys, g*cog, cog, hw)
+		}
+	}
 }
 
 // biasGrad adds the sums of count planes of hw values in dys to db[first:].

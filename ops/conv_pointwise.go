@@ -21,53 +21,59 @@ const (
 // pointwiseForward runs a 1x1, stride-1, unpadded convolution without im2col: in NCHW
 // the cin/g input planes of one sample and group already form a (cin/g) x HW matrix,
 // so each (sample, group) unit is one product Y_g = W_g * X_g.
-func (l *Conv2D) pointwiseForward(xd, yd []float32, n int, in, out Shape) {
+func (l *Conv2D) pointwiseForward() {
 	c := l.cfg
 	if dwconv.Accelerated() && c.In/c.Groups <= pwFlatMaxFwd {
-		l.pointwiseFlatForward(xd, yd, n, in, out)
+		l.pointwiseFlatForward()
 		return
 	}
+	l.parallel(l.pass.n*c.Groups, passPointwiseFwd)
+}
+
+func (l *Conv2D) pointwiseFwdChunk(lo, hi int) {
+	p, c := &l.pass, l.cfg
 	wd := l.weight.Value.Float32s()
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
-	hw := in.H * in.W
-	parallelFor(n*c.Groups, func(_, lo, hi int) {
-		for u := lo; u < hi; u++ {
-			s, g := u/c.Groups, u%c.Groups
-			xs := xd[(s*in.C+g*cig)*hw : (s*in.C+(g+1)*cig)*hw]
-			ys := yd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
-			gemm.Sgemm(false, false, cog, hw, cig, 1, wd[g*cog*cig:], cig, xs, hw, 0, ys, hw)
-			l.addBias(ys, g*cog, cog, hw)
-		}
-	})
+	hw := p.in.H * p.in.W
+	for u := lo; u < hi; u++ {
+		s, g := u/c.Groups, u%c.Groups
+		xs := p.x.span(s, g*cig, cig, hw)
+		ys := p.y.span(s, g*cog, cog, hw)
+		gemm.Sgemm(false, false, cog, hw, cig, 1, wd[g*cog*cig:], cig, xs, hw, 0, ys, hw)
+		l.addBias(ys, g*cog, cog, hw)
+	}
 }
 
 // pointwiseBackward computes dW_g += dY_g * X_g^T and dX_g = W_g^T * dY_g per unit.
-func (l *Conv2D) pointwiseBackward(dyd, dxd []float32, n int, in, out Shape) {
+func (l *Conv2D) pointwiseBackward() {
 	c := l.cfg
 	if dwconv.Accelerated() && min(c.In, c.Out)/c.Groups <= pwFlatMaxBwd {
-		l.pointwiseFlatBackward(dyd, dxd, n, in, out)
+		l.pointwiseFlatBackward()
 		return
 	}
-	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
-	cig, cog := c.In/c.Groups, c.Out/c.Groups
-	hw := in.H * in.W
-	units := n * c.Groups
-	dw, db := l.gradBuffers(units)
-	parallelFor(units, func(wk, lo, hi int) {
-		dw, db := dw[wk], db[wk]
-		for u := lo; u < hi; u++ {
-			s, g := u/c.Groups, u%c.Groups
-			xs := xd[(s*in.C+g*cig)*hw : (s*in.C+(g+1)*cig)*hw]
-			dxs := dxd[(s*in.C+g*cig)*hw : (s*in.C+(g+1)*cig)*hw]
-			dys := dyd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
-			gemm.Sgemm(false, true, cog, cig, hw, 1, dys, hw, xs, hw, 1, dw[g*cog*cig:], cig)
-			gemm.Sgemm(true, false, cig, hw, cog, 1, wd[g*cog*cig:], cig, dys, hw, 0, dxs, hw)
-			if l.bias != nil {
-				biasGrad(db, dys, g*cog, cog, hw)
-			}
-		}
-	})
+	units := l.pass.n * c.Groups
+	l.gradBuffers(units)
+	l.parallel(units, passPointwiseBwd)
 	l.reduceGrads(workers(units))
+}
+
+func (l *Conv2D) pointwiseBwdChunk(wk, lo, hi int) {
+	p, c := &l.pass, l.cfg
+	wd := l.weight.Value.Float32s()
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	hw := p.in.H * p.in.W
+	dw, db := l.dw[wk], l.db[wk]
+	for u := lo; u < hi; u++ {
+		s, g := u/c.Groups, u%c.Groups
+		xs := p.x.span(s, g*cig, cig, hw)
+		dxs := p.y.span(s, g*cig, cig, hw)
+		dys := p.dy.span(s, g*cog, cog, hw)
+		gemm.Sgemm(false, true, cog, cig, hw, 1, dys, hw, xs, hw, 1, dw[g*cog*cig:], cig)
+		gemm.Sgemm(true, false, cig, hw, cog, 1, wd[g*cog*cig:], cig, dys, hw, 0, dxs, hw)
+		if l.bias != nil {
+			biasGrad(db, dys, g*cog, cog, hw)
+		}
+	}
 }
 
 // pwFlat holds the dwconv plans of a pointwise convolution for one input shape:
@@ -104,39 +110,40 @@ func (l *Conv2D) pwFlatFor(hw int) *pwFlat {
 
 // pointwiseFlatForward computes each output plane as the sum of the group's input
 // planes weighted by that channel's weights, per (sample, group) unit in parallel.
-func (l *Conv2D) pointwiseFlatForward(xd, yd []float32, n int, in, out Shape) {
-	c := l.cfg
+func (l *Conv2D) pointwiseFlatForward() {
+	l.pwFlatFor(l.pass.in.H * l.pass.in.W)
+	l.parallel(l.pass.n*l.cfg.Groups, passPointwiseFlatFwd)
+}
+
+func (l *Conv2D) pointwiseFlatFwdChunk(lo, hi int) {
+	p, c := &l.pass, l.cfg
 	wd := l.weight.Value.Float32s()
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
-	hw := in.H * in.W
-	pf := l.pwFlatFor(hw)
+	hw := p.in.H * p.in.W
 	var bd []float32
 	if l.bias != nil {
 		bd = l.bias.Value.Float32s()
 	}
-	parallelFor(n*c.Groups, func(_, lo, hi int) {
-		for u := lo; u < hi; u++ {
-			s, g := u/c.Groups, u%c.Groups
-			xs := xd[(s*in.C+g*cig)*hw : (s*in.C+(g+1)*cig)*hw]
-			var b []float32
-			if bd != nil {
-				b = bd[g*cog:]
-			}
-			pf.fwd.ConvPlanes(yd[(s*out.C+g*cog)*hw:(s*out.C+(g+1)*cog)*hw], xs, wd[g*cog*cig:], b,
-				dwconv.Strides{Count: cog, Dst: hw, W: cig, B: 1}, false)
+	for u := lo; u < hi; u++ {
+		s, g := u/c.Groups, u%c.Groups
+		xs := p.x.span(s, g*cig, cig, hw)
+		var b []float32
+		if bd != nil {
+			b = bd[g*cog:]
 		}
-	})
+		l.pwf.fwd.ConvPlanes(p.y.span(s, g*cog, cog, hw), xs, wd[g*cog*cig:], b,
+			dwconv.Strides{Count: cog, Dst: hw, W: cig, B: 1}, false)
+	}
 }
 
 // pointwiseFlatBackward computes each weight row as the dot products of an output
 // gradient plane with the group's input planes, and each input gradient plane as
 // the sum of the group's output gradient planes weighted by a weight column.
-func (l *Conv2D) pointwiseFlatBackward(dyd, dxd []float32, n int, in, out Shape) {
+func (l *Conv2D) pointwiseFlatBackward() {
 	c := l.cfg
-	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
+	wd := l.weight.Value.Float32s()
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
-	hw := in.H * in.W
-	pf := l.pwFlatFor(hw)
+	pf := l.pwFlatFor(l.pass.in.H * l.pass.in.W)
 	for g := 0; g < c.Groups; g++ {
 		for o := 0; o < cog; o++ {
 			for i := 0; i < cig; i++ {
@@ -144,21 +151,26 @@ func (l *Conv2D) pointwiseFlatBackward(dyd, dxd []float32, n int, in, out Shape)
 			}
 		}
 	}
-	units := n * c.Groups
-	dw, db := l.gradBuffers(units)
-	parallelFor(units, func(wk, lo, hi int) {
-		dw, db := dw[wk], db[wk]
-		for u := lo; u < hi; u++ {
-			s, g := u/c.Groups, u%c.Groups
-			xs := xd[(s*in.C+g*cig)*hw : (s*in.C+(g+1)*cig)*hw]
-			dys := dyd[(s*out.C+g*cog)*hw : (s*out.C+(g+1)*cog)*hw]
-			pf.fwd.WeightGradPlanes(dw[g*cog*cig:(g+1)*cog*cig], xs, dys, dwconv.Strides{Count: cog, Dst: hw, W: cig})
-			pf.bwd.ConvPlanes(dxd[(s*in.C+g*cig)*hw:(s*in.C+(g+1)*cig)*hw], dys, pf.wt[g*cig*cog:(g+1)*cig*cog], nil,
-				dwconv.Strides{Count: cig, Dst: hw, W: cog}, false)
-			if l.bias != nil {
-				biasGrad(db, dys, g*cog, cog, hw)
-			}
-		}
-	})
+	units := l.pass.n * c.Groups
+	l.gradBuffers(units)
+	l.parallel(units, passPointwiseFlatBwd)
 	l.reduceGrads(workers(units))
+}
+
+func (l *Conv2D) pointwiseFlatBwdChunk(wk, lo, hi int) {
+	p, c, pf := &l.pass, l.cfg, l.pwf
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	hw := p.in.H * p.in.W
+	dw, db := l.dw[wk], l.db[wk]
+	for u := lo; u < hi; u++ {
+		s, g := u/c.Groups, u%c.Groups
+		xs := p.x.span(s, g*cig, cig, hw)
+		dys := p.dy.span(s, g*cog, cog, hw)
+		pf.fwd.WeightGradPlanes(dw[g*cog*cig:(g+1)*cog*cig], xs, dys, dwconv.Strides{Count: cog, Dst: hw, W: cig})
+		pf.bwd.ConvPlanes(p.y.span(s, g*cig, cig, hw), dys, pf.wt[g*cig*cog:(g+1)*cig*cog], nil,
+			dwconv.Strides{Count: cig, Dst: hw, W: cog}, false)
+		if l.bias != nil {
+			biasGrad(db, dys, g*cog, cog, hw)
+		}
+	}
 }

@@ -115,134 +115,79 @@ func perWorker(bufs [][]float32, w, n int) [][]float32 {
 // so that the phases stay in the first-level cache until the kernels read them.
 const dwChunk = 8
 
-// segments calls f for the runs of units in [lo, hi) that lie in one sample and
-// span at most limit channels: sample s, first channel ch, count.
-func segments(lo, hi, channels, limit int, f func(s, ch, count int)) {
-	for u := lo; u < hi; {
-		s, ch := u/channels, u%channels
-		cnt := min(hi-u, channels-ch, limit)
-		f(s, ch, cnt)
-		u += cnt
-	}
-}
-
 // dwFlatForward runs the flat kernel over (sample, input channel) units in
 // parallel, a run of channels per kernel call; with a channel multiplier each unit
 // writes its mult output planes.
-func (l *Conv2D) dwFlatForward(xd, yd []float32, n int, in, out Shape) {
-	c := l.cfg
-	st := l.dwStateFor(in)
-	mult, kk, t := c.Out/c.In, c.KH*c.KW, st.fwd.Taps()
-	gather(st.wf, l.weight.Value.Float32s(), st.fwd, c.Out, kk)
+func (l *Conv2D) dwFlatForward() {
+	p, c := &l.pass, l.cfg
+	st := l.dwStateFor(p.in)
+	gather(st.wf, l.weight.Value.Float32s(), st.fwd, c.Out, c.KH*c.KW)
+	units := p.n * c.In
+	p.limit = c.In
+	if st.s2 {
+		p.limit = dwChunk
+		st.scratch = perWorker(st.scratch, workers(units), 8*dwChunk*st.ps)
+	}
+	l.parallel(units, passFlatFwd)
+}
+
+func (l *Conv2D) dwFlatFwdChunk(wk, lo, hi int) {
+	p, c, st := &l.pass, l.cfg, l.dws
+	in := p.in
+	mult, t := c.Out/c.In, st.fwd.Taps()
 	var bd []float32
 	if l.bias != nil {
 		bd = l.bias.Value.Float32s()
 	}
-	ihw, ohw := in.H*in.W, out.H*out.W
-	units, limit := n*c.In, c.In
-	if st.s2 {
-		limit = dwChunk
-		st.scratch = perWorker(st.scratch, workers(units), 8*dwChunk*st.ps)
+	ihw, ohw := in.H*in.W, p.out.H*p.out.W
+	for u := lo; u < hi; {
+		// A run of channels of one sample, at most p.limit long.
+		s, ch := u/c.In, u%c.In
+		cnt := min(hi-u, c.In-ch, p.limit)
+		u += cnt
+		src, stride := p.x.span(s, ch, cnt, ihw), ihw
+		if st.s2 {
+			ph := st.scratch[wk][:cnt*4*st.ps]
+			for j := 0; j < cnt; j++ {
+				dwconv.Deinterleave(ph[j*4*st.ps:], src[j*ihw:(j+1)*ihw], in.H, in.W)
+			}
+			src, stride = ph, 4*st.ps
+		}
+		for m := 0; m < mult; m++ {
+			o := ch*mult + m
+			var b []float32
+			if bd != nil {
+				b = bd[o:]
+			}
+			st.fwd.ConvPlanes(p.y.d[p.y.off(s, o, ohw):], src, st.wf[o*t:], b,
+				dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: stride, W: mult * t, B: mult}, false)
+		}
 	}
-	parallelFor(units, func(wk, lo, hi int) {
-		segments(lo, hi, c.In, limit, func(s, ch, cnt int) {
-			u := s*c.In + ch
-			src, stride := xd[u*ihw:(u+cnt)*ihw], ihw
-			if st.s2 {
-				ph := st.scratch[wk][:cnt*4*st.ps]
-				for j := 0; j < cnt; j++ {
-					dwconv.Deinterleave(ph[j*4*st.ps:], xd[(u+j)*ihw:(u+j+1)*ihw], in.H, in.W)
-				}
-				src, stride = ph, 4*st.ps
-			}
-			for m := 0; m < mult; m++ {
-				o := ch*mult + m
-				var b []float32
-				if bd != nil {
-					b = bd[o:]
-				}
-				st.fwd.ConvPlanes(yd[(s*c.Out+o)*ohw:], src, st.wf[o*t:], b,
-					dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: stride, W: mult * t, B: mult}, false)
-			}
-		})
-	})
 }
 
 // dwFlatBackward computes the weight gradient with the forward plan and the input
 // gradient with the backward plans, over (sample, input channel) units in parallel;
 // per-worker weight gradients are reduced in worker order.
-func (l *Conv2D) dwFlatBackward(dyd, dxd []float32, n int, in, out Shape) {
-	c := l.cfg
-	st := l.dwStateFor(in)
-	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
-	mult, kk, t := c.Out/c.In, c.KH*c.KW, st.fwd.Taps()
-	for q, p := range st.bwd {
-		if p != nil {
-			gather(st.wb[q], wd, p, c.Out, kk)
+func (l *Conv2D) dwFlatBackward() {
+	p, c := &l.pass, l.cfg
+	st := l.dwStateFor(p.in)
+	wd := l.weight.Value.Float32s()
+	kk, t := c.KH*c.KW, st.fwd.Taps()
+	for q, bp := range st.bwd {
+		if bp != nil {
+			gather(st.wb[q], wd, bp, c.Out, kk)
 		}
 	}
-	ihw, ohw := in.H*in.W, out.H*out.W
-	units, limit := n*c.In, c.In
+	units := p.n * c.In
+	p.limit = c.In
 	w := workers(units)
 	if st.s2 {
-		limit = dwChunk
+		p.limit = dwChunk
 		st.scratch = perWorker(st.scratch, w, 8*dwChunk*st.ps)
 	}
 	st.dwp = perWorker(st.dwp, w, c.Out*t)
 	st.db = perWorker(st.db, w, c.Out)
-	parallelFor(units, func(wk, lo, hi int) {
-		dwp, db := st.dwp[wk], st.db[wk]
-		clear(dwp)
-		clear(db)
-		segments(lo, hi, c.In, limit, func(s, ch, cnt int) {
-			u := s*c.In + ch
-			xs, xstride := xd[u*ihw:(u+cnt)*ihw], ihw
-			ps4 := 4 * st.ps
-			var dph []float32
-			if st.s2 {
-				ph := st.scratch[wk][:cnt*ps4]
-				for j := 0; j < cnt; j++ {
-					dwconv.Deinterleave(ph[j*ps4:], xd[(u+j)*ihw:(u+j+1)*ihw], in.H, in.W)
-				}
-				xs, xstride = ph, ps4
-				dph = st.scratch[wk][dwChunk*ps4 : dwChunk*ps4+cnt*ps4]
-			}
-			for m := 0; m < mult; m++ {
-				o := ch*mult + m
-				dys := dyd[(s*c.Out+o)*ohw:]
-				st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
-				if l.bias != nil {
-					for j := 0; j < cnt; j++ {
-						biasGrad(db, dys[j*mult*ohw:], o+j*mult, 1, ohw)
-					}
-				}
-				if !st.s2 {
-					pt := st.bwd[0].Taps()
-					st.bwd[0].ConvPlanes(dxd[u*ihw:], dys, st.wb[0][o*pt:], nil,
-						dwconv.Strides{Count: cnt, Dst: ihw, Src: mult * ohw, W: mult * pt}, m > 0)
-					continue
-				}
-				for q, p := range st.bwd {
-					if p == nil {
-						if m == 0 {
-							for j := 0; j < cnt; j++ {
-								clear(dph[j*ps4+q*st.ps : j*ps4+(q+1)*st.ps])
-							}
-						}
-						continue
-					}
-					pt := p.Taps()
-					p.ConvPlanes(dph[q*st.ps:], dys, st.wb[q][o*pt:], nil,
-						dwconv.Strides{Count: cnt, Dst: ps4, Src: mult * ohw, W: mult * pt}, m > 0)
-				}
-			}
-			if st.s2 {
-				for j := 0; j < cnt; j++ {
-					dwconv.Interleave(dxd[(u+j)*ihw:(u+j+1)*ihw], dph[j*ps4:(j+1)*ps4], in.H, in.W)
-				}
-			}
-		})
-	})
+	l.parallel(units, passFlatBwd)
 	gw := l.weight.Grad.Float32s()
 	for wk := 0; wk < w; wk++ {
 		for o := 0; o < c.Out; o++ {
@@ -254,6 +199,69 @@ func (l *Conv2D) dwFlatBackward(dyd, dxd []float32, n int, in, out Shape) {
 			gb := l.bias.Grad.Float32s()
 			for i, v := range st.db[wk] {
 				gb[i] += v
+			}
+		}
+	}
+}
+
+func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
+	p, c, st := &l.pass, l.cfg, l.dws
+	in := p.in
+	mult, t := c.Out/c.In, st.fwd.Taps()
+	ihw, ohw := in.H*in.W, p.out.H*p.out.W
+	dwp, db := st.dwp[wk], st.db[wk]
+	clear(dwp)
+	clear(db)
+	ps4 := 4 * st.ps
+	for u := lo; u < hi; {
+		// A run of channels of one sample, at most p.limit long.
+		s, ch := u/c.In, u%c.In
+		cnt := min(hi-u, c.In-ch, p.limit)
+		u += cnt
+		x := p.x.span(s, ch, cnt, ihw)
+		xs, xstride := x, ihw
+		var dph []float32
+		if st.s2 {
+			ph := st.scratch[wk][:cnt*ps4]
+			for j := 0; j < cnt; j++ {
+				dwconv.Deinterleave(ph[j*ps4:], x[j*ihw:(j+1)*ihw], in.H, in.W)
+			}
+			xs, xstride = ph, ps4
+			dph = st.scratch[wk][dwChunk*ps4 : dwChunk*ps4+cnt*ps4]
+		}
+		for m := 0; m < mult; m++ {
+			o := ch*mult + m
+			dys := p.dy.d[p.dy.off(s, o, ohw):]
+			st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
+			if l.bias != nil {
+				for j := 0; j < cnt; j++ {
+					biasGrad(db, dys[j*mult*ohw:], o+j*mult, 1, ohw)
+				}
+			}
+			if !st.s2 {
+				pt := st.bwd[0].Taps()
+				st.bwd[0].ConvPlanes(p.y.d[p.y.off(s, ch, ihw):], dys, st.wb[0][o*pt:], nil,
+					dwconv.Strides{Count: cnt, Dst: ihw, Src: mult * ohw, W: mult * pt}, m > 0)
+				continue
+			}
+			for q, bp := range st.bwd {
+				if bp == nil {
+					if m == 0 {
+						for j := 0; j < cnt; j++ {
+							clear(dph[j*ps4+q*st.ps : j*ps4+(q+1)*st.ps])
+						}
+					}
+					continue
+				}
+				pt := bp.Taps()
+				bp.ConvPlanes(dph[q*st.ps:], dys, st.wb[q][o*pt:], nil,
+					dwconv.Strides{Count: cnt, Dst: ps4, Src: mult * ohw, W: mult * pt}, m > 0)
+			}
+		}
+		if st.s2 {
+			dx := p.y.span(s, ch, cnt, ihw)
+			for j := 0; j < cnt; j++ {
+				dwconv.Interleave(dx[j*ihw:(j+1)*ihw], dph[j*ps4:(j+1)*ps4], in.H, in.W)
 			}
 		}
 	}
@@ -275,109 +283,112 @@ func colRange(off, s, w, outW int) (int, int) {
 
 // dwDirectForward is the general depthwise kernel in Go, for any stride, dilation,
 // padding and kernel shape: per output row and tap it runs over the output columns
-// whose input is inside the plane, so the inner loop has no bounds tests.
-func (l *Conv2D) dwDirectForward(xd, yd []float32, n int, in, out Shape) {
-	c := l.cfg
+// whose input is inside the plane, so the inner loop has no bounds tests. Its units
+// are (sample, output channel) pairs.
+func (l *Conv2D) dwDirectFwdChunk(lo, hi int) {
+	p, c := &l.pass, l.cfg
+	in, out := p.in, p.out
 	wd := l.weight.Value.Float32s()
 	mult, kk := c.Out/c.In, c.KH*c.KW
 	ihw, ohw := in.H*in.W, out.H*out.W
-	parallelFor(n*c.Out, func(_, lo, hi int) {
-		for u := lo; u < hi; u++ {
-			s, o := u/c.Out, u%c.Out
-			x := xd[(s*c.In+o/mult)*ihw : (s*c.In+o/mult+1)*ihw]
-			y := yd[u*ohw : (u+1)*ohw]
-			var b float32
-			if l.bias != nil {
-				b = l.bias.Value.Float32s()[o]
-			}
-			for i := range y {
-				y[i] = b
-			}
-			w := wd[o*kk : (o+1)*kk]
-			for oh := 0; oh < out.H; oh++ {
-				yr := y[oh*out.W : (oh+1)*out.W]
-				for kh := 0; kh < c.KH; kh++ {
-					ih := oh*c.StrideH - c.PadH + kh*c.DilH
-					if ih < 0 || ih >= in.H {
+	for u := lo; u < hi; u++ {
+		s, o := u/c.Out, u%c.Out
+		x := p.x.span(s, o/mult, 1, ihw)
+		y := p.y.span(s, o, 1, ohw)
+		var b float32
+		if l.bias != nil {
+			b = l.bias.Value.Float32s()[o]
+		}
+		for i := range y {
+			y[i] = b
+		}
+		w := wd[o*kk : (o+1)*kk]
+		for oh := 0; oh < out.H; oh++ {
+			yr := y[oh*out.W : (oh+1)*out.W]
+			for kh := 0; kh < c.KH; kh++ {
+				ih := oh*c.StrideH - c.PadH + kh*c.DilH
+				if ih < 0 || ih >= in.H {
+					continue
+				}
+				xr := x[ih*in.W : (ih+1)*in.W]
+				for kw := 0; kw < c.KW; kw++ {
+					off := kw*c.DilW - c.PadW
+					a, e := colRange(off, c.StrideW, in.W, out.W)
+					wv := w[kh*c.KW+kw]
+					if c.StrideW == 1 {
+						ys, xs := yr[a:e], xr[a+off:e+off]
+						for i := range ys {
+							ys[i] += wv * xs[i]
+						}
 						continue
 					}
-					xr := x[ih*in.W : (ih+1)*in.W]
-					for kw := 0; kw < c.KW; kw++ {
-						off := kw*c.DilW - c.PadW
-						a, e := colRange(off, c.StrideW, in.W, out.W)
-						wv := w[kh*c.KW+kw]
-						if c.StrideW == 1 {
-							ys, xs := yr[a:e], xr[a+off:e+off]
-							for i := range ys {
-								ys[i] += wv * xs[i]
-							}
-							continue
-						}
-						for ow := a; ow < e; ow++ {
-							yr[ow] += wv * xr[ow*c.StrideW+off]
-						}
+					for ow := a; ow < e; ow++ {
+						yr[ow] += wv * xr[ow*c.StrideW+off]
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // dwDirectBackward is the adjoint of dwDirectForward. Units are (sample, input
 // channel) pairs, so each unit owns its input-gradient plane; weight gradients are
 // summed per worker and reduced in worker order.
-func (l *Conv2D) dwDirectBackward(dyd, dxd []float32, n int, in, out Shape) {
-	c := l.cfg
-	xd, wd := l.x.Float32s(), l.weight.Value.Float32s()
+func (l *Conv2D) dwDirectBackward() {
+	units := l.pass.n * l.cfg.In
+	l.gradBuffers(units)
+	l.parallel(units, passDirectBwd)
+	l.reduceGrads(workers(units))
+}
+
+func (l *Conv2D) dwDirectBwdChunk(wk, lo, hi int) {
+	p, c := &l.pass, l.cfg
+	in, out := p.in, p.out
+	wd := l.weight.Value.Float32s()
 	mult, kk := c.Out/c.In, c.KH*c.KW
 	ihw, ohw := in.H*in.W, out.H*out.W
-	units := n * c.In
-	dwb, dbb := l.gradBuffers(units)
-	parallelFor(units, func(wk, lo, hi int) {
-		dwa, db := dwb[wk], dbb[wk]
-		for u := lo; u < hi; u++ {
-			s, ch := u/c.In, u%c.In
-			x, dx := xd[u*ihw:(u+1)*ihw], dxd[u*ihw:(u+1)*ihw]
-			clear(dx)
-			for m := 0; m < mult; m++ {
-				o := ch*mult + m
-				dy := dyd[(s*c.Out+o)*ohw : (s*c.Out+o+1)*ohw]
-				w, dw := wd[o*kk:(o+1)*kk], dwa[o*kk:(o+1)*kk]
-				if l.bias != nil {
-					biasGrad(db, dy, o, 1, ohw)
-				}
-				for oh := 0; oh < out.H; oh++ {
-					dyr := dy[oh*out.W : (oh+1)*out.W]
-					for kh := 0; kh < c.KH; kh++ {
-						ih := oh*c.StrideH - c.PadH + kh*c.DilH
-						if ih < 0 || ih >= in.H {
-							continue
-						}
-						xr, dxr := x[ih*in.W:(ih+1)*in.W], dx[ih*in.W:(ih+1)*in.W]
-						for kw := 0; kw < c.KW; kw++ {
-							off := kw*c.DilW - c.PadW
-							a, e := colRange(off, c.StrideW, in.W, out.W)
-							wv := w[kh*c.KW+kw]
-							var g float32
-							if c.StrideW == 1 {
-								ds, xs, dxs := dyr[a:e], xr[a+off:e+off], dxr[a+off:e+off]
-								for i, d := range ds {
-									g += d * xs[i]
-									dxs[i] += wv * d
-								}
-							} else {
-								for ow := a; ow < e; ow++ {
-									d := dyr[ow]
-									g += d * xr[ow*c.StrideW+off]
-									dxr[ow*c.StrideW+off] += wv * d
-								}
+	dwa, db := l.dw[wk], l.db[wk]
+	for u := lo; u < hi; u++ {
+		s, ch := u/c.In, u%c.In
+		x, dx := p.x.span(s, ch, 1, ihw), p.y.span(s, ch, 1, ihw)
+		clear(dx)
+		for m := 0; m < mult; m++ {
+			o := ch*mult + m
+			dy := p.dy.span(s, o, 1, ohw)
+			w, dw := wd[o*kk:(o+1)*kk], dwa[o*kk:(o+1)*kk]
+			if l.bias != nil {
+				biasGrad(db, dy, o, 1, ohw)
+			}
+			for oh := 0; oh < out.H; oh++ {
+				dyr := dy[oh*out.W : (oh+1)*out.W]
+				for kh := 0; kh < c.KH; kh++ {
+					ih := oh*c.StrideH - c.PadH + kh*c.DilH
+					if ih < 0 || ih >= in.H {
+						continue
+					}
+					xr, dxr := x[ih*in.W:(ih+1)*in.W], dx[ih*in.W:(ih+1)*in.W]
+					for kw := 0; kw < c.KW; kw++ {
+						off := kw*c.DilW - c.PadW
+						a, e := colRange(off, c.StrideW, in.W, out.W)
+						wv := w[kh*c.KW+kw]
+						var g float32
+						if c.StrideW == 1 {
+							ds, xs, dxs := dyr[a:e], xr[a+off:e+off], dxr[a+off:e+off]
+							for i, d := range ds {
+								g += d * xs[i]
+								dxs[i] += wv * d
 							}
-							dw[kh*c.KW+kw] += g
+						} else {
+							for ow := a; ow < e; ow++ {
+								d := dyr[ow]
+								g += d * xr[ow*c.StrideW+off]
+								dxr[ow*c.StrideW+off] += wv * d
+							}
 						}
+						dw[kh*c.KW+kw] += g
 					}
 				}
 			}
 		}
-	})
-	l.reduceGrads(workers(units))
+	}
 }

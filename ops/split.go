@@ -9,6 +9,12 @@ import (
 // SplitApply splits its input's channels into consecutive parts of the given sizes,
 // applies Layers[i] to part i (nil passes it through) and concatenates the results.
 // It is MixConv's split across kernel sizes and ShuffleNet V2's channel split.
+//
+// When every part is a depthwise Conv2D on the flat or direct kernels (MixConv), the
+// convolutions read their parts of the input in place and write their parts of one
+// output, and backward likewise, instead of copying the parts out and back: the
+// kernels see the same values in the same order, so the results are bit for bit
+// those of the copies.
 type SplitApply struct {
 	Splits []int
 	Layers []Layer
@@ -30,6 +36,12 @@ type SplitApply struct {
 	shapeOuts []Shape
 	shapeOut  Shape
 	shapeOK   bool
+
+	// copyParts makes Forward copy the parts out and back even where the layers
+	// could run in place; tests compare the two ways.
+	copyParts bool
+	// inPlace records that the last Forward ran its parts in place, for Backward.
+	inPlace bool
 }
 
 var (
@@ -140,6 +152,9 @@ func (s *SplitApply) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		return nil, err
 	}
 	s.n, s.in = n, in
+	if s.inPlace = s.canRunInPlace(ins); s.inPlace {
+		return s.forwardInPlace(x, n, ins, out), nil
+	}
 	for len(s.ins) < len(ins) {
 		s.ins = append(s.ins, buffer{})
 	}
@@ -175,6 +190,9 @@ func (s *SplitApply) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	if err := checkGrad(dy, s.n, s.shapeOut); err != nil {
 		return nil, fmt.Errorf("split: %w", err)
 	}
+	if s.inPlace {
+		return s.backwardInPlace(dy, outs), nil
+	}
 	for len(s.dparts) < len(outs) {
 		s.dparts = append(s.dparts, buffer{})
 	}
@@ -196,4 +214,46 @@ func (s *SplitApply) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	dx := s.dx.get(s.n, s.in)
 	concatChannelsParallel(dx, s.dxs)
 	return dx, nil
+}
+
+// canRunInPlace reports whether every part is a depthwise Conv2D that runs on its
+// channels of the whole input and output (Conv2D.depthwiseInPlace) at part shapes ins.
+func (s *SplitApply) canRunInPlace(ins []Shape) bool {
+	if s.copyParts {
+		return false
+	}
+	for i, l := range s.Layers {
+		c, ok := l.(*Conv2D)
+		if !ok || !c.depthwiseInPlace(ins[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// forwardInPlace runs each depthwise part from its channels of x into its channels
+// of the output.
+func (s *SplitApply) forwardInPlace(x *tensor.Dense, n int, ins []Shape, out Shape) *tensor.Dense {
+	y := s.out.get(n, out)
+	xd, yd := x.Float32s(), y.Float32s()
+	ci, co := 0, 0
+	for i, l := range s.Layers {
+		po := s.shapeOuts[i]
+		l.(*Conv2D).forward(planes{xd, s.in.C, ci}, planes{yd, out.C, co}, n, ins[i], po)
+		ci, co = ci+ins[i].C, co+po.C
+	}
+	return y
+}
+
+// backwardInPlace runs each depthwise part's backward from its channels of dy into
+// its channels of the input gradient.
+func (s *SplitApply) backwardInPlace(dy *tensor.Dense, outs []Shape) *tensor.Dense {
+	dx := s.dx.get(s.n, s.in)
+	dyd, dxd := dy.Float32s(), dx.Float32s()
+	ci, co := 0, 0
+	for i, l := range s.Layers {
+		l.(*Conv2D).backward(planes{dyd, s.shapeOut.C, co}, planes{dxd, s.in.C, ci}, outs[i])
+		ci, co = ci+s.shapeIns[i].C, co+outs[i].C
+	}
+	return dx
 }

@@ -1,0 +1,116 @@
+package ops
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"nas/ops/internal/dwconv"
+)
+
+// depthwiseSplit returns a SplitApply of depthwise convolutions with channel
+// multiplier mult and bias, one per kernel size, over parts of the given sizes.
+func depthwiseSplit(t *testing.T, splits, kernels []int, mult, stride int) Layer {
+	t.Helper()
+	layers := make([]Layer, len(splits))
+	for i, c := range splits {
+		k := kernels[i]
+		conv, err := NewConv2D(ConvConfig{In: c, Out: mult * c, KH: k, KW: k, StrideH: stride, StrideW: stride,
+			PadH: k / 2, PadW: k / 2, Groups: c, Bias: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers[i] = conv
+	}
+	s, err := NewSplitApply(splits, layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestSplitApplyInPlaceMatchesCopies checks that SplitApply's in-place depthwise
+// parts give bit for bit the output, input gradient and parameter gradients of the
+// copying path they replace, on the AVX-512 kernels (where the CPU has them) and on
+// their Go twins with the direct kernels, and that each path is the one taken.
+func TestSplitApplyInPlaceMatchesCopies(t *testing.T) {
+	tests := []struct {
+		name string
+		mk   func(t *testing.T) Layer
+		in   Shape
+		n    int
+	}{
+		// The reference network's MixConv stages (/work/shared/bench/reference_net.py):
+		// 96 channels 3/5 at stride 2 on 14x14, 192 channels 3/5/7 at 7x7.
+		{"ref_k35_s2", func(t *testing.T) Layer { return mustLayer(t)(mixConv(96, []int{3, 5}, 2, 1)) }, Shape{96, 14, 14}, 3},
+		{"ref_k357_s1", func(t *testing.T) Layer { return mustLayer(t)(mixConv(192, []int{3, 5, 7}, 1, 1)) }, Shape{192, 7, 7}, 3},
+		// Uneven parts (5+4+4), an odd plane at stride 2, and a dilation.
+		{"k357_s2_odd", func(t *testing.T) Layer { return mustLayer(t)(mixConv(13, []int{3, 5, 7}, 2, 1)) }, Shape{13, 9, 9}, 4},
+		{"k35_d2", func(t *testing.T) Layer { return mustLayer(t)(mixConv(6, []int{3, 5}, 1, 2)) }, Shape{6, 8, 8}, 2},
+		// A channel multiplier and a bias: output parts twice as wide as input parts.
+		{"mult2_bias", func(t *testing.T) Layer { return depthwiseSplit(t, []int{3, 2}, []int{3, 5}, 2, 1) }, Shape{5, 6, 6}, 3},
+		{"mult2_bias_s2", func(t *testing.T) Layer { return depthwiseSplit(t, []int{3, 2}, []int{3, 5}, 2, 2) }, Shape{5, 7, 6}, 3},
+	}
+	kernels := []struct {
+		name string
+		asm  bool
+	}{{"asm", true}, {"go", false}}
+	for _, k := range kernels {
+		if k.asm && !dwconv.Accelerated() {
+			t.Logf("no AVX-512: the in-place path is checked on the Go kernels only")
+			continue
+		}
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/%s", k.name, tt.name), func(t *testing.T) {
+				defer dwconv.SetAccelerated(dwconv.SetAccelerated(k.asm))
+				x := randTensor(21, tt.n, tt.in)
+				mk := func(copyParts bool) *SplitApply {
+					l := tt.mk(t)
+					Init(l, rand.New(rand.NewPCG(3, 4)))
+					s := l.(*SplitApply)
+					s.copyParts = copyParts
+					return s
+				}
+				inPlace, copied := mk(false), mk(true)
+				out, err := inPlace.OutShape(tt.in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dy := randTensor(22, tt.n, out)
+				y, dx := runLayer(t, inPlace, x, dy)
+				if !inPlace.inPlace {
+					t.Fatalf("the depthwise parts did not run in place")
+				}
+				wantY, wantDx := runLayer(t, copied, x, dy)
+				if copied.inPlace {
+					t.Fatalf("copyParts ran the parts in place")
+				}
+				if !slices.Equal(y.Float32s(), wantY.Float32s()) {
+					t.Errorf("output differs from the copying path")
+				}
+				if !slices.Equal(dx.Float32s(), wantDx.Float32s()) {
+					t.Errorf("input gradient differs from the copying path")
+				}
+				got, want := Params(inPlace), Params(copied)
+				for i := range want {
+					if !slices.Equal(got[i].Grad.Float32s(), want[i].Grad.Float32s()) {
+						t.Errorf("gradient of parameter %d (%s) differs from the copying path", i, want[i].Name)
+					}
+				}
+				checkLayerContract(t, func() Layer { return mk(false) }, x, dy)
+			})
+		}
+	}
+}
+
+// mustLayer returns a function that fails t on a constructor's error.
+func mustLayer(t *testing.T) func(Layer, error) Layer {
+	return func(l Layer, err error) Layer {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+}
