@@ -144,8 +144,9 @@ func referenceStepHash(tb testing.TB, batch, steps int) uint64 {
 // convolutions ran depthwise MixConv parts in place and made their parallel loops
 // once per layer: experiments in progress must stay reproducible. The hashes were
 // produced by referenceStepHash at commit 81de8fe (before those changes) on the
-// 2-core AMD Zen 5 this repository is developed on, AVX-512 kernels, with the
-// GOMAXPROCS of each case; the Go twins of the kernels round differently, so the check
+// 2-core AMD Zen 5 this repository is developed on, AVX-512 kernels (and, where a
+// case says so, the depthwise kernels' Go twins), with the GOMAXPROCS of each case;
+// the Go twins of the batch norm and gemm kernels round differently, so the check
 // needs the AVX-512 kernels.
 func TestReferenceNetStepBitIdentical(t *testing.T) {
 	if !dwconv.Accelerated() {
@@ -153,18 +154,24 @@ func TestReferenceNetStepBitIdentical(t *testing.T) {
 	}
 	tests := []struct {
 		procs, batch int
+		goDW         bool // the depthwise kernels' Go twins (dwconv.SetAccelerated(false)): the direct path
 		want         uint64
 	}{
-		{2, 16, 0x24739d0761dba4e6},
-		{2, 128, 0x9d642052dc651eb8}, // the batch of nas bench
-		{1, 16, 0x667b9f749d61e491},
+		{2, 16, false, 0x24739d0761dba4e6},
+		{2, 128, false, 0x9d642052dc651eb8}, // the batch of nas bench
+		{1, 16, false, 0x667b9f749d61e491},
+		{2, 16, true, 0x3b395f0a53cba36c},
+		{1, 16, true, 0xd7887a805333e67c},
 	}
 	for _, tt := range tests {
 		old := runtime.GOMAXPROCS(tt.procs)
+		acc := dwconv.SetAccelerated(!tt.goDW)
 		got := referenceStepHash(t, tt.batch, 2)
+		dwconv.SetAccelerated(acc)
 		runtime.GOMAXPROCS(old)
 		if got != tt.want {
-			t.Errorf("GOMAXPROCS %d, batch %d: hash after 2 steps = %#x, want %#x", tt.procs, tt.batch, got, tt.want)
+			t.Errorf("GOMAXPROCS %d, batch %d, Go depthwise kernels %v: hash after 2 steps = %#x, want %#x",
+				tt.procs, tt.batch, tt.goDW, got, tt.want)
 		}
 	}
 }
