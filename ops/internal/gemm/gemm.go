@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 	"unsafe"
 )
@@ -19,9 +20,10 @@ import (
 // The algorithm is the layered one of Goto & van de Geijn, "Anatomy of
 // high-performance matrix multiplication" (ACM TOMS 34(3), 2008), as organised by
 // BLIS (Van Zee & van de Geijn, ACM TOMS 41(3), 2015): op(B) is cut into kc x nc
-// blocks packed into nr-wide column panels (kept in L2), op(A) into mc x kc blocks
-// (copied with a cache-friendly stride), and a micro-kernel keeps an mr x nr tile of
-// C in registers while it streams mr rows of the A block and one B panel. The micro-kernel is chosen at run time by CPU feature: AVX-512 (14 x 32),
+// blocks of nr-wide column panels (packed, or read in place when that pays; see
+// sgemmStream), op(A) into mc x kc blocks (copied with a cache-friendly stride), and a
+// micro-kernel keeps an mr x nr tile of C in registers while it streams mr rows of the
+// A block and one B panel. The micro-kernel is chosen at run time by CPU feature: AVX-512 (14 x 32),
 // AVX2+FMA (6 x 16), or pure Go (4 x 4).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
@@ -36,7 +38,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if kern == nil {
 		kern = best
 	}
-	sgemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemmStream(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // checkArgs panics unless every stride and slice fits the shape.
@@ -82,12 +84,19 @@ func scale(m, n int, beta float32, c []float32, ldc int) {
 }
 
 // microKernel computes the tile C = alpha*op(A)*Bpanel + beta*C for k steps. Bpanel is
-// k x kernel.nr, packed row after row. For a kernel's microN, A is an mr x k block
-// stored row-major (element (r, p) at a[r*lda+p]); for microT it is stored transposed
-// (at a[p*lda+r]); mr is fixed by the function. c points at the tile's top-left
-// element of C, with row stride ldc. Only the first nr columns of the tile are
-// written; when beta is zero C is not read.
-type microKernel func(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+// k x kernel.nr; for a kernel's microN, A is an mr x k block stored row-major (element
+// (r, p) at a[r*lda+p]); for microT it is stored transposed (at a[p*lda+r]); mr is
+// fixed by the function. c points at the tile's top-left element of C, with row
+// stride ldc. Only the first nr columns of the tile are written; when beta is zero C
+// is not read.
+//
+// When pf is nil, Bpanel is packed: row p at b[p*nr] (ldb, pfStride and bcopy are
+// ignored). Otherwise row p is at b[p*ldb], at step p the kernel prefetches the nr*4
+// bytes at pf + p*pfStride (a row of the panel that comes next), and when bcopy is
+// not nil it also stores the panel, packed, at bcopy (k rows of nr floats) for the
+// next row tiles to read. The prefetch is a hint that never changes the result; a
+// prefetch past the end of pf's allocation is harmless.
+type microKernel func(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // kernel is one implementation of the packed algorithm: its register tile, block
 // sizes and helpers.
@@ -118,7 +127,7 @@ var (
 
 // workspace holds the packing buffers of one call.
 type workspace struct {
-	a, b []float32
+	a, b, p []float32 // A block, B block, one B panel
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -150,7 +159,10 @@ func blocks(total, limit, unit int) int {
 	return (size + unit - 1) / unit * unit
 }
 
-// sgemmPacked runs the five loops of Goto's algorithm around kern's micro-kernel.
+// sgemmPacked runs the five loops of Goto's algorithm around kern's micro-kernel,
+// packing every block of B. Sgemm runs sgemmStream instead; sgemmPacked stays as the
+// reference that sgemmStream must match bit for bit (results recorded before the
+// change were computed with it).
 // A blocks are copied, not rearranged: row-major A stays row-major and transposed A
 // stays transposed, each micro-kernel variant reading its own layout, so packing A is
 // a few memmoves. The copy's stride is chosen so that the rows of a tile fall in
@@ -204,12 +216,146 @@ func sgemmPacked(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 							off = t.row
 						}
 						ci := unsafe.Pointer(&c[(ic+t.row)*ldc+jc+jr])
-						micro[t.rows-1](kc, unsafe.Pointer(&ap[off]), ldp, bpanel, ci, ldc, alpha, bet, w)
+						micro[t.rows-1](kc, unsafe.Pointer(&ap[off]), ldp, bpanel, nr, ci, ldc, alpha, bet, w, bpanel, nr*4, nil)
 					}
 				}
 			}
 		}
 	}
+}
+
+// sgemmStream is sgemmPacked with B read where it lies when that pays, and with the
+// memory traffic of B overlapped with the arithmetic.
+//
+// When op(B) is B itself (not transposed), all of M is one row block (so each panel
+// of B is used by one sweep of row tiles only) and B's row stride spreads a panel's
+// rows over the sets of L2 (see spreadStride), the first row tile's micro-kernel
+// reads each full nr-wide panel straight from B with its row stride and stores it,
+// packed, into a one-panel buffer that stays in L1 for the other row tiles; only the
+// narrower last panel of a block is packed beforehand. For a wide, short product such
+// as M=64, K=288, N=12544, packing B meant a separate pass over 14 MB a call, waiting
+// on memory, for a handful of row tiles of reuse; now each panel is read from memory
+// once, already prefetched, by a kernel that computes while it copies. Otherwise B is
+// packed a kc x nc block at a time as in sgemmPacked.
+//
+// Either way each micro-kernel prefetches, step by step, the rows of the panel that
+// comes next (from B when that panel will be read in place or packed next, from the
+// packed block when it is already there), so that panel is in cache when it is needed.
+//
+// The loops, blocks, A layout and micro-kernels are those of sgemmPacked and the B
+// values read are the same, so every element of C is the same sequence of
+// floating-point operations and the result is bit-identical.
+func sgemmStream(kern *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	mr, nr := kern.mr, kern.nr
+	kcBlk := blocks(k, kern.kc, 1)
+	mcBlk := blocks(m, kern.mc, mr)
+	ncBlk := blocks(n, kern.nc, nr)
+	micro := kern.microN
+	var ldp int // row stride of the packed A block
+	if transA {
+		micro = kern.microT
+		ldp = aStride(min(mcBlk, m))
+	} else {
+		ldp = aStride(kcBlk)
+	}
+	direct := !transB && mcBlk >= m && spreadStride(ldb, kcBlk)
+	bp := grow(ws.b, kcBlk*((min(ncBlk, n)+nr-1)/nr*nr))
+	ap := grow(ws.a, ldp*max(kcBlk, min(mcBlk, m)))
+	ws.a, ws.b = ap, bp
+	var cp []float32 // one packed panel, when direct
+	if direct {
+		cp = grow(ws.p, kcBlk*nr)
+		ws.p = cp
+	}
+	var tiles [64]tile // mcBlk/mr+1 tiles at most; kern.mc <= 63*mr is checked in tests
+	for jc := 0; jc < n; jc += ncBlk {
+		nc := min(ncBlk, n-jc)
+		full := nc / nr // panels read in place when direct
+		for pc := 0; pc < k; pc += kcBlk {
+			kc := min(kcBlk, k-pc)
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			if !direct {
+				packB(kern, bp, transB, b, ldb, pc, kc, jc, nc)
+			} else if full*nr < nc {
+				packB(kern, bp[full*nr*kc:], false, b, ldb, pc, kc, jc+full*nr, nc-full*nr)
+			}
+			// panel returns the address and row stride (in floats) of the panel of
+			// this block that starts at column jr.
+			panel := func(jr int) (unsafe.Pointer, int) {
+				if direct && jr < full*nr {
+					return unsafe.Pointer(&b[pc*ldb+jc+jr]), ldb
+				}
+				return unsafe.Pointer(&bp[jr*kc]), nr
+			}
+			for ic := 0; ic < m; ic += mcBlk {
+				mc := min(mcBlk, m-ic)
+				ts := splitTiles(tiles[:0], mc, mr)
+				if transA {
+					for p := 0; p < kc; p++ {
+						copy(ap[p*ldp:p*ldp+mc], a[(pc+p)*lda+ic:])
+					}
+				} else {
+					for i := 0; i < mc; i++ {
+						copy(ap[i*ldp:i*ldp+kc], a[(ic+i)*lda+pc:])
+					}
+				}
+				for jr := 0; jr < nc; jr += nr {
+					w := min(nr, nc-jr)
+					bpanel, bld := panel(jr)
+					// A panel read in place from B is copied, packed, by the first
+					// row tile into cp, which the others read from L1. All of them
+					// prefetch the panel that comes next, the next one of this block
+					// or the first of the next B block (direct means one row block
+					// and B not transposed): the first tile alone, issuing them in a
+					// quarter of the time, was 15% slower on M64K288N12544.
+					var bcopy, pf unsafe.Pointer
+					pfld := ldb
+					if direct && jr < full*nr {
+						bcopy = unsafe.Pointer(&cp[0])
+						switch {
+						case jr+nr < nc:
+							pf, pfld = panel(jr + nr)
+						case pc+kcBlk < k:
+							pf = unsafe.Pointer(&b[(pc+kcBlk)*ldb+jc])
+						case jc+ncBlk < n:
+							pf = unsafe.Pointer(&b[jc+ncBlk])
+						default:
+							pf = bpanel
+						}
+					}
+					for _, t := range ts {
+						off := t.row * ldp
+						if transA {
+							off = t.row
+						}
+						ci := unsafe.Pointer(&c[(ic+t.row)*ldc+jc+jr])
+						micro[t.rows-1](kc, unsafe.Pointer(&ap[off]), ldp, bpanel, bld, ci, ldc, alpha, bet, w, pf, pfld*4, bcopy)
+						if bcopy != nil {
+							bpanel, bld, bcopy = bcopy, nr, nil
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// spreadStride reports whether kc rows of B with row stride ldb floats spread over
+// the sets of L2 well enough to be read in place: at most 8 rows may share a set,
+// half the ways of a 16-way L2. Rows ldb*4 bytes apart fall on span/g distinct set
+// positions, g being the largest power of two dividing ldb*4 (at most span), where
+// span = 64 KiB is the bytes a 1 MiB 16-way L2 maps once over its sets (AMD Zen 4 and
+// 5; Intel's 2 MiB L2 spans 128 KiB and is more forgiving). M=64, K=288, N=12544 has
+// rows 50,176 bytes apart: 64 positions for 288 rows, 4.5 rows a set position.
+func spreadStride(ldb, kc int) bool {
+	const span = 64 << 10
+	g := min(1<<bits.TrailingZeros(uint(ldb*4)), span)
+	return span/g*8 >= kc
 }
 
 // aStride returns the row stride for a packed A block whose rows hold n floats: n

@@ -16,29 +16,37 @@ var goKernel = &kernel{
 
 // goMicroN returns the pure-Go micro-kernel for mr rows of a row-major A block.
 func goMicroN(mr int) microKernel {
-	return func(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int) {
-		goMicro(mr, k, a, lda, 1, b, c, ldc, alpha, beta, nr)
+	return func(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, _ unsafe.Pointer, _ int, bcopy unsafe.Pointer) {
+		goMicro(mr, k, a, lda, 1, b, ldb, c, ldc, alpha, beta, nr, bcopy)
 	}
 }
 
 // goMicroT returns the pure-Go micro-kernel for mr rows of a transposed A block.
 func goMicroT(mr int) microKernel {
-	return func(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int) {
-		goMicro(mr, k, a, 1, lda, b, c, ldc, alpha, beta, nr)
+	return func(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, _ unsafe.Pointer, _ int, bcopy unsafe.Pointer) {
+		goMicro(mr, k, a, 1, lda, b, ldb, c, ldc, alpha, beta, nr, bcopy)
 	}
 }
 
-// goMicro computes an mr x 4 tile; A element (r, p) is at a[r*rs+p*ps].
-func goMicro(mr, k int, a unsafe.Pointer, rs, ps int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int) {
+// goMicro computes an mr x 4 tile; A element (r, p) is at a[r*rs+p*ps] and B element
+// (p, j) at b[p*ldb+j]. When bcopy is not nil the k x 4 panel of B is also copied
+// there, packed.
+func goMicro(mr, k int, a unsafe.Pointer, rs, ps int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, bcopy unsafe.Pointer) {
 	ap := unsafe.Slice((*float32)(a), (mr-1)*rs+(k-1)*ps+1)
-	bp := unsafe.Slice((*float32)(b), k*4)
+	bp := unsafe.Slice((*float32)(b), (k-1)*ldb+4)
+	if bcopy != nil {
+		dst := unsafe.Slice((*float32)(bcopy), k*4)
+		for p := 0; p < k; p++ {
+			copy(dst[p*4:p*4+4], bp[p*ldb:])
+		}
+	}
 	var acc [4][4]float32
 	if mr == 4 {
 		// The full-height tile keeps its accumulators in locals.
 		var c00, c01, c02, c03, c10, c11, c12, c13 float32
 		var c20, c21, c22, c23, c30, c31, c32, c33 float32
 		for p := 0; p < k; p++ {
-			bv := bp[p*4 : p*4+4 : p*4+4]
+			bv := bp[p*ldb : p*ldb+4 : p*ldb+4]
 			a0, a1, a2, a3 := ap[p*ps], ap[rs+p*ps], ap[2*rs+p*ps], ap[3*rs+p*ps]
 			b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
 			c00 += a0 * b0
@@ -66,7 +74,7 @@ func goMicro(mr, k int, a unsafe.Pointer, rs, ps int, b, c unsafe.Pointer, ldc i
 		}
 	} else {
 		for p := 0; p < k; p++ {
-			bv := bp[p*4 : p*4+4 : p*4+4]
+			bv := bp[p*ldb : p*ldb+4 : p*ldb+4]
 			for r := 0; r < mr; r++ {
 				av := ap[r*rs+p*ps]
 				acc[r][0] += av * bv[0]

@@ -25,6 +25,14 @@ const (
 	unroll = 4  // k steps per loop iteration
 	// packAhead is how many rows ahead packB prefetches.
 	packAhead = 4
+	// prefetchB is the instruction the micro-kernels use to fetch the next B panel,
+	// which is needed only a whole panel later: T1 brings it to L2 without evicting
+	// the panel being read from L1. On M64K288N12544 T1 and T0 were within noise of
+	// each other, and NTA was four times slower (the lines are gone before use).
+	prefetchB = "PREFETCHT1"
+	// prefetchC makes the micro-kernels PREFETCHW their tile of C on entry, so that
+	// the write-back does not wait for memory.
+	prefetchC = true
 )
 
 func main() {
@@ -65,7 +73,7 @@ func decl(g *bytes.Buffer, name, what string, mr int, v byte) {
 	if v == 'T' {
 		layout = " from an A block stored transposed (element r of column p at a[p*lda+r])"
 	}
-	fmt.Fprintf(g, "// %s %s\n//\n//go:noescape\nfunc %s(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)\n\n",
+	fmt.Fprintf(g, "// %s %s\n//\n//go:noescape\nfunc %s(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)\n\n",
 		name, fmt.Sprintf(what, mr, layout), name)
 }
 
@@ -118,12 +126,38 @@ func advance(s *bytes.Buffer, v byte, mr, n int) {
 	}
 }
 
+// bStride3 returns the register that holds three times the row stride of B (R8 holds
+// the stride): R11 for variant 'N', DX for 'T', whichever the A addressing leaves free.
+func bStride3(v byte) string {
+	if v == 'T' {
+		return "DX"
+	}
+	return "R11"
+}
+
 // steps emits n k steps: load one row of the B panel into two registers, then for
-// each row of the tile broadcast one A element and issue two FMAs.
-func steps(s *bytes.Buffer, x isa, v byte, mr, n int) {
+// each row of the tile broadcast one A element and issue two FMAs. Without stream the
+// panel is packed (rows 2 vectors apart from BX). With stream its rows are R8 bytes
+// apart (bStride3 holds three times that) and the same row of the panel that comes
+// next is prefetched (R12 points at its current row, R13 holds its row stride in
+// bytes and DI three times it), so that the memory traffic of the next panel overlaps
+// this panel's arithmetic; with copy as well each row is also stored, packed, to R14.
+func steps(s *bytes.Buffer, x isa, v byte, mr, n int, stream, copy bool) {
 	for u := 0; u < n; u++ {
-		fmt.Fprintf(s, "\tVMOVUPS %d(BX), %s%d\n", u*2*x.vbytes, x.reg, x.b0)
-		fmt.Fprintf(s, "\tVMOVUPS %d(BX), %s%d\n", u*2*x.vbytes+x.vbytes, x.reg, x.b1)
+		disp, row := u*2*x.vbytes, "(BX)" // row u of the panel at disp+row
+		if stream {
+			pf := []string{"(R12)", "(R12)(R13*1)", "(R12)(R13*2)", "(R12)(DI*1)"}[u]
+			for off := 0; off < 2*x.vbytes; off += 64 {
+				fmt.Fprintf(s, "\t%s %d%s\n", prefetchB, off, pf)
+			}
+			disp, row = 0, []string{"(BX)", "(BX)(R8*1)", "(BX)(R8*2)", "(BX)(" + bStride3(v) + "*1)"}[u]
+		}
+		fmt.Fprintf(s, "\tVMOVUPS %d%s, %s%d\n", disp, row, x.reg, x.b0)
+		fmt.Fprintf(s, "\tVMOVUPS %d%s, %s%d\n", disp+x.vbytes, row, x.reg, x.b1)
+		if copy {
+			fmt.Fprintf(s, "\tVMOVUPS %s%d, %d(R14)\n", x.reg, x.b0, u*2*x.vbytes)
+			fmt.Fprintf(s, "\tVMOVUPS %s%d, %d(R14)\n", x.reg, x.b1, u*2*x.vbytes+x.vbytes)
+		}
 		for r := 0; r < mr; r++ {
 			t := x.t0
 			if r%2 == 1 {
@@ -136,12 +170,60 @@ func steps(s *bytes.Buffer, x isa, v byte, mr, n int) {
 	}
 }
 
-// kernel emits one micro-kernel. Arguments: CX=k, AX=A, R9=lda in bytes, BX=packed B;
-// C, ldc, alpha, beta and nr are loaded only for the write-back.
+// loop emits the k loop, unrolled by unroll with a one-step tail; labels get the
+// suffix suf. It ends by falling through to, or jumping to, name_store.
+func loop(s *bytes.Buffer, x isa, v byte, mr int, name, suf string, stream, copy bool) {
+	l := name + suf
+	fmt.Fprintf(s, "\tCMPQ CX, $%d\n\tJL %s_tail\n%s_loop:\n", unroll, l, l)
+	steps(s, x, v, mr, unroll, stream, copy)
+	advance(s, v, mr, unroll)
+	if stream {
+		fmt.Fprintf(s, "\tLEAQ (R12)(R13*4), R12\n\tLEAQ (BX)(R8*4), BX\n")
+		if copy {
+			fmt.Fprintf(s, "\tADDQ $%d, R14\n", unroll*2*x.vbytes)
+		}
+	} else {
+		fmt.Fprintf(s, "\tADDQ $%d, BX\n", unroll*2*x.vbytes)
+	}
+	fmt.Fprintf(s, "\tSUBQ $%d, CX\n\tCMPQ CX, $%d\n\tJGE %s_loop\n", unroll, unroll, l)
+	fmt.Fprintf(s, "%s_tail:\n\tTESTQ CX, CX\n\tJZ %s_store\n%s_one:\n", l, name, l)
+	steps(s, x, v, mr, 1, stream, copy)
+	advance(s, v, mr, 1)
+	if stream {
+		fmt.Fprintf(s, "\tADDQ R13, R12\n\tADDQ R8, BX\n")
+		if copy {
+			fmt.Fprintf(s, "\tADDQ $%d, R14\n", 2*x.vbytes)
+		}
+	} else {
+		fmt.Fprintf(s, "\tADDQ $%d, BX\n", 2*x.vbytes)
+	}
+	fmt.Fprintf(s, "\tDECQ CX\n\tJNZ %s_one\n", l)
+}
+
+// kernel emits one micro-kernel. Arguments: CX=k, AX=A, R9=lda in bytes, BX=B; when
+// pf is not nil, R12=pf, R13=pfStride, R8=ldb in bytes and R14=bcopy; C, ldc, alpha,
+// beta and nr are loaded only for the write-back. Three loops: packed B; B with a row
+// stride and prefetching (pf set); the same copying B to bcopy (bcopy set too).
 func kernel(s *bytes.Buffer, x isa, v byte, mr int) {
 	name := fmt.Sprintf("sgemm%s%cx%d", x.name, v, mr)
-	fmt.Fprintf(s, "// func %s(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)\n", name)
-	fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	fmt.Fprintf(s, "// func %s(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)\n", name)
+	fmt.Fprintf(s, "TEXT ·%s(SB), NOSPLIT, $0-96\n", name)
+	if prefetchC {
+		// Fetch the tile of C for writing now, so that the write-back at the end
+		// does not wait for memory. The Go assembler has no PREFETCHW: 0F 0D /1
+		// with DX as the base, ModRM 0x0A without and 0x4A with an 8-bit offset.
+		fmt.Fprintf(s, "\tMOVQ c+40(FP), DX\n\tMOVQ ldc+48(FP), SI\n\tSHLQ $2, SI\n")
+		for r := 0; r < mr; r++ {
+			for off := 0; off < 2*x.vbytes; off += 64 {
+				if off == 0 {
+					fmt.Fprintf(s, "\tBYTE $0x0f; BYTE $0x0d; BYTE $0x0a // PREFETCHW (DX)\n")
+				} else {
+					fmt.Fprintf(s, "\tBYTE $0x0f; BYTE $0x0d; BYTE $0x4a; BYTE $0x%02x // PREFETCHW %d(DX)\n", off, off)
+				}
+			}
+			fmt.Fprintf(s, "\tADDQ SI, DX\n")
+		}
+	}
 	fmt.Fprintf(s, "\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), AX\n\tMOVQ lda+16(FP), R9\n\tSHLQ $2, R9\n\tMOVQ b+24(FP), BX\n\tLEAQ (R9)(R9*2), R10\n")
 	if v == 'T' {
 		fmt.Fprintf(s, "\tLEAQ (R9*4), R11\n")
@@ -156,16 +238,18 @@ func kernel(s *bytes.Buffer, x isa, v byte, mr int) {
 	for r := 0; r < 2*mr; r++ {
 		fmt.Fprintf(s, "\t%s %s%d, %s%d, %s%d\n", x.zero, x.reg, r, x.reg, r, x.reg, r)
 	}
-	fmt.Fprintf(s, "\tCMPQ CX, $%d\n\tJL %s_tail\n%s_loop:\n", unroll, name, name)
-	steps(s, x, v, mr, unroll)
-	advance(s, v, mr, unroll)
-	fmt.Fprintf(s, "\tADDQ $%d, BX\n\tSUBQ $%d, CX\n\tCMPQ CX, $%d\n\tJGE %s_loop\n", unroll*2*x.vbytes, unroll, unroll, name)
-	fmt.Fprintf(s, "%s_tail:\n\tTESTQ CX, CX\n\tJZ %s_store\n%s_one:\n", name, name, name)
-	steps(s, x, v, mr, 1)
-	advance(s, v, mr, 1)
-	fmt.Fprintf(s, "\tADDQ $%d, BX\n\tDECQ CX\n\tJNZ %s_one\n", 2*x.vbytes, name)
-	fmt.Fprintf(s, "%s_store:\n\tMOVQ c+32(FP), DI\n\tMOVQ ldc+40(FP), R8\n\tSHLQ $2, R8\n", name)
-	fmt.Fprintf(s, "\tVBROADCASTSS alpha+48(FP), %s%d\n", x.reg, x.t1)
+	fmt.Fprintf(s, "\tMOVQ pf+72(FP), R12\n\tTESTQ R12, R12\n\tJNZ %s_stream\n", name)
+	loop(s, x, v, mr, name, "", false, false)
+	fmt.Fprintf(s, "\tJMP %s_store\n%s_stream:\n", name, name)
+	fmt.Fprintf(s, "\tMOVQ ldb+32(FP), R8\n\tSHLQ $2, R8\n\tLEAQ (R8)(R8*2), %s\n", bStride3(v))
+	fmt.Fprintf(s, "\tMOVQ pfStride+80(FP), R13\n\tLEAQ (R13)(R13*2), DI\n")
+	// R14 is free in ABI0 assembly: the wrapper that calls it restores g.
+	fmt.Fprintf(s, "\tMOVQ bcopy+88(FP), R14\n\tTESTQ R14, R14\n\tJNZ %s_copy\n", name)
+	loop(s, x, v, mr, name, "_stream", true, false)
+	fmt.Fprintf(s, "\tJMP %s_store\n%s_copy:\n", name, name)
+	loop(s, x, v, mr, name, "_copy", true, true)
+	fmt.Fprintf(s, "%s_store:\n\tMOVQ c+40(FP), DI\n\tMOVQ ldc+48(FP), R8\n\tSHLQ $2, R8\n", name)
+	fmt.Fprintf(s, "\tVBROADCASTSS alpha+56(FP), %s%d\n", x.reg, x.t1)
 	for r := 0; r < 2*mr; r++ {
 		fmt.Fprintf(s, "\tVMULPS %s%d, %s%d, %s%d\n", x.reg, x.t1, x.reg, r, x.reg, r)
 	}
@@ -180,9 +264,9 @@ func kernel(s *bytes.Buffer, x isa, v byte, mr int) {
 // K1 (columns 0-15) and K2 (16-31); when beta is zero C is never read, so NaNs in an
 // uninitialised C do not leak into the result.
 func store512(s *bytes.Buffer, name string, mr int) {
-	fmt.Fprintf(s, "\tMOVQ nr+56(FP), CX\n\tMOVQ $1, DX\n\tSHLQ CX, DX\n\tDECQ DX\n\tKMOVW DX, K1\n\tSHRQ $16, DX\n\tKMOVW DX, K2\n")
-	fmt.Fprintf(s, "\tMOVL beta+52(FP), DX\n\tSHLL $1, DX\n\tJZ %s_beta0\n", name)
-	fmt.Fprintf(s, "\tVBROADCASTSS beta+52(FP), Z28\n")
+	fmt.Fprintf(s, "\tMOVQ nr+64(FP), CX\n\tMOVQ $1, DX\n\tSHLQ CX, DX\n\tDECQ DX\n\tKMOVW DX, K1\n\tSHRQ $16, DX\n\tKMOVW DX, K2\n")
+	fmt.Fprintf(s, "\tMOVL beta+60(FP), DX\n\tSHLL $1, DX\n\tJZ %s_beta0\n", name)
+	fmt.Fprintf(s, "\tVBROADCASTSS beta+60(FP), Z28\n")
 	for r := 0; r < mr; r++ {
 		fmt.Fprintf(s, "\tVMOVUPS.Z (DI), K1, Z29\n\tVMOVUPS.Z 64(DI), K2, Z30\n")
 		fmt.Fprintf(s, "\tVFMADD231PS Z29, Z28, Z%d\n\tVFMADD231PS Z30, Z28, Z%d\n", 2*r, 2*r+1)
@@ -204,8 +288,8 @@ func store512(s *bytes.Buffer, name string, mr int) {
 // store256 writes the tile back. Full-width tiles use plain stores; partial ones use
 // VMASKMOVPS with masks read from gemmMask<>.
 func store256(s *bytes.Buffer, name string, mr int) {
-	fmt.Fprintf(s, "\tMOVL beta+52(FP), DX\n\tSHLL $1, DX\n\tVBROADCASTSS beta+52(FP), Y15\n")
-	fmt.Fprintf(s, "\tMOVQ nr+56(FP), CX\n\tCMPQ CX, $16\n\tJNE %s_masked\n", name)
+	fmt.Fprintf(s, "\tMOVL beta+60(FP), DX\n\tSHLL $1, DX\n\tVBROADCASTSS beta+60(FP), Y15\n")
+	fmt.Fprintf(s, "\tMOVQ nr+64(FP), CX\n\tCMPQ CX, $16\n\tJNE %s_masked\n", name)
 	fmt.Fprintf(s, "\tTESTL DX, DX\n\tJZ %s_full0\n", name)
 	for r := 0; r < mr; r++ {
 		fmt.Fprintf(s, "\tVFMADD231PS (DI), Y15, Y%d\n\tVFMADD231PS 32(DI), Y15, Y%d\n", 2*r, 2*r+1)

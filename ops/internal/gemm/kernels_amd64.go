@@ -9,202 +9,202 @@ import "unsafe"
 // sgemm512Nx1 computes a 1 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx1(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx1(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx2 computes a 2 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx2(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx2(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx3 computes a 3 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx3(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx3(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx4 computes a 4 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx4(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx4(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx5 computes a 5 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx5(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx5(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx6 computes a 6 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx6(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx6(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx7 computes a 7 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx7(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx7(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx8 computes a 8 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx8(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx8(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx9 computes a 9 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx9(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx9(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx10 computes a 10 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx10(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx10(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx11 computes a 11 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx11(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx11(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx12 computes a 12 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx12(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx12(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx13 computes a 13 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx13(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx13(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Nx14 computes a 14 x 32 tile with AVX-512 from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm512Nx14(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Nx14(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Nx1 computes a 1 x 16 tile with AVX2 and FMA from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm256Nx1(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Nx1(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Nx2 computes a 2 x 16 tile with AVX2 and FMA from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm256Nx2(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Nx2(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Nx3 computes a 3 x 16 tile with AVX2 and FMA from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm256Nx3(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Nx3(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Nx4 computes a 4 x 16 tile with AVX2 and FMA from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm256Nx4(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Nx4(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Nx5 computes a 5 x 16 tile with AVX2 and FMA from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm256Nx5(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Nx5(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Nx6 computes a 6 x 16 tile with AVX2 and FMA from an A block stored row-major (row stride lda).
 //
 //go:noescape
-func sgemm256Nx6(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Nx6(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx1 computes a 1 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx1(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx1(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx2 computes a 2 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx2(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx2(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx3 computes a 3 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx3(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx3(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx4 computes a 4 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx4(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx4(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx5 computes a 5 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx5(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx5(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx6 computes a 6 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx6(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx6(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx7 computes a 7 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx7(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx7(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx8 computes a 8 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx8(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx8(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx9 computes a 9 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx9(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx9(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx10 computes a 10 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx10(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx10(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx11 computes a 11 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx11(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx11(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx12 computes a 12 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx12(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx12(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx13 computes a 13 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx13(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx13(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm512Tx14 computes a 14 x 32 tile with AVX-512 from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm512Tx14(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm512Tx14(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Tx1 computes a 1 x 16 tile with AVX2 and FMA from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm256Tx1(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Tx1(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Tx2 computes a 2 x 16 tile with AVX2 and FMA from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm256Tx2(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Tx2(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Tx3 computes a 3 x 16 tile with AVX2 and FMA from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm256Tx3(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Tx3(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Tx4 computes a 4 x 16 tile with AVX2 and FMA from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm256Tx4(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Tx4(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Tx5 computes a 5 x 16 tile with AVX2 and FMA from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm256Tx5(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Tx5(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // sgemm256Tx6 computes a 6 x 16 tile with AVX2 and FMA from an A block stored transposed (element r of column p at a[p*lda+r]).
 //
 //go:noescape
-func sgemm256Tx6(k int, a unsafe.Pointer, lda int, b, c unsafe.Pointer, ldc int, alpha, beta float32, nr int)
+func sgemm256Tx6(k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, alpha, beta float32, nr int, pf unsafe.Pointer, pfStride int, bcopy unsafe.Pointer)
 
 // packB512 copies npanel full 32-column panels of a kc-row block of B (row stride
 // ldb elements) into dst, panel after panel, each kc x 32 row-major.
