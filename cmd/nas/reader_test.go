@@ -42,7 +42,9 @@ func TestSqliteShellReadsWhileRunWrites(t *testing.T) {
 		if _, err := os.Stat(db); err != nil {
 			continue
 		}
-		out, err := exec.Command(shell, "-readonly", db,
+		// A busy timeout, as any client sets, covers the moments the writer holds its
+		// lock (creating the schema, checkpointing the WAL).
+		out, err := exec.Command(shell, "-readonly", "-cmd", ".timeout 10000", db,
 			"SELECT count(*) FROM candidates WHERE status IN ('done','failed'); SELECT count(*) FROM pareto;").CombinedOutput()
 		if err != nil {
 			if strings.Contains(string(out), "no such table") {
