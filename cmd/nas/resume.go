@@ -38,9 +38,12 @@ as an uninterrupted run with the same seed and settings.`,
 }
 
 func runResume(ctx context.Context, o *resumeOptions) error {
-	if _, err := openForReading(o.db); err != nil {
+	// Check that the database exists before Open would create an empty one.
+	ro, err := openForReading(o.db)
+	if err != nil {
 		return err
 	}
+	ro.Close()
 	db, err := store.Open(o.db)
 	if err != nil {
 		return err

@@ -104,7 +104,7 @@ any other way is resumed the same way.`,
 	return cmd
 }
 
-// fidelities returns the successive-halving rungs of a run configuration.
+// searchConfig returns the search settings of a run configuration.
 func (c *runConfig) searchConfig() (search.Config, error) {
 	var st search.Strategy
 	if err := st.UnmarshalText([]byte(c.Strategy)); err != nil {
@@ -208,7 +208,7 @@ func searchRun(ctx context.Context, out, errOut io.Writer, db *store.DB, run *st
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	prog := newProgress(errOut, c)
+	prog := newProgress(errOut)
 	sc.Progress = prog.update
 	ev := &proxyEvaluator{p: &evaluate.Proxy{Space: sp, Data: data, Recipe: c.Recipe, Seed: c.Seed}}
 	rec := newRecorder(db, run, c.Dataset)
@@ -274,12 +274,10 @@ type progress struct {
 	last  time.Time
 	gen   int
 	shown bool
-	total int
 }
 
-func newProgress(w io.Writer, c *runConfig) *progress {
-	p := &progress{w: w, tty: isTerminal(w), gen: -1}
-	return p
+func newProgress(w io.Writer) *progress {
+	return &progress{w: w, tty: isTerminal(w), gen: -1}
 }
 
 func (p *progress) update(s search.Progress) {
