@@ -167,7 +167,7 @@ func frontFigure(d *frontData) (figure, error) {
 		}
 		for i := range labels.TextStyle {
 			labels.TextStyle[i].Color = colRef
-			labels.TextStyle[i].YAlign = text.YCenter
+			labels.TextStyle[i].YAlign = refLabelAlign(d.refs, i)
 		}
 		labels.Offset = vg.Point{X: vg.Points(6)}
 		useSans(nil, labels)
@@ -179,6 +179,26 @@ func frontFigure(d *frontData) (figure, error) {
 	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), -vg.Points(4)
 	useSans(p, bl)
 	return figure{p}, nil
+}
+
+// refLabelAlign places reference i's label beside its point, or, when another
+// reference lies close by (within 3 accuracy points and a factor 1.5 in MACs), above
+// the point for the more accurate of the two and below it for the other, so that
+// the labels do not overprint each other.
+func refLabelAlign(refs []refPoint, i int) text.YAlignment {
+	for j, o := range refs {
+		if j == i {
+			continue
+		}
+		ratio := float64(refs[i].MACs) / float64(max(1, o.MACs))
+		if math.Abs(refs[i].Accuracy-o.Accuracy) < 0.03 && ratio < 1.5 && ratio > 1/1.5 {
+			if refs[i].Accuracy > o.Accuracy || (refs[i].Accuracy == o.Accuracy && i < j) {
+				return text.YBottom
+			}
+			return text.YTop
+		}
+	}
+	return text.YCenter
 }
 
 // useSans sets every text of p and of ls in Liberation Sans, which reads better

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"gonum.org/v1/plot/text"
 	"image"
 	"image/png"
 	"math"
@@ -532,6 +533,20 @@ func TestIntTicks(t *testing.T) {
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("intTicks.Ticks(%g, %g) = %q, want %q", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}
+
+func TestRefLabelAlign(t *testing.T) {
+	refs := []refPoint{
+		{Name: "a", MACs: 300e6, Accuracy: 0.80},
+		{Name: "b", MACs: 299e6, Accuracy: 0.79}, // close to a: a above, b below
+		{Name: "c", MACs: 50e6, Accuracy: 0.60},  // far from both: beside its point
+	}
+	want := []text.YAlignment{text.YBottom, text.YTop, text.YCenter}
+	for i, w := range want {
+		if got := refLabelAlign(refs, i); got != w {
+			t.Errorf("refLabelAlign(%s) = %v, want %v", refs[i].Name, got, w)
 		}
 	}
 }
