@@ -269,6 +269,9 @@ func sgemmStream(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 		cp = grow(ws.p, kcBlk*nr)
 		ws.p = cp
 	}
+	// When all of op(A) is one block, its copy made for the first column block
+	// serves every other one.
+	oneA := kcBlk >= k && mcBlk >= m
 	var tiles [64]tile // mcBlk/mr+1 tiles at most; kern.mc <= 63*mr is checked in tests
 	for jc := 0; jc < n; jc += ncBlk {
 		nc := min(ncBlk, n-jc)
@@ -295,13 +298,15 @@ func sgemmStream(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 			for ic := 0; ic < m; ic += mcBlk {
 				mc := min(mcBlk, m-ic)
 				ts := splitTiles(tiles[:0], mc, mr)
-				if transA {
-					for p := 0; p < kc; p++ {
-						copy(ap[p*ldp:p*ldp+mc], a[(pc+p)*lda+ic:])
-					}
-				} else {
-					for i := 0; i < mc; i++ {
-						copy(ap[i*ldp:i*ldp+kc], a[(ic+i)*lda+pc:])
+				if !oneA || jc == 0 {
+					if transA {
+						for p := 0; p < kc; p++ {
+							copy(ap[p*ldp:p*ldp+mc], a[(pc+p)*lda+ic:])
+						}
+					} else {
+						for i := 0; i < mc; i++ {
+							copy(ap[i*ldp:i*ldp+kc], a[(ic+i)*lda+pc:])
+						}
 					}
 				}
 				for jr := 0; jr < nc; jr += nr {
