@@ -116,6 +116,42 @@ type planeJob struct {
 	in, out  Shape
 }
 
+// planeState is the state shared by the layers that work one plane (one channel of one
+// sample) at a time: the batch size and input shape of the last Forward, the output
+// and input-gradient buffers, and the job their plane kernels read.
+type planeState struct {
+	n   int
+	in  Shape
+	out buffer
+	dx  buffer
+	job planeJob
+}
+
+// startForward records a Forward of n samples of shape in and sets the job from x
+// to the layer's output, which it returns.
+func (p *planeState) startForward(x *tensor.Dense, n int, in, out Shape) *tensor.Dense {
+	p.n, p.in = n, in
+	y := p.out.get(n, out)
+	p.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
+	return y
+}
+
+// startBackward checks dy against the output of l's last Forward and sets the job
+// from dy to the input-gradient buffer, which it returns; what names the layer in
+// errors.
+func (p *planeState) startBackward(l Layer, what string, dy *tensor.Dense) (*tensor.Dense, error) {
+	out, err := l.OutShape(p.in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: backward before forward: %w", what, err)
+	}
+	if err := checkGrad(dy, p.n, out); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	dx := p.dx.get(p.n, p.in)
+	p.job = planeJob{src: dy.Float32s(), dst: dx.Float32s(), in: p.in, out: out}
+	return dx, nil
+}
+
 // parallelMinWork is the number of inner-loop steps below which runPlanes runs a
 // kernel on the calling goroutine: starting goroutines costs a few microseconds, the
 // time of some ten thousand additions.
@@ -139,12 +175,8 @@ func runPlanes[L any](l *L, planes, work int, kernel func(l *L, lo, hi int)) {
 type MaxPool2D struct {
 	cfg PoolConfig
 
-	n   int
-	in  Shape
-	out buffer
-	dx  buffer
+	planeState
 	arg []int32 // per output value, the index of its maximum within its input plane
-	job planeJob
 }
 
 var _ Layer = (*MaxPool2D)(nil)
@@ -179,14 +211,12 @@ func (l *MaxPool2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.n, l.in = n, in
-	y := l.out.get(n, out)
+	y := l.startForward(x, n, in, out)
 	if m := n * out.Size(); cap(l.arg) < m {
 		l.arg = make([]int32, m)
 	} else {
 		l.arg = l.arg[:m]
 	}
-	l.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
 	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*MaxPool2D).forwardPlanes)
 	l.job = planeJob{}
 	return y, nil
@@ -221,16 +251,11 @@ func (l *MaxPool2D) forwardPlanes(lo, hi int) {
 
 // Backward implements Layer.
 func (l *MaxPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
-	n, in := l.n, l.in
-	out, err := l.OutShape(in)
+	dx, err := l.startBackward(l, "max pool", dy)
 	if err != nil {
-		return nil, fmt.Errorf("max pool: backward before forward: %w", err)
+		return nil, err
 	}
-	if err := checkGrad(dy, n, out); err != nil {
-		return nil, fmt.Errorf("max pool: %w", err)
-	}
-	dx := l.dx.get(n, in)
-	l.job = planeJob{src: dy.Float32s(), dst: dx.Float32s(), in: in, out: out}
+	n, in := l.n, l.in
 	runPlanes(l, n*in.C, n*in.Size(), (*MaxPool2D).backwardPlanes)
 	l.job = planeJob{}
 	return dx, nil
@@ -253,11 +278,7 @@ func (l *MaxPool2D) backwardPlanes(lo, hi int) {
 type AvgPool2D struct {
 	cfg PoolConfig
 
-	n   int
-	in  Shape
-	out buffer
-	dx  buffer
-	job planeJob
+	planeState
 }
 
 var _ Layer = (*AvgPool2D)(nil)
@@ -299,9 +320,7 @@ func (l *AvgPool2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.n, l.in = n, in
-	y := l.out.get(n, out)
-	l.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
+	y := l.startForward(x, n, in, out)
 	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).forwardPlanes)
 	l.job = planeJob{}
 	return y, nil
@@ -330,17 +349,12 @@ func (l *AvgPool2D) forwardPlanes(lo, hi int) {
 
 // Backward implements Layer.
 func (l *AvgPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
-	n, in := l.n, l.in
-	out, err := l.OutShape(in)
+	dx, err := l.startBackward(l, "avg pool", dy)
 	if err != nil {
-		return nil, fmt.Errorf("avg pool: backward before forward: %w", err)
+		return nil, err
 	}
-	if err := checkGrad(dy, n, out); err != nil {
-		return nil, fmt.Errorf("avg pool: %w", err)
-	}
-	dx := l.dx.get(n, in)
-	l.job = planeJob{src: dy.Float32s(), dst: dx.Float32s(), in: in, out: out}
-	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).backwardPlanes)
+	n, in := l.n, l.in
+	runPlanes(l, n*in.C, n*l.job.out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).backwardPlanes)
 	l.job = planeJob{}
 	return dx, nil
 }
@@ -371,11 +385,7 @@ func (l *AvgPool2D) backwardPlanes(lo, hi int) {
 // (N, C, 1, 1) (PyTorch's nn.AdaptiveAvgPool2d(1)), the pooling before a
 // classifier.
 type GlobalAvgPool struct {
-	n   int
-	in  Shape
-	out buffer
-	dx  buffer
-	job planeJob
+	planeState
 }
 
 var _ Layer = (*GlobalAvgPool)(nil)
@@ -403,9 +413,7 @@ func (l *GlobalAvgPool) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.n, l.in = n, in
-	y := l.out.get(n, out)
-	l.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
+	y := l.startForward(x, n, in, out)
 	runPlanes(l, n*in.C, n*in.Size(), (*GlobalAvgPool).forwardPlanes)
 	l.job = planeJob{}
 	return y, nil
@@ -425,16 +433,11 @@ func (l *GlobalAvgPool) forwardPlanes(lo, hi int) {
 
 // Backward implements Layer.
 func (l *GlobalAvgPool) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
-	n, in := l.n, l.in
-	out, err := l.OutShape(in)
+	dx, err := l.startBackward(l, "global avg pool", dy)
 	if err != nil {
-		return nil, fmt.Errorf("global avg pool: backward before forward: %w", err)
+		return nil, err
 	}
-	if err := checkGrad(dy, n, out); err != nil {
-		return nil, fmt.Errorf("global avg pool: %w", err)
-	}
-	dx := l.dx.get(n, in)
-	l.job = planeJob{src: dy.Float32s(), dst: dx.Float32s(), in: in, out: out}
+	n, in := l.n, l.in
 	runPlanes(l, n*in.C, n*in.Size(), (*GlobalAvgPool).backwardPlanes)
 	l.job = planeJob{}
 	return dx, nil

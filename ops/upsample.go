@@ -11,11 +11,7 @@ import (
 // mode="nearest")). Octave convolution uses it to bring the low-frequency part up
 // to the high frequency's resolution. Backward sums each 2x2 block of the gradient.
 type Upsample2x struct {
-	n   int
-	in  Shape
-	out buffer
-	dx  buffer
-	job planeJob
+	planeState
 }
 
 var _ Layer = (*Upsample2x)(nil)
@@ -43,9 +39,7 @@ func (l *Upsample2x) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.n, l.in = n, in
-	y := l.out.get(n, out)
-	l.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
+	y := l.startForward(x, n, in, out)
 	runPlanes(l, n*in.C, n*out.Size(), (*Upsample2x).forwardPlanes)
 	l.job = planeJob{}
 	return y, nil
@@ -68,17 +62,12 @@ func (l *Upsample2x) forwardPlanes(lo, hi int) {
 
 // Backward implements Layer.
 func (l *Upsample2x) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
-	n, in := l.n, l.in
-	out, err := l.OutShape(in)
+	dx, err := l.startBackward(l, "upsample", dy)
 	if err != nil {
-		return nil, fmt.Errorf("upsample: backward before forward: %w", err)
+		return nil, err
 	}
-	if err := checkGrad(dy, n, out); err != nil {
-		return nil, fmt.Errorf("upsample: %w", err)
-	}
-	dx := l.dx.get(n, in)
-	l.job = planeJob{src: dy.Float32s(), dst: dx.Float32s(), in: in, out: out}
-	runPlanes(l, n*in.C, n*out.Size(), (*Upsample2x).backwardPlanes)
+	n, in := l.n, l.in
+	runPlanes(l, n*in.C, n*l.job.out.Size(), (*Upsample2x).backwardPlanes)
 	l.job = planeJob{}
 	return dx, nil
 }
