@@ -61,8 +61,10 @@ func Evaluate(net *ops.Network, data Dataset, split Split, batchSize int) (Accur
 		correct += loss.Correct()
 	}
 	a := Accuracy{Accuracy: float64(correct) / float64(n), Loss: sum / float64(n), Images: n}
-	if math.IsNaN(a.Loss) {
-		a.Loss = math.Inf(1)
+	// A non-finite mean loss (an overflowing logit) is reported as the largest
+	// float64, so that scores stay JSON numbers and sort after every finite loss.
+	if math.IsNaN(a.Loss) || math.IsInf(a.Loss, 0) {
+		a.Loss = math.MaxFloat64
 	}
 	return a, nil
 }

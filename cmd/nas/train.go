@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -145,14 +144,14 @@ func runTrain(ctx context.Context, o *trainOptions) error {
 		if err != nil {
 			return err
 		}
-		rep.ValAccuracy, rep.ValLoss = finite(a.Accuracy), finite(a.Loss)
+		rep.ValAccuracy, rep.ValLoss = &a.Accuracy, &a.Loss
 	}
 	if o.test && res.Diverged == "" {
 		a, err := evaluate.Evaluate(net, data, evaluate.Test, 0)
 		if err != nil {
 			return err
 		}
-		rep.TestAccuracy, rep.TestLoss = finite(a.Accuracy), finite(a.Loss)
+		rep.TestAccuracy, rep.TestLoss = &a.Accuracy, &a.Loss
 	}
 	if o.json {
 		return writeJSON(o.out, rep)
@@ -169,13 +168,4 @@ func runTrain(ctx context.Context, o *trainOptions) error {
 		fmt.Fprintf(o.out, "test accuracy %.2f%% (loss %.4f)\n", 100**rep.TestAccuracy, *rep.TestLoss)
 	}
 	return nil
-}
-
-// finite returns a pointer to v, or to the largest float64 when v is not finite,
-// since JSON has no infinities.
-func finite(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		v = math.MaxFloat64
-	}
-	return &v
 }
