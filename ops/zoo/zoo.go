@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -59,8 +60,13 @@ func scalable(name, source string, in ops.Shape, classes, downsamplings int, bui
 		}}
 }
 
-// registry lists the zoo in the order of the table.
-var registry = []Spec{
+// registry lists the zoo: the fixed-grouping networks in the order of the zoo issue's
+// table, then the learned and dynamic grouping networks, each list kept beside its
+// builders.
+var registry = slices.Concat(fixedGrouping, learnedGrouping, dgcNetworks, scaleNetworks)
+
+// fixedGrouping lists the networks whose grouping the designer fixed.
+var fixedGrouping = []Spec{
 	scalable("mobilenet_v1", srcMobileNetV1, imagenet, 1000, 5, mobileNetV1),
 	scalable("mobilenet_v2", srcMobileNetV2, imagenet, 1000, 5, mobileNetV2),
 	fixed("shufflenet_v1_g3", srcShuffleNetV1, imagenet, 1000, shuffleNetV1(3)),

@@ -60,3 +60,6 @@ func condenseNet74(g int) func(ops.Shape, int) (ops.Layer, error) {
 		return b.seq()
 	}
 }
+
+// learnedGrouping lists the networks whose grouping is learned during training.
+var learnedGrouping []Spec
