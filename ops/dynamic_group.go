@@ -1,0 +1,565 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"gorgonia.org/tensor"
+
+	"nas/ops/internal/gemm"
+)
+
+// DGCConfig describes a dynamic group convolution. Zero strides and dilations mean 1.
+type DGCConfig struct {
+	In, Out int // input and output channels
+	KH, KW  int // kernel height and width
+	// StrideH and StrideW are the strides; 0 means 1.
+	StrideH, StrideW int
+	// PadH and PadW are the zero paddings added on each side.
+	PadH, PadW int
+	// DilH and DilW are the dilations; 0 means 1.
+	DilH, DilW int
+	// Heads is the number of groups, each with its own saliency generator and Out/Heads
+	// output channels; it must divide Out. If Heads is 0, 4 are used (the reference's
+	// --heads default).
+	Heads int
+	// Keep is the fraction of the input channels each head convolves per sample, in
+	// (0, 1] (the reference's gate_factor). If Keep is 0, 0.25 is used (the reference's
+	// --gate-factor default; its ResNet-18 uses 0.45).
+	Keep float64
+	// SqueezeRate sets the hidden width of each saliency generator to In/SqueezeRate,
+	// and to In/(SqueezeRate/2) when In < 80, as the reference's HeadConv does; the
+	// width is at least 1. If SqueezeRate is 0, 16 is used (the reference's default).
+	SqueezeRate int
+}
+
+// DynamicGroupConv is a dynamic group convolution (Su et al., "Dynamic Group
+// Convolution for Accelerating Convolutional Neural Networks", ECCV 2020; reference
+// implementation hellozhuo/dgc layers.py, DynamicMultiHeadConv and HeadConv).
+//
+// Each of its Heads heads has a saliency generator: the input is averaged over each
+// channel, passed through FC (In -> hidden, no bias), ReLU, FC (hidden -> In, with
+// bias) and ReLU, giving one saliency per input channel and sample. The head drops
+// the round(In*(1-Keep)) channels of lowest saliency (every channel whose saliency is
+// at most the largest of them, as the reference's mask_d.le(clamp_max) does) and
+// convolves the others, each multiplied by its saliency, with its Out/Heads filters:
+// the multiplication is how the loss's gradient reaches the saliency generator. The
+// heads' outputs are interleaved as the reference's final transpose leaves them:
+// output channel j*Heads+h is filter j of head h.
+//
+// Unlike the reference, which convolves all channels with the dropped ones zeroed,
+// the layer gathers the kept channels and their weights, so that a head's
+// convolution costs what Cost says. The reference's pre-activation (batch norm and
+// ReLU inside DynamicMultiHeadConv) is left to the surrounding network, and the
+// reference's training-time schedule, which drops channels gradually over the first
+// three quarters of training, and its lasso term on the saliencies are not part of
+// the layer: it drops round(In*(1-Keep)) channels from the first step.
+//
+// Its parameters are the convolution weight of shape (Out, In, KH, KW), whose rows
+// [h*Out/Heads, (h+1)*Out/Heads) are head h's filters, and the saliency generators'
+// fc1 (Heads, hidden, In), fc2 (Heads, In, hidden) and fc2_bias (Heads, In).
+type DynamicGroupConv struct {
+	cfg      DGCConfig
+	conv     ConvConfig // the convolution's geometry, for im2col
+	hidden   int        // the saliency generators' hidden width
+	keep     int        // the channels a head keeps: In - round(In*(1-Keep))
+	weight   *Param
+	fc1, fc2 *Param
+	fc2b     *Param
+
+	x       []float32 // the input of the last Forward
+	n       int
+	in, out Shape
+	y, dx   buffer
+	// Per sample of the last Forward: channel means (n*In), the generators' hidden
+	// activations (n*Heads*hidden) and saliencies (n*Heads*In), and per (sample,
+	// head) the kept channels (stride keep) and their number.
+	pooled, hid, sal []float32
+	kept             []int32
+	nkept            []int32
+
+	// yd, dyd and dxd are the output of the running Forward and the output and input
+	// gradients of the running Backward, which the chunk functions read and write.
+	yd, dyd, dxd []float32
+	ws           []*dgcScratch
+	fwdFn        func(chunk, lo, hi int)
+	bwdFn        func(chunk, lo, hi int)
+	noIm2col     bool // 1x1, stride 1, no padding: the gathered input is its own im2col
+}
+
+// dgcScratch is one worker's scratch memory and parameter gradients.
+type dgcScratch struct {
+	sorted         []float32 // In
+	xg, dxg        []float32 // keep*in.H*in.W: gathered, scaled input channels
+	col, dcol      []float32 // keep*KH*KW*out.H*out.W
+	wg, dwg        []float32 // Out/Heads*keep*KH*KW: gathered filters
+	dsal, dpool    []float32 // In
+	dhid           []float32 // hidden
+	dw, dfc1, dfc2 []float32
+	dfc2b          []float32
+}
+
+var (
+	_ Layer         = (*DynamicGroupConv)(nil)
+	_ Parameterized = (*DynamicGroupConv)(nil)
+	_ Initializer   = (*DynamicGroupConv)(nil)
+	_ Describer     = (*DynamicGroupConv)(nil)
+)
+
+// NewDynamicGroupConv returns a dynamic group convolution with zero parameters; Init
+// draws the reference's initial values.
+func NewDynamicGroupConv(c DGCConfig) (*DynamicGroupConv, error) {
+	c.StrideH, c.StrideW = max(c.StrideH, 1), max(c.StrideW, 1)
+	c.DilH, c.DilW = max(c.DilH, 1), max(c.DilW, 1)
+	if c.Heads == 0 {
+		c.Heads = 4
+	}
+	if c.Keep == 0 {
+		c.Keep = 0.25
+	}
+	if c.SqueezeRate == 0 {
+		c.SqueezeRate = 16
+	}
+	switch {
+	case c.In <= 0 || c.Out <= 0:
+		return nil, fmt.Errorf("dynamic group conv: channels %d -> %d must be positive", c.In, c.Out)
+	case c.KH <= 0 || c.KW <= 0:
+		return nil, fmt.Errorf("dynamic group conv: kernel %dx%d must be positive", c.KH, c.KW)
+	case c.PadH < 0 || c.PadW < 0:
+		return nil, fmt.Errorf("dynamic group conv: padding %dx%d must not be negative", c.PadH, c.PadW)
+	case c.Heads < 0 || c.Out%c.Heads != 0:
+		return nil, fmt.Errorf("dynamic group conv: %d heads do not divide %d output channels", c.Heads, c.Out)
+	case !(c.Keep > 0 && c.Keep <= 1):
+		return nil, fmt.Errorf("dynamic group conv: keep ratio %v must be in (0, 1]", c.Keep)
+	case c.SqueezeRate < 0:
+		return nil, fmt.Errorf("dynamic group conv: squeeze rate %d must be positive", c.SqueezeRate)
+	}
+	// layers.py: inactive_channels = round(in_channels * (1 - gate_factor)), Python's
+	// round half to even.
+	keep := c.In - int(math.RoundToEven(float64(c.In)*(1-c.Keep)))
+	if keep < 1 {
+		return nil, fmt.Errorf("dynamic group conv: keep ratio %v keeps no channel of %d", c.Keep, c.In)
+	}
+	rate := c.SqueezeRate
+	if c.In < 80 {
+		rate /= 2 // layers.py HeadConv: squeeze_rate // 2 below 80 input channels
+	}
+	hidden := max(1, c.In/max(rate, 1))
+	l := &DynamicGroupConv{
+		cfg: c, hidden: hidden, keep: keep,
+		conv: ConvConfig{In: keep, Out: c.Out / c.Heads, KH: c.KH, KW: c.KW, StrideH: c.StrideH, StrideW: c.StrideW,
+			PadH: c.PadH, PadW: c.PadW, DilH: c.DilH, DilW: c.DilW, Groups: 1},
+		weight: newParam("weight", c.Out, c.In, c.KH, c.KW),
+		fc1:    newParam("fc1", c.Heads, hidden, c.In),
+		fc2:    newParam("fc2", c.Heads, c.In, hidden),
+		fc2b:   newParam("fc2_bias", c.Heads, c.In),
+	}
+	l.noIm2col = c.KH == 1 && c.KW == 1 && c.StrideH == 1 && c.StrideW == 1 && c.PadH == 0 && c.PadW == 0
+	return l, nil
+}
+
+// Config returns the layer's configuration with defaults filled in.
+func (l *DynamicGroupConv) Config() DGCConfig { return l.cfg }
+
+// Kept returns the number of input channels each head convolves per sample, at most:
+// In - round(In*(1-Keep)).
+func (l *DynamicGroupConv) Kept() int { return l.keep }
+
+// Hidden returns the hidden width of the saliency generators.
+func (l *DynamicGroupConv) Hidden() int { return l.hidden }
+
+// Weight returns the convolution weight, of shape (Out, In, KH, KW).
+func (l *DynamicGroupConv) Weight() *Param { return l.weight }
+
+// Params implements Parameterized: the convolution weight, then fc1, fc2 and
+// fc2_bias of the saliency generators.
+func (l *DynamicGroupConv) Params() []*Param { return []*Param{l.weight, l.fc1, l.fc2, l.fc2b} }
+
+// Init draws the convolution weight from PyTorch's default U(-1/sqrt(fan_in),
+// 1/sqrt(fan_in)) with fan_in = In*KH*KW (each head's nn.Conv2d sees all inputs), the
+// generators' FC weights from kaiming_normal_ (standard deviation sqrt(2/fan_in))
+// and sets fc2's bias to 1, as layers.py's HeadConv does, so that every channel
+// starts with a saliency near 1.
+func (l *DynamicGroupConv) Init(rng *rand.Rand) {
+	c := l.cfg
+	uniform(l.weight.Value.Float32s(), kaimingBound(c.In*c.KH*c.KW), rng)
+	normal(l.fc1.Value.Float32s(), math.Sqrt(2/float64(c.In)), rng)
+	normal(l.fc2.Value.Float32s(), math.Sqrt(2/float64(l.hidden)), rng)
+	for i, b := 0, l.fc2b.Value.Float32s(); i < len(b); i++ {
+		b[i] = 1
+	}
+}
+
+// normal fills w with values drawn from N(0, std^2).
+func normal(w []float32, std float64, rng *rand.Rand) {
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() * std)
+	}
+}
+
+// Describe names the layer for a network's layer table, such as "DGC 3x3/2 h4 keep 29/64".
+func (l *DynamicGroupConv) Describe() string {
+	c := l.cfg
+	s := fmt.Sprintf("DGC %dx%d/%d h%d keep %d/%d", c.KH, c.KW, c.StrideH, c.Heads, l.keep, c.In)
+	if c.StrideH != c.StrideW {
+		s = fmt.Sprintf("DGC %dx%d/%dx%d h%d keep %d/%d", c.KH, c.KW, c.StrideH, c.StrideW, c.Heads, l.keep, c.In)
+	}
+	return s
+}
+
+// OutShape implements Layer.
+func (l *DynamicGroupConv) OutShape(in Shape) (Shape, error) {
+	c := l.cfg
+	if in.C != c.In {
+		return Shape{}, fmt.Errorf("dynamic group conv: input has %d channels, want %d", in.C, c.In)
+	}
+	h := (in.H+2*c.PadH-c.DilH*(c.KH-1)-1)/c.StrideH + 1
+	w := (in.W+2*c.PadW-c.DilW*(c.KW-1)-1)/c.StrideW + 1
+	if h <= 0 || w <= 0 || !in.valid() {
+		return Shape{}, fmt.Errorf("dynamic group conv: input %v too small for a %dx%d kernel", in, c.KH, c.KW)
+	}
+	return Shape{c.Out, h, w}, nil
+}
+
+// Cost implements Layer. The MACs are the expected cost at the configured keep
+// ratio, H_out*W_out*Out*Kept()*KH*KW (each head convolves Kept() channels per
+// sample; ties at the threshold can make it fewer), plus the saliency generators'
+// FC layers, Heads*2*In*hidden, as the package's convention prices linear layers.
+// The parameters are all weights: the full convolution weight (every input channel
+// can be chosen) and the generators' weights and biases.
+func (l *DynamicGroupConv) Cost(in Shape) Cost {
+	c := l.cfg
+	out, _ := l.OutShape(in)
+	kk := int64(c.KH * c.KW)
+	heads := int64(c.Heads) * int64(2*c.In*l.hidden)
+	return Cost{
+		MACs:   int64(out.Size())*int64(l.keep)*kk + heads,
+		Params: int64(c.Out)*int64(c.In)*kk + heads + int64(c.Heads*c.In),
+	}
+}
+
+// scratch returns the per-worker scratch for w workers at the current shapes.
+func (l *DynamicGroupConv) scratch(w int) {
+	c := l.cfg
+	kk := c.KH * c.KW
+	hwIn, hwOut := l.in.H*l.in.W, l.out.H*l.out.W
+	cog := c.Out / c.Heads
+	for len(l.ws) < w {
+		l.ws = append(l.ws, &dgcScratch{})
+	}
+	for _, s := range l.ws[:w] {
+		s.sorted = grow(s.sorted, c.In)
+		s.xg = grow(s.xg, l.keep*hwIn)
+		s.dxg = grow(s.dxg, l.keep*hwIn)
+		if !l.noIm2col {
+			s.col = grow(s.col, l.keep*kk*hwOut)
+			s.dcol = grow(s.dcol, l.keep*kk*hwOut)
+		}
+		s.wg = grow(s.wg, cog*l.keep*kk)
+		s.dwg = grow(s.dwg, cog*l.keep*kk)
+		s.dsal = grow(s.dsal, c.In)
+		s.dpool = grow(s.dpool, c.In)
+		s.dhid = grow(s.dhid, l.hidden)
+	}
+}
+
+// Forward implements Layer.
+func (l *DynamicGroupConv) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, in, out, err := checkInput(l, x)
+	if err != nil {
+		return nil, err
+	}
+	c := l.cfg
+	l.x, l.n, l.in, l.out = x.Float32s(), n, in, out
+	y := l.y.get(n, out)
+	l.pooled = grow(l.pooled, n*c.In)
+	l.hid = grow(l.hid, n*c.Heads*l.hidden)
+	l.sal = grow(l.sal, n*c.Heads*c.In)
+	l.kept = growInt32(l.kept, n*c.Heads*l.keep)
+	l.nkept = growInt32(l.nkept, n*c.Heads)
+	l.scratch(workers(n))
+	if l.fwdFn == nil {
+		l.fwdFn, l.bwdFn = l.forwardChunk, l.backwardChunk
+	}
+	l.yd = y.Float32s()
+	parallelFor(n, l.fwdFn)
+	l.yd = nil
+	return y, nil
+}
+
+// growInt32 returns s resized to n values, reusing its memory when it is large enough.
+func growInt32(s []int32, n int) []int32 {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]int32, n)
+}
+
+// forwardChunk runs the forward pass of samples [lo, hi) as worker wk, writing the
+// output to l.yd.
+func (l *DynamicGroupConv) forwardChunk(wk, lo, hi int) {
+	c := l.cfg
+	s := l.ws[wk]
+	hwIn, hwOut := l.in.H*l.in.W, l.out.H*l.out.W
+	cog := c.Out / c.Heads
+	kk := c.KH * c.KW
+	y := l.yd
+	for b := lo; b < hi; b++ {
+		xb := l.x[b*c.In*hwIn : (b+1)*c.In*hwIn]
+		pooled := l.pooled[b*c.In : (b+1)*c.In]
+		for ch := range pooled {
+			var sum float64
+			for _, v := range xb[ch*hwIn : (ch+1)*hwIn] {
+				sum += float64(v)
+			}
+			pooled[ch] = float32(sum / float64(hwIn))
+		}
+		for h := 0; h < c.Heads; h++ {
+			u := b*c.Heads + h
+			sal := l.sal[u*c.In : (u+1)*c.In]
+			l.saliency(h, pooled, l.hid[u*l.hidden:(u+1)*l.hidden], sal)
+			kept := l.kept[u*l.keep : (u+1)*l.keep]
+			k := l.choose(sal, kept, s.sorted)
+			l.nkept[u] = int32(k)
+			ys := y[(b*c.Out+h)*hwOut:]
+			if k == 0 {
+				for j := 0; j < cog; j++ {
+					clear(ys[j*c.Heads*hwOut : j*c.Heads*hwOut+hwOut])
+				}
+				continue
+			}
+			col := l.gather(s, h, xb, sal, kept[:k])
+			gemm.Sgemm(false, false, cog, hwOut, k*kk, 1, s.wg, k*kk, col, hwOut, 0, ys, c.Heads*hwOut)
+		}
+	}
+}
+
+// saliency computes head h's hidden activations and per-channel saliencies from the
+// channel means of one sample.
+func (l *DynamicGroupConv) saliency(h int, pooled, hid, sal []float32) {
+	c, nh := l.cfg, l.hidden
+	w1 := l.fc1.Value.Float32s()[h*nh*c.In:]
+	w2 := l.fc2.Value.Float32s()[h*c.In*nh:]
+	b2 := l.fc2b.Value.Float32s()[h*c.In:]
+	for j := range hid {
+		var z float32
+		for ch, p := range pooled {
+			z += w1[j*c.In+ch] * p
+		}
+		hid[j] = max(z, 0)
+	}
+	for ch := range sal {
+		z := b2[ch]
+		for j, v := range hid {
+			z += w2[ch*nh+j] * v
+		}
+		sal[ch] = max(z, 0)
+	}
+}
+
+// choose writes the channels a head keeps, in increasing order, into kept and
+// returns their number: all channels when the layer drops none, else those whose
+// saliency is above the largest of the round(In*(1-Keep)) smallest.
+func (l *DynamicGroupConv) choose(sal []float32, kept []int32, sorted []float32) int {
+	drop := l.cfg.In - l.keep
+	if drop == 0 {
+		for ch := range kept {
+			kept[ch] = int32(ch)
+		}
+		return len(kept)
+	}
+	copy(sorted, sal)
+	slices.Sort(sorted)
+	t := sorted[drop-1]
+	k := 0
+	for ch, v := range sal {
+		if v > t {
+			kept[k] = int32(ch)
+			k++
+		}
+	}
+	return k
+}
+
+// gather fills s.xg with the kept channels of one sample's input xb, each multiplied
+// by its saliency, and s.wg with head h's filters restricted to them, and returns the
+// im2col matrix of s.xg (s.xg itself for a 1x1 stride-1 convolution).
+func (l *DynamicGroupConv) gather(s *dgcScratch, h int, xb, sal []float32, kept []int32) []float32 {
+	c := l.cfg
+	hwIn := l.in.H * l.in.W
+	kk := c.KH * c.KW
+	k := len(kept)
+	for j, ch := range kept {
+		g, src, dst := sal[ch], xb[int(ch)*hwIn:int(ch+1)*hwIn], s.xg[j*hwIn:(j+1)*hwIn]
+		for i, v := range src {
+			dst[i] = g * v
+		}
+	}
+	cog := c.Out / c.Heads
+	wd := l.weight.Value.Float32s()
+	for o := 0; o < cog; o++ {
+		row := wd[(h*cog+o)*c.In*kk:]
+		dst := s.wg[o*k*kk:]
+		for j, ch := range kept {
+			copy(dst[j*kk:(j+1)*kk], row[int(ch)*kk:int(ch+1)*kk])
+		}
+	}
+	if l.noIm2col {
+		return s.xg[:k*hwIn]
+	}
+	col := s.col[:k*kk*l.out.H*l.out.W]
+	im2col(s.xg, k, l.in, l.out, l.conv, col)
+	return col
+}
+
+// Backward implements Layer.
+func (l *DynamicGroupConv) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	if err := checkGrad(dy, l.n, l.out); err != nil {
+		return nil, fmt.Errorf("dynamic group conv: %w", err)
+	}
+	dx := l.dx.get(l.n, l.in)
+	w := workers(l.n)
+	l.scratch(w)
+	for _, s := range l.ws[:w] {
+		s.dw = zeroedGrad(s.dw, l.weight.Size())
+		s.dfc1 = zeroedGrad(s.dfc1, l.fc1.Size())
+		s.dfc2 = zeroedGrad(s.dfc2, l.fc2.Size())
+		s.dfc2b = zeroedGrad(s.dfc2b, l.fc2b.Size())
+	}
+	l.dyd, l.dxd = dy.Float32s(), dx.Float32s()
+	parallelFor(l.n, l.bwdFn)
+	l.dyd, l.dxd = nil, nil
+	// Reduce the workers' parameter gradients in worker order, so that the sums are
+	// the same on every run with the same GOMAXPROCS.
+	for _, s := range l.ws[:w] {
+		addTo(l.weight.Grad.Float32s(), s.dw)
+		addTo(l.fc1.Grad.Float32s(), s.dfc1)
+		addTo(l.fc2.Grad.Float32s(), s.dfc2)
+		addTo(l.fc2b.Grad.Float32s(), s.dfc2b)
+	}
+	return dx, nil
+}
+
+// zeroedGrad returns s resized to n zeros.
+func zeroedGrad(s []float32, n int) []float32 {
+	s = grow(s, n)
+	clear(s)
+	return s
+}
+
+// addTo adds src to dst element by element.
+func addTo(dst, src []float32) {
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// backwardChunk runs the backward pass of samples [lo, hi) as worker wk, reading the
+// output gradient from l.dyd and writing the input gradient to l.dxd.
+func (l *DynamicGroupConv) backwardChunk(wk, lo, hi int) {
+	c := l.cfg
+	s := l.ws[wk]
+	hwIn, hwOut := l.in.H*l.in.W, l.out.H*l.out.W
+	cog := c.Out / c.Heads
+	kk := c.KH * c.KW
+	nh := l.hidden
+	for b := lo; b < hi; b++ {
+		xb := l.x[b*c.In*hwIn : (b+1)*c.In*hwIn]
+		dxb := l.dxd[b*c.In*hwIn : (b+1)*c.In*hwIn]
+		clear(dxb)
+		clear(s.dpool)
+		pooled := l.pooled[b*c.In : (b+1)*c.In]
+		for h := 0; h < c.Heads; h++ {
+			u := b*c.Heads + h
+			k := int(l.nkept[u])
+			if k == 0 {
+				continue // nothing convolved, nothing reaches the generator
+			}
+			sal := l.sal[u*c.In : (u+1)*c.In]
+			hid := l.hid[u*nh : (u+1)*nh]
+			kept := l.kept[u*l.keep : u*l.keep+k]
+			col := l.gather(s, h, xb, sal, kept)
+			dys := l.dyd[(b*c.Out+h)*hwOut:]
+			ld := c.Heads * hwOut
+			// Filters: dW_h[:, kept] += dy_h col^T.
+			gemm.Sgemm(false, true, cog, k*kk, hwOut, 1, dys, ld, col, hwOut, 0, s.dwg, k*kk)
+			for o := 0; o < cog; o++ {
+				row := s.dw[(h*cog+o)*c.In*kk:]
+				src := s.dwg[o*k*kk:]
+				for j, ch := range kept {
+					addTo(row[int(ch)*kk:int(ch+1)*kk], src[j*kk:(j+1)*kk])
+				}
+			}
+			// Gathered input: dxg = col2im(W_h[:, kept]^T dy_h).
+			dxg := s.dxg[:k*hwIn]
+			if l.noIm2col {
+				gemm.Sgemm(true, false, k, hwOut, cog, 1, s.wg, k, dys, ld, 0, dxg, hwOut)
+			} else {
+				dcol := s.dcol[:k*kk*hwOut]
+				gemm.Sgemm(true, false, k*kk, hwOut, cog, 1, s.wg, k*kk, dys, ld, 0, dcol, hwOut)
+				clear(dxg)
+				col2im(dcol, k, l.in, l.out, l.conv, dxg)
+			}
+			// The kept channels were scaled by their saliency: the input gets the
+			// saliency times dxg, the saliency the inner product of x and dxg.
+			dsal := s.dsal
+			clear(dsal)
+			for j, ch := range kept {
+				g := dxg[j*hwIn : (j+1)*hwIn]
+				xs := xb[int(ch)*hwIn : int(ch+1)*hwIn]
+				dst := dxb[int(ch)*hwIn : int(ch+1)*hwIn]
+				sc := sal[ch]
+				var d float32
+				for i, v := range g {
+					d += xs[i] * v
+					dst[i] += sc * v
+				}
+				dsal[ch] = d
+			}
+			l.saliencyBackward(s, h, pooled, hid, sal, dsal)
+		}
+		// Every head's generator read the channel means.
+		inv := 1 / float32(hwIn)
+		for ch, d := range s.dpool {
+			g := d * inv
+			for i, dst := 0, dxb[ch*hwIn:(ch+1)*hwIn]; i < len(dst); i++ {
+				dst[i] += g
+			}
+		}
+	}
+}
+
+// saliencyBackward back-propagates the saliency gradient dsal of head h of one
+// sample through its generator, adding the parameter gradients to s's and the
+// channel means' gradient to s.dpool. dsal is overwritten.
+func (l *DynamicGroupConv) saliencyBackward(s *dgcScratch, h int, pooled, hid, sal, dsal []float32) {
+	c, nh := l.cfg, l.hidden
+	w1 := l.fc1.Value.Float32s()[h*nh*c.In:]
+	w2 := l.fc2.Value.Float32s()[h*c.In*nh:]
+	dw1 := s.dfc1[h*nh*c.In:]
+	dw2 := s.dfc2[h*c.In*nh:]
+	db2 := s.dfc2b[h*c.In:]
+	dhid := s.dhid
+	clear(dhid)
+	for ch, d := range dsal {
+		if sal[ch] <= 0 || d == 0 {
+			continue // ReLU: no gradient where the saliency is 0
+		}
+		db2[ch] += d
+		for j, v := range hid {
+			dw2[ch*nh+j] += d * v
+			dhid[j] += w2[ch*nh+j] * d
+		}
+	}
+	for j, d := range dhid {
+		if hid[j] <= 0 || d == 0 {
+			continue
+		}
+		for ch, p := range pooled {
+			dw1[j*c.In+ch] += d * p
+			s.dpool[ch] += w1[j*c.In+ch] * d
+		}
+	}
+}
