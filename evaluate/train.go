@@ -115,7 +115,9 @@ var ErrNoTrainingData = errors.New("training split smaller than one batch")
 // Fit trains net on the training split of data with recipe r. All randomness
 // (weight initialisation, batch order, augmentation) derives from seed, so the same
 // seed and GOMAXPROCS give bit-identical weights. A non-finite loss stops training
-// and is reported in Diverged, not as an error; ctx cancels between steps.
+// and is reported in Diverged, not as an error; ctx cancels between steps. Layers
+// that implement ops.Scheduled or ops.Regularizer are told the progress before each
+// step and regularize after each backward pass (see trainingHooks).
 func Fit(ctx context.Context, net *ops.Network, data Dataset, r Recipe, seed uint64) (*TrainResult, error) {
 	r, err := r.withDefaults()
 	if err != nil {
@@ -147,6 +149,7 @@ func Fit(ctx context.Context, net *ops.Network, data Dataset, r Recipe, seed uin
 	opt := &ops.SGD{LR: r.LR, Momentum: r.Momentum, Nesterov: r.Nesterov, WeightDecay: r.WeightDecay}
 	loss := &ops.SoftmaxCrossEntropy{LabelSmoothing: r.LabelSmoothing}
 	params := net.Params()
+	scheduled, regularizers := trainingHooks(net)
 
 	batches := make(chan batch, 1)
 	stop := make(chan struct{})
@@ -170,6 +173,9 @@ func Fit(ctx context.Context, net *ops.Network, data Dataset, r Recipe, seed uin
 			return nil, errors.New("batch loader stopped early")
 		}
 		opt.SetLR(r.lr(s, steps))
+		for _, h := range scheduled {
+			h.SetProgress(float64(s) / float64(steps))
+		}
 		logits, err := net.Forward(b.x)
 		if err != nil {
 			return nil, fmt.Errorf("step %d: forward: %w", s, err)
@@ -191,6 +197,9 @@ func Fit(ctx context.Context, net *ops.Network, data Dataset, r Recipe, seed uin
 			return nil, fmt.Errorf("step %d: backward: %w", s, err)
 		}
 		b.release() // the first layer keeps its input until its backward pass is done
+		for _, h := range regularizers {
+			h.Regularize()
+		}
 		opt.Step(params)
 		res.Steps++
 		res.Images += r.BatchSize
@@ -210,6 +219,27 @@ func Fit(ctx context.Context, net *ops.Network, data Dataset, r Recipe, seed uin
 		res.FinalLoss = lossSum / float64(lossCount)
 	}
 	return res, nil
+}
+
+// trainingHooks returns the layers of net that follow training progress and those
+// that add a penalty of their own (such as ops.LearnedGroupConv), in ops.Walk order.
+// Fit calls SetProgress before each step's forward pass with the fraction of steps
+// done, as CondenseNet's main.py passes its progress, and Regularize between the
+// backward pass and the optimizer step. The penalties are not added to the reported
+// loss, as weight decay is not. A network without such layers trains exactly as if
+// the hooks did not exist.
+func trainingHooks(net *ops.Network) ([]ops.Scheduled, []ops.Regularizer) {
+	var sched []ops.Scheduled
+	var regs []ops.Regularizer
+	ops.Walk(net.Root(), func(_ string, l ops.Layer) {
+		if h, ok := l.(ops.Scheduled); ok {
+			sched = append(sched, h)
+		}
+		if h, ok := l.(ops.Regularizer); ok {
+			regs = append(regs, h)
+		}
+	})
+	return sched, regs
 }
 
 // batch is one mini-batch of inputs and labels; release hands its memory back to
