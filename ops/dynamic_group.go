@@ -33,6 +33,13 @@ type DGCConfig struct {
 	// and to In/(SqueezeRate/2) when In < 80, as the reference's HeadConv does; the
 	// width is at least 1. If SqueezeRate is 0, 16 is used (the reference's default).
 	SqueezeRate int
+	// Lasso is the weight of the reference's lasso term on the saliencies: the mean
+	// saliency of each head over the batch and the channels, summed over the heads
+	// and added to the loss (main.py's --group-lasso-lambda, 1e-5 by default). If
+	// Lasso is 0, there is none. Backward adds the term's gradient to the one it
+	// propagates, so that it reaches the generators and, through the channel means,
+	// the layer's input, as the reference's autograd does.
+	Lasso float64
 }
 
 // DynamicGroupConv is a dynamic group convolution (Su et al., "Dynamic Group
@@ -52,10 +59,12 @@ type DGCConfig struct {
 // Unlike the reference, which convolves all channels with the dropped ones zeroed,
 // the layer gathers the kept channels and their weights, so that a head's
 // convolution costs what Cost says. The reference's pre-activation (batch norm and
-// ReLU inside DynamicMultiHeadConv) is left to the surrounding network, and the
-// reference's training-time schedule, which drops channels gradually over the first
-// three quarters of training, and its lasso term on the saliencies are not part of
-// the layer: it drops round(In*(1-Keep)) channels from the first step.
+// ReLU inside DynamicMultiHeadConv) is left to the surrounding network.
+//
+// A trainer that calls SetProgress gets the reference's schedule: no channel is
+// dropped during the first twelfth of training, then more and more until three
+// quarters, and round(In*(1-Keep)) from then on. A layer whose SetProgress is never
+// called drops round(In*(1-Keep)) channels from the start, the trained state.
 //
 // Its parameters are the convolution weight of shape (Out, In, KH, KW), whose rows
 // [h*Out/Heads, (h+1)*Out/Heads) are head h's filters, and the saliency generators'
@@ -64,7 +73,8 @@ type DynamicGroupConv struct {
 	cfg      DGCConfig
 	conv     ConvConfig // the convolution's geometry, for im2col
 	hidden   int        // the saliency generators' hidden width
-	keep     int        // the channels a head keeps: In - round(In*(1-Keep))
+	keep     int        // the channels a head keeps when trained: In - round(In*(1-Keep))
+	drop     int        // the channels a head drops now (SetProgress)
 	weight   *Param
 	fc1, fc2 *Param
 	fc2b     *Param
@@ -75,7 +85,7 @@ type DynamicGroupConv struct {
 	y, dx   buffer
 	// Per sample of the last Forward: channel means (n*In), the generators' hidden
 	// activations (n*Heads*hidden) and saliencies (n*Heads*In), and per (sample,
-	// head) the kept channels (stride keep) and their number.
+	// head) the kept channels (stride In) and their number.
 	pooled, hid, sal []float32
 	kept             []int32
 	nkept            []int32
@@ -92,9 +102,9 @@ type DynamicGroupConv struct {
 // dgcScratch is one worker's scratch memory and parameter gradients.
 type dgcScratch struct {
 	sorted         []float32 // In
-	xg, dxg        []float32 // keep*in.H*in.W: gathered, scaled input channels
-	col, dcol      []float32 // keep*KH*KW*out.H*out.W
-	wg, dwg        []float32 // Out/Heads*keep*KH*KW: gathered filters
+	xg, dxg        []float32 // In*in.H*in.W: gathered, scaled input channels
+	col, dcol      []float32 // In*KH*KW*out.H*out.W
+	wg, dwg        []float32 // Out/Heads*In*KH*KW: gathered filters
 	dsal, dpool    []float32 // In
 	dhid           []float32 // hidden
 	dw, dfc1, dfc2 []float32
@@ -106,6 +116,7 @@ var (
 	_ Parameterized = (*DynamicGroupConv)(nil)
 	_ Initializer   = (*DynamicGroupConv)(nil)
 	_ Describer     = (*DynamicGroupConv)(nil)
+	_ Scheduled     = (*DynamicGroupConv)(nil)
 )
 
 // NewDynamicGroupConv returns a dynamic group convolution with zero parameters; Init
@@ -135,6 +146,8 @@ func NewDynamicGroupConv(c DGCConfig) (*DynamicGroupConv, error) {
 		return nil, fmt.Errorf("dynamic group conv: keep ratio %v must be in (0, 1]", c.Keep)
 	case c.SqueezeRate < 0:
 		return nil, fmt.Errorf("dynamic group conv: squeeze rate %d must be positive", c.SqueezeRate)
+	case !(c.Lasso >= 0) || math.IsInf(c.Lasso, 0):
+		return nil, fmt.Errorf("dynamic group conv: lasso weight %v must be finite and not negative", c.Lasso)
 	}
 	// layers.py: inactive_channels = round(in_channels * (1 - gate_factor)), Python's
 	// round half to even.
@@ -148,8 +161,8 @@ func NewDynamicGroupConv(c DGCConfig) (*DynamicGroupConv, error) {
 	}
 	hidden := max(1, c.In/max(rate, 1))
 	l := &DynamicGroupConv{
-		cfg: c, hidden: hidden, keep: keep,
-		conv: ConvConfig{In: keep, Out: c.Out / c.Heads, KH: c.KH, KW: c.KW, StrideH: c.StrideH, StrideW: c.StrideW,
+		cfg: c, hidden: hidden, keep: keep, drop: c.In - keep,
+		conv: ConvConfig{In: c.In, Out: c.Out / c.Heads, KH: c.KH, KW: c.KW, StrideH: c.StrideH, StrideW: c.StrideW,
 			PadH: c.PadH, PadW: c.PadW, DilH: c.DilH, DilW: c.DilW, Groups: 1},
 		weight: newParam("weight", c.Out, c.In, c.KH, c.KW),
 		fc1:    newParam("fc1", c.Heads, hidden, c.In),
@@ -163,9 +176,30 @@ func NewDynamicGroupConv(c DGCConfig) (*DynamicGroupConv, error) {
 // Config returns the layer's configuration with defaults filled in.
 func (l *DynamicGroupConv) Config() DGCConfig { return l.cfg }
 
-// Kept returns the number of input channels each head convolves per sample, at most:
-// In - round(In*(1-Keep)).
+// Kept returns the number of input channels each head convolves per sample once
+// trained, at most: In - round(In*(1-Keep)).
 func (l *DynamicGroupConv) Kept() int { return l.keep }
+
+// Dropped returns the number of input channels each head drops per sample now,
+// which SetProgress changes.
+func (l *DynamicGroupConv) Dropped() int { return l.drop }
+
+// SetProgress implements Scheduled with the reference's schedule of inactive
+// channels (layers.py DynamicMultiHeadConv.forward, in training): none until done
+// passes 1/12, then round(In*(1-Keep)*3/2*(done-1/12)) until 3/4, then
+// round(In*(1-Keep)). The layer keeps the last value for evaluation, as the
+// reference keeps it in a buffer.
+func (l *DynamicGroupConv) SetProgress(done float64) {
+	full := l.cfg.In - l.keep
+	switch {
+	case done >= 3.0/4:
+		l.drop = full
+	case done > 1.0/12:
+		l.drop = min(full, int(math.RoundToEven(float64(l.cfg.In)*(1-l.cfg.Keep)*3/2*(done-1.0/12))))
+	default:
+		l.drop = 0
+	}
+}
 
 // Hidden returns the hidden width of the saliency generators.
 func (l *DynamicGroupConv) Hidden() int { return l.hidden }
@@ -251,14 +285,14 @@ func (l *DynamicGroupConv) scratch(w int) {
 	}
 	for _, s := range l.ws[:w] {
 		s.sorted = grow(s.sorted, c.In)
-		s.xg = grow(s.xg, l.keep*hwIn)
-		s.dxg = grow(s.dxg, l.keep*hwIn)
+		s.xg = grow(s.xg, c.In*hwIn)
+		s.dxg = grow(s.dxg, c.In*hwIn)
 		if !l.noIm2col {
-			s.col = grow(s.col, l.keep*kk*hwOut)
-			s.dcol = grow(s.dcol, l.keep*kk*hwOut)
+			s.col = grow(s.col, c.In*kk*hwOut)
+			s.dcol = grow(s.dcol, c.In*kk*hwOut)
 		}
-		s.wg = grow(s.wg, cog*l.keep*kk)
-		s.dwg = grow(s.dwg, cog*l.keep*kk)
+		s.wg = grow(s.wg, cog*c.In*kk)
+		s.dwg = grow(s.dwg, cog*c.In*kk)
 		s.dsal = grow(s.dsal, c.In)
 		s.dpool = grow(s.dpool, c.In)
 		s.dhid = grow(s.dhid, l.hidden)
@@ -277,7 +311,7 @@ func (l *DynamicGroupConv) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	l.pooled = grow(l.pooled, n*c.In)
 	l.hid = grow(l.hid, n*c.Heads*l.hidden)
 	l.sal = grow(l.sal, n*c.Heads*c.In)
-	l.kept = growInt32(l.kept, n*c.Heads*l.keep)
+	l.kept = growInt32(l.kept, n*c.Heads*c.In)
 	l.nkept = growInt32(l.nkept, n*c.Heads)
 	l.scratch(workers(n))
 	if l.fwdFn == nil {
@@ -320,7 +354,7 @@ func (l *DynamicGroupConv) forwardChunk(wk, lo, hi int) {
 			u := b*c.Heads + h
 			sal := l.sal[u*c.In : (u+1)*c.In]
 			l.saliency(h, pooled, l.hid[u*l.hidden:(u+1)*l.hidden], sal)
-			kept := l.kept[u*l.keep : (u+1)*l.keep]
+			kept := l.kept[u*c.In : (u+1)*c.In]
 			k := l.choose(sal, kept, s.sorted)
 			l.nkept[u] = int32(k)
 			ys := y[(b*c.Out+h)*hwOut:]
@@ -361,9 +395,9 @@ func (l *DynamicGroupConv) saliency(h int, pooled, hid, sal []float32) {
 
 // choose writes the channels a head keeps, in increasing order, into kept and
 // returns their number: all channels when the layer drops none, else those whose
-// saliency is above the largest of the round(In*(1-Keep)) smallest.
+// saliency is above the largest of the Dropped() smallest.
 func (l *DynamicGroupConv) choose(sal []float32, kept []int32, sorted []float32) int {
-	drop := l.cfg.In - l.keep
+	drop := l.drop
 	if drop == 0 {
 		for ch := range kept {
 			kept[ch] = int32(ch)
@@ -462,9 +496,10 @@ func (l *DynamicGroupConv) backwardChunk(wk, lo, hi int) {
 	c := l.cfg
 	s := l.ws[wk]
 	hwIn, hwOut := l.in.H*l.in.W, l.out.H*l.out.W
-	cog := c.Out / c.Heads
-	kk := c.KH * c.KW
 	nh := l.hidden
+	// The lasso term's gradient with respect to each saliency: Lasso times that of a
+	// mean over the batch and the channels.
+	lasso := float32(c.Lasso / float64(l.n*c.In))
 	for b := lo; b < hi; b++ {
 		xb := l.x[b*c.In*hwIn : (b+1)*c.In*hwIn]
 		dxb := l.dxd[b*c.In*hwIn : (b+1)*c.In*hwIn]
@@ -473,52 +508,17 @@ func (l *DynamicGroupConv) backwardChunk(wk, lo, hi int) {
 		pooled := l.pooled[b*c.In : (b+1)*c.In]
 		for h := 0; h < c.Heads; h++ {
 			u := b*c.Heads + h
-			k := int(l.nkept[u])
-			if k == 0 {
-				continue // nothing convolved, nothing reaches the generator
-			}
 			sal := l.sal[u*c.In : (u+1)*c.In]
 			hid := l.hid[u*nh : (u+1)*nh]
-			kept := l.kept[u*l.keep : u*l.keep+k]
-			col := l.gather(s, h, xb, sal, kept)
-			dys := l.dyd[(b*c.Out+h)*hwOut:]
-			ld := c.Heads * hwOut
-			// Filters: dW_h[:, kept] += dy_h col^T.
-			gemm.Sgemm(false, true, cog, k*kk, hwOut, 1, dys, ld, col, hwOut, 0, s.dwg, k*kk)
-			for o := 0; o < cog; o++ {
-				row := s.dw[(h*cog+o)*c.In*kk:]
-				src := s.dwg[o*k*kk:]
-				for j, ch := range kept {
-					addTo(row[int(ch)*kk:int(ch+1)*kk], src[j*kk:(j+1)*kk])
-				}
-			}
-			// Gathered input: dxg = col2im(W_h[:, kept]^T dy_h).
-			dxg := s.dxg[:k*hwIn]
-			if l.noIm2col {
-				gemm.Sgemm(true, false, k, hwOut, cog, 1, s.wg, k, dys, ld, 0, dxg, hwOut)
-			} else {
-				dcol := s.dcol[:k*kk*hwOut]
-				gemm.Sgemm(true, false, k*kk, hwOut, cog, 1, s.wg, k*kk, dys, ld, 0, dcol, hwOut)
-				clear(dxg)
-				col2im(dcol, k, l.in, l.out, l.conv, dxg)
-			}
-			// The kept channels were scaled by their saliency: the input gets the
-			// saliency times dxg, the saliency the inner product of x and dxg.
 			dsal := s.dsal
-			clear(dsal)
-			for j, ch := range kept {
-				g := dxg[j*hwIn : (j+1)*hwIn]
-				xs := xb[int(ch)*hwIn : int(ch+1)*hwIn]
-				dst := dxb[int(ch)*hwIn : int(ch+1)*hwIn]
-				sc := sal[ch]
-				var d float32
-				for i, v := range g {
-					d += xs[i] * v
-					dst[i] += sc * v
-				}
-				dsal[ch] = d
+			for ch := range dsal {
+				dsal[ch] = lasso
 			}
-			l.saliencyBackward(s, h, pooled, hid, sal, dsal)
+			kept := l.kept[u*c.In : u*c.In+int(l.nkept[u])]
+			l.convBackward(s, h, xb, dxb, l.dyd[(b*c.Out+h)*hwOut:], sal, kept, dsal)
+			if lasso != 0 || len(kept) > 0 {
+				l.saliencyBackward(s, h, pooled, hid, sal, dsal)
+			}
 		}
 		// Every head's generator read the channel means.
 		inv := 1 / float32(hwIn)
@@ -528,6 +528,55 @@ func (l *DynamicGroupConv) backwardChunk(wk, lo, hi int) {
 				dst[i] += g
 			}
 		}
+	}
+}
+
+// convBackward back-propagates head h's output gradient dys (rows Heads*out.H*out.W
+// apart) of one sample through its convolution of the kept channels, adding the
+// filters' gradient to s.dw, the input gradient to dxb and the saliencies' to dsal.
+func (l *DynamicGroupConv) convBackward(s *dgcScratch, h int, xb, dxb, dys, sal []float32, kept []int32, dsal []float32) {
+	k := len(kept)
+	if k == 0 {
+		return
+	}
+	c := l.cfg
+	hwIn, hwOut := l.in.H*l.in.W, l.out.H*l.out.W
+	cog := c.Out / c.Heads
+	kk := c.KH * c.KW
+	col := l.gather(s, h, xb, sal, kept)
+	ld := c.Heads * hwOut
+	// Filters: dW_h[:, kept] += dy_h col^T.
+	gemm.Sgemm(false, true, cog, k*kk, hwOut, 1, dys, ld, col, hwOut, 0, s.dwg, k*kk)
+	for o := 0; o < cog; o++ {
+		row := s.dw[(h*cog+o)*c.In*kk:]
+		src := s.dwg[o*k*kk:]
+		for j, ch := range kept {
+			addTo(row[int(ch)*kk:int(ch+1)*kk], src[j*kk:(j+1)*kk])
+		}
+	}
+	// Gathered input: dxg = col2im(W_h[:, kept]^T dy_h).
+	dxg := s.dxg[:k*hwIn]
+	if l.noIm2col {
+		gemm.Sgemm(true, false, k, hwOut, cog, 1, s.wg, k, dys, ld, 0, dxg, hwOut)
+	} else {
+		dcol := s.dcol[:k*kk*hwOut]
+		gemm.Sgemm(true, false, k*kk, hwOut, cog, 1, s.wg, k*kk, dys, ld, 0, dcol, hwOut)
+		clear(dxg)
+		col2im(dcol, k, l.in, l.out, l.conv, dxg)
+	}
+	// The kept channels were scaled by their saliency: the input gets the
+	// saliency times dxg, the saliency the inner product of x and dxg.
+	for j, ch := range kept {
+		g := dxg[j*hwIn : (j+1)*hwIn]
+		xs := xb[int(ch)*hwIn : int(ch+1)*hwIn]
+		dst := dxb[int(ch)*hwIn : int(ch+1)*hwIn]
+		sc := sal[ch]
+		var d float32
+		for i, v := range g {
+			d += xs[i] * v
+			dst[i] += sc * v
+		}
+		dsal[ch] += d
 	}
 }
 

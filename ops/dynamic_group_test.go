@@ -11,12 +11,14 @@ func dgcFromFixture(t *testing.T, f *fixture) DGCConfig {
 	return DGCConfig{
 		In: f.int(t, "cin"), Out: f.int(t, "cout"), KH: k, KW: k, StrideH: s, StrideW: s, PadH: p, PadW: p,
 		DilH: d, DilW: d, Heads: f.int(t, "heads"), Keep: f.float(t, "keep"), SqueezeRate: f.int(t, "squeeze_rate"),
+		Lasso: f.float(t, "lasso"),
 	}
 }
 
 // TestDynamicGroupConvMatchesPyTorch compares forward values, the input gradient,
-// every parameter gradient and the number of channels each head keeps with the
-// re-implementation of hellozhuo/dgc layers.py in testdata/gen/gen_dgc.py.
+// every parameter gradient (with the lasso term where the case has one) and the
+// number of channels each head keeps with the re-implementation of hellozhuo/dgc
+// layers.py in testdata/gen/gen_dgc.py.
 func TestDynamicGroupConvMatchesPyTorch(t *testing.T) {
 	for _, f := range loadFixtures(t, "dgc_") {
 		t.Run(f.name, func(t *testing.T) {
@@ -226,6 +228,43 @@ func TestDynamicGroupConvInit(t *testing.T) {
 		}
 		if zeros == p.Size() {
 			t.Errorf("%s is all zeros after Init", p.Name)
+		}
+	}
+}
+
+// TestDynamicGroupConvSchedule checks SetProgress against layers.py's schedule of
+// inactive channels for 64 inputs at gate factor 0.45 (the reference's ResNet-18):
+// round(64*0.55*3/2*(p-1/12)) between 1/12 and 3/4, round(64*0.55) = 35 after, with
+// the values of that expression in Python 3.
+func TestDynamicGroupConvSchedule(t *testing.T) {
+	l, err := NewDynamicGroupConv(DGCConfig{In: 64, Out: 64, KH: 1, KW: 1, Keep: 0.45})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Dropped(); got != 35 {
+		t.Errorf("before SetProgress: Dropped() = %d, want 35 (the trained state)", got)
+	}
+	for _, tt := range []struct {
+		done float64
+		want int
+	}{
+		{0, 0}, {1.0 / 12, 0}, {0.25, 9}, {0.3, 11}, {0.5, 22}, {0.7, 33}, {0.75, 35}, {0.99, 35},
+		{0.1, 1}, // 35.2*1.5*(0.1-1/12) = 0.88
+	} {
+		l.SetProgress(tt.done)
+		if got := l.Dropped(); got != tt.want {
+			t.Errorf("SetProgress(%v): Dropped() = %d, want %d", tt.done, got, tt.want)
+		}
+	}
+	// Evaluation keeps the last value: progress 0.3 drops 11 of 64, keeping 53.
+	l.SetProgress(0.3)
+	Init(l, rand.New(rand.NewPCG(1, 2)))
+	if _, err := l.Forward(randTensor(1, 2, Shape{64, 3, 3})); err != nil {
+		t.Fatal(err)
+	}
+	for u, k := range l.nkept {
+		if k > 53 || k < 1 {
+			t.Errorf("progress 0.3: (sample, head) %d keeps %d channels, want at most 64-11 = 53", u, k)
 		}
 	}
 }

@@ -7,7 +7,8 @@ three quarters of training.
 Each case stores x, the convolution weight (the heads' conv weights stacked along the
 output dimension, as DynamicMultiHeadConv.forward concatenates them), the saliency
 generators' fc1, fc2 and fc2_bias stacked over the heads, y, a random upstream
-gradient dy, the gradients of sum(y * dy) with respect to x and every parameter, and
+gradient dy, the gradients of sum(y * dy) + lasso * (the sum over the heads of
+their mean saliency, layers.py's _lasso_loss) with respect to x and every parameter, and
 nkept, the number of channels each (sample, head) convolves.
 
 The inputs are redrawn until no decision is closer than MARGIN to flipping: the
@@ -25,20 +26,23 @@ from fixture import write
 MARGIN = 1e-3
 
 CASES = [
-    # name, N, Cin, H, W, Cout, K, stride, pad, dil, heads, keep, squeeze rate, fc2 bias shift
+    # name, N, Cin, H, W, Cout, K, stride, pad, dil, heads, keep, squeeze rate, fc2 bias shift, lasso
     # A shift of 2 makes the saliencies positive: exactly round(in*keep) channels are kept.
-    ("k3_h2_keep50", 2, 8, 5, 5, 6, 3, 1, 1, 1, 2, 0.5, 4, 2.0),
+    ("k3_h2_keep50", 2, 8, 5, 5, 6, 3, 1, 1, 1, 2, 0.5, 4, 2.0, 0.0),
     # A negative shift: most saliencies are 0, the threshold is 0 and fewer channels
     # than round(in*keep) are kept.
-    ("k3_s2_h3_zeros", 2, 9, 5, 5, 6, 3, 2, 1, 1, 3, 0.45, 4, -1.0),
+    ("k3_s2_h3_zeros", 2, 9, 5, 5, 6, 3, 2, 1, 1, 3, 0.45, 4, -1.0, 0.0),
     # The ResNet shortcut: 1x1 stride 2, four heads, the ResNet-18 keep ratio.
-    ("k1_s2_h4", 2, 8, 6, 6, 8, 1, 2, 0, 1, 4, 0.45, 8, 1.0),
+    ("k1_s2_h4", 2, 8, 6, 6, 8, 1, 2, 0, 1, 4, 0.45, 8, 1.0, 0.0),
     # Keep 1: no channel dropped, zero saliencies included.
-    ("k1_s1_h2_keepall", 3, 6, 4, 3, 4, 1, 1, 0, 1, 2, 1.0, 4, 0.0),
+    ("k1_s1_h2_keepall", 3, 6, 4, 3, 4, 1, 1, 0, 1, 2, 1.0, 4, 0.0, 0.0),
     # Pointwise at stride 1 with drops (the no-im2col path), batch 1.
-    ("k1_s1_h3_b1", 1, 12, 3, 4, 6, 1, 1, 0, 1, 3, 0.25, 8, 1.0),
+    ("k1_s1_h3_b1", 1, 12, 3, 4, 6, 1, 1, 0, 1, 3, 0.25, 8, 1.0, 0.0),
     # Dilated, one head, hidden width 1 (10 // (16 // 2)).
-    ("k3_dil2_h1", 1, 10, 6, 6, 4, 3, 1, 2, 2, 1, 0.25, 16, 1.0),
+    ("k3_dil2_h1", 1, 10, 6, 6, 4, 3, 1, 2, 2, 1, 0.25, 16, 1.0, 0.0),
+    # The lasso term on the saliencies (main.py's group_lasso_lambda, here large enough
+    # that its gradient, lasso/(N*Cin) per saliency, is far above the tolerance).
+    ("k3_h2_lasso", 2, 8, 5, 5, 4, 3, 1, 1, 1, 2, 0.5, 4, 0.5, 2.0),
 ]
 
 
@@ -67,7 +71,7 @@ class HeadConv(nn.Module):
             low, _ = mask_d.topk(inactive, dim=1, largest=False, sorted=False)
             clamp_max, _ = low.max(dim=1, keepdim=True)
             mask_c[mask_d.le(clamp_max)] = 0
-        return x * mask_c.view(b, c, 1, 1), mask_d, z1.detach(), z2.detach()
+        return x * mask_c.view(b, c, 1, 1), mask.mean(), mask_d, z1.detach(), z2.detach()
 
 
 class DGC(nn.Module):
@@ -81,16 +85,17 @@ class DGC(nn.Module):
 
     def forward(self, x):
         avg = F.adaptive_avg_pool2d(x, 1)
-        parts, info = [], []
+        parts, info, lasso = [], [], 0.0
         for h in self.hs:
-            xm, m, z1, z2 = h(x, avg, self.inactive)
+            xm, lasso_h, m, z1, z2 = h(x, avg, self.inactive)
             parts.append(xm)
             info.append((m, z1, z2))
+            lasso = lasso + lasso_h
         weight = torch.cat([h.conv.weight for h in self.hs], 0)
         out = F.conv2d(torch.cat(parts, 1), weight, None, self.stride, self.pad, self.dil, self.heads)
         b, c, hh, ww = out.size()
         out = out.view(b, self.heads, c // self.heads, hh, ww).transpose(1, 2).contiguous().view(b, c, hh, ww)
-        return out, info
+        return out, info, lasso
 
 
 def safe(info, inactive):
@@ -122,7 +127,7 @@ def kept_counts(info, inactive):
 
 def main():
     torch.manual_seed(0)
-    for name, n, cin, h, w, cout, k, stride, pad, dil, heads, keep, sq, shift in CASES:
+    for name, n, cin, h, w, cout, k, stride, pad, dil, heads, keep, sq, shift, lasso in CASES:
         net = DGC(cin, cout, k, stride, pad, dil, heads, keep, sq)
         for attempt in range(1000):
             with torch.no_grad():
@@ -131,13 +136,13 @@ def main():
                         p.copy_(torch.randn_like(p))
                     hd.fc2.bias.copy_(torch.randn_like(hd.fc2.bias) + shift)
             x = torch.randn(n, cin, h, w, requires_grad=True)
-            y, info = net(x)
+            y, info, lasso_sum = net(x)
             if safe(info, net.inactive):
                 break
         else:
             raise RuntimeError(name + ": no draw without near-ties")
         dy = torch.randn_like(y)
-        (y * dy).sum().backward()
+        ((y * dy).sum() + lasso * lasso_sum).backward()
         stack = lambda f: torch.stack([f(hd) for hd in net.hs])
         t = {
             "x": x, "y": y, "dy": dy, "dx": x.grad,
@@ -149,7 +154,7 @@ def main():
             "nkept": kept_counts(info, net.inactive),
         }
         write("dgc_" + name, dict(cin=cin, cout=cout, k=k, stride=stride, pad=pad, dil=dil, heads=heads, keep=keep,
-                                  squeeze_rate=sq, inactive=net.inactive), t)
+                                  squeeze_rate=sq, inactive=net.inactive, lasso=lasso), t)
         print(name, "attempts", attempt + 1, "kept", t["nkept"].tolist())
 
 
