@@ -204,3 +204,57 @@ func TestDSConvErrors(t *testing.T) {
 		t.Errorf("dsconv with 4 input channels accepted 3")
 	}
 }
+
+// FuzzQuantizeBlock checks the quantiser's invariants on arbitrary finite blocks:
+// every integer fits in its bits, the value of largest magnitude maps to -2^(b-1),
+// and the shift is the least-squares one, so the residual v - alpha*q is orthogonal
+// to q and no larger than v itself.
+func FuzzQuantizeBlock(f *testing.F) {
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 0, 191, 205, 204, 76, 62}, uint8(4)) // 1, -0.5, 0.2
+	f.Add([]byte{0, 0, 128, 191, 0, 0, 128, 63}, uint8(2))                 // -1, 1: a tie
+	f.Fuzz(func(t *testing.T, raw []byte, b uint8) {
+		bits := 2 + int(b)%7
+		v := make([]float32, 0, len(raw)/4)
+		for i := 0; i+4 <= len(raw) && len(v) < 64; i += 4 {
+			x := math.Float32frombits(uint32(raw[i]) | uint32(raw[i+1])<<8 | uint32(raw[i+2])<<16 | uint32(raw[i+3])<<24)
+			// Finite values of moderate range: squares and products stay finite and
+			// normal in float64, and the scale -2^(b-1)/m stays finite in float32.
+			if math.IsNaN(float64(x)) || math.Abs(float64(x)) > 1e30 || (x != 0 && math.Abs(float64(x)) < 1e-30) {
+				continue
+			}
+			v = append(v, x)
+		}
+		if len(v) == 0 {
+			return
+		}
+		q := make([]int8, len(v))
+		alpha := float64(quantizeBlock(v, q, 1, bits))
+		lo, hi := -(1 << (bits - 1)), 1<<(bits-1)-1
+		var vv, rq, rr, qq float64
+		mag := 0.0
+		for i, x := range v {
+			if int(q[i]) < lo || int(q[i]) > hi {
+				t.Fatalf("quantizeBlock(%v, %d bits): q[%d] = %d outside [%d, %d]", v, bits, i, q[i], lo, hi)
+			}
+			mag = max(mag, math.Abs(float64(x)))
+			r := float64(x) - alpha*float64(q[i])
+			vv, rq, rr, qq = vv+float64(x)*float64(x), rq+r*float64(q[i]), rr+r*r, qq+float64(q[i])*float64(q[i])
+		}
+		if mag == 0 {
+			if alpha != 0 || qq != 0 {
+				t.Fatalf("quantizeBlock(%v) of zeros = %v, %v; want zeros", v, q, alpha)
+			}
+			return
+		}
+		if !slices.Contains(q, int8(lo)) {
+			t.Fatalf("quantizeBlock(%v, %d bits) = %v: no value at %d", v, bits, q, lo)
+		}
+		// alpha is rounded to float32, so the normal equations hold to about 2^-24
+		// relative, and the residual exceeds the least-squares one by a similar amount;
+		// 1e-6 leaves room for the float64 sums over up to 64 values.
+		if math.Abs(rq) > 1e-6*math.Sqrt(vv*qq) || rr > vv*(1+1e-6) {
+			t.Fatalf("quantizeBlock(%v, %d bits) = %v, %v: residual.q = %g, |residual|^2 = %g, |v|^2 = %g",
+				v, bits, q, alpha, rq, rr, vv)
+		}
+	})
+}
