@@ -68,7 +68,6 @@ func condenseNet74(g int) func(ops.Shape, int) (ops.Layer, error) {
 	}
 }
 
-
 // learnedGrouping lists the networks whose grouping is learned during training.
 // CondenseNet-74 is listed with the fixed-grouping networks in its converted form,
 // the form its reference counts describe; BuildLearned builds its training form.
