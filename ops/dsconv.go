@@ -207,6 +207,15 @@ func (l *DSConv) Quantize() (q []int8, kds []float32) {
 	return append([]int8(nil), l.q...), append([]float32(nil), l.kds...)
 }
 
+// Dequantized quantises the current shadow weights and returns the weights that
+// the convolution uses, cds[o]*alpha*q, shaped (Out, In/Groups, KH, KW): the layer
+// as a plain Conv2D with the same configuration, for export.
+func (l *DSConv) Dequantized() *tensor.Dense {
+	l.quantize()
+	w := l.conv.weight.Value
+	return tensor.New(tensor.WithShape(w.Shape().Clone()...), tensor.WithBacking(append([]float32(nil), w.Float32s()...)))
+}
+
 // Forward implements Layer.
 func (l *DSConv) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if _, _, _, err := checkInput(l, x); err != nil {

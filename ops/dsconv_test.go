@@ -54,7 +54,7 @@ func TestDSConvMatchesPyTorch(t *testing.T) {
 				}
 			}
 			assertClose(t, "kds", tensor.New(tensor.WithShape(len(kds)), tensor.WithBacking(kds)), f.tensor(t, "kds"), fixtureTol)
-			assertClose(t, "wq", l.conv.weight.Value, f.tensor(t, "wq"), fixtureTol)
+			assertClose(t, "wq", l.Dequantized(), f.tensor(t, "wq"), fixtureTol)
 			assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
 			assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
 			assertClose(t, "dweight", l.Weight().Grad, f.tensor(t, "dweight"), fixtureTol)
@@ -125,8 +125,9 @@ func TestDSConvQuantizationError(t *testing.T) {
 			}
 		}
 		var e, n float64
+		wq := l.Dequantized().Float32s()
 		for i, w := range l.Weight().Value.Float32s() {
-			d := float64(w - l.conv.weight.Value.Float32s()[i])
+			d := float64(w - wq[i])
 			e, n = e+d*d, n+float64(w)*float64(w)
 		}
 		rel := math.Sqrt(e / n)
