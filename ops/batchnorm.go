@@ -45,6 +45,16 @@ type BatchNorm2D struct {
 	passFuse        bnFuse
 	fwdPass         func(chunk, lo, hi int)
 	bwdPass         func(chunk, lo, hi int)
+
+	// Sequential's fusions with the convolutions around the batch norm
+	// (fast_fuse.go): stats holds per-plane statistics that the convolution before
+	// computed (used by the next Forward when preStats is set), noApply makes Forward
+	// compute the coefficients but write no output for a convolution after it that
+	// applies them itself, as described by fin.
+	stats    []float32
+	preStats bool
+	noApply  bool
+	fin      bnInput
 }
 
 var (
@@ -184,7 +194,11 @@ func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32, f bnFuse) {
 		st := l.scratch[3*lo : 3*hi]
 		h := float64(hw)
 		for i := 0; i < n; i++ {
-			bnStatsPlanes(xd[(i*c+lo)*hw:(i*c+hi)*hw], hw, hi-lo, hw, st)
+			if l.preStats {
+				st = l.stats[3*(i*c+lo) : 3*(i*c+hi)]
+			} else {
+				bnStatsPlanes(xd[(i*c+lo)*hw:(i*c+hi)*hw], hw, hi-lo, hw, st)
+			}
 			for j := range s {
 				cj, d, m := float64(st[3*j]), float64(st[3*j+1]), float64(st[3*j+2])
 				s[j] += h*cj + d
@@ -213,6 +227,9 @@ func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32, f bnFuse) {
 	for j := range ca {
 		ca[j] = float32(float64(gamma[lo+j]) * invstd[j])
 		cb[j] = beta[lo+j] - mean[j]*ca[j]
+	}
+	if l.noApply {
+		return
 	}
 	clo, chi, _ := f.bounds()
 	g := f.shuffleGroups()

@@ -58,6 +58,17 @@ type Conv2D struct {
 	// chunks (conv_pass.go).
 	pass    convPass
 	chunkFn func(chunk, lo, hi int)
+
+	// xin, when set by Sequential, says that the tensor handed to Forward is a batch
+	// norm's input and the convolution's input is xin applied to it, one sample at a
+	// time into the per-worker scratch xsc, which holds sample xscS[wk] of the
+	// current pass (fast_fuse.go). Backward recomputes the samples the same way.
+	xin  *bnInput
+	xsc  [][]float32
+	xscS []int
+	// yst, when set by Sequential for the duration of one Forward, receives the
+	// per-plane statistics of the output for the batch norm that follows.
+	yst []float32
 }
 
 var _ Layer = (*Conv2D)(nil)
@@ -200,11 +211,13 @@ func (l *Conv2D) im2colFwdChunk(wk, lo, hi int) {
 		} else {
 			col = l.col[wk]
 		}
-		xs := p.x.d[p.x.off(s, g*cig, in.H*in.W):]
+		x, si := l.inputOf(wk, s)
+		xs := x.d[x.off(si, g*cig, in.H*in.W):]
 		ys := p.y.span(s, g*cog, cog, hw)
 		im2col(xs, cig, in, out, c, col)
 		gemm.Sgemm(false, false, cog, hw, kk, 1, wd[g*cog*kk:], kk, col, hw, 0, ys, hw)
 		l.addBias(ys, g*cog, cog, hw)
+		l.outStats(s, g*cog, cog)
 	}
 }
 
@@ -242,14 +255,14 @@ func (l *Conv2D) im2colBwdChunk(wk, lo, hi int) {
 	dw, db, dcol := l.dw[wk], l.db[wk], l.col[wk]
 	for u := lo; u < hi; u++ {
 		s, g := u/c.Groups, u%c.Groups
-		xs := p.x.d[p.x.off(s, g*cig, in.H*in.W):]
 		dys := p.dy.span(s, g*cog, cog, hw)
 		var col []float32
 		if l.colsCached {
 			col = l.cols[u*kk*hw : (u+1)*kk*hw]
 		} else {
 			col = dcol[:kk*hw]
-			im2col(xs, cig, in, out, c, col)
+			x, si := l.inputOf(wk, s)
+			im2col(x.d[x.off(si, g*cig, in.H*in.W):], cig, in, out, c, col)
 		}
 		gemm.Sgemm(false, true, cog, kk, hw, 1, dys, hw, col, hw, 1, dw[g*cog*kk:], kk)
 		gemm.Sgemm(true, false, kk, hw, cog, 1, wd[g*cog*kk:], kk, dys, hw, 0, dcol, hw)

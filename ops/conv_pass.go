@@ -58,6 +58,7 @@ func (l *Conv2D) parallel(units int, kind passKind) {
 		l.chunkFn = l.runChunk
 	}
 	l.pass.kind = kind
+	l.startPass()
 	parallelFor(units, l.chunkFn)
 }
 
@@ -69,11 +70,11 @@ func (l *Conv2D) runChunk(wk, lo, hi int) {
 	case passIm2colBwd:
 		l.im2colBwdChunk(wk, lo, hi)
 	case passPointwiseFwd:
-		l.pointwiseFwdChunk(lo, hi)
+		l.pointwiseFwdChunk(wk, lo, hi)
 	case passPointwiseBwd:
 		l.pointwiseBwdChunk(wk, lo, hi)
 	case passPointwiseFlatFwd:
-		l.pointwiseFlatFwdChunk(lo, hi)
+		l.pointwiseFlatFwdChunk(wk, lo, hi)
 	case passPointwiseFlatBwd:
 		l.pointwiseFlatBwdChunk(wk, lo, hi)
 	case passFlatFwd:
@@ -81,7 +82,7 @@ func (l *Conv2D) runChunk(wk, lo, hi int) {
 	case passFlatBwd:
 		l.dwFlatBwdChunk(wk, lo, hi)
 	case passDirectFwd:
-		l.dwDirectFwdChunk(lo, hi)
+		l.dwDirectFwdChunk(wk, lo, hi)
 	case passDirectBwd:
 		l.dwDirectBwdChunk(wk, lo, hi)
 	}

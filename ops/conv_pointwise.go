@@ -30,17 +30,19 @@ func (l *Conv2D) pointwiseForward() {
 	l.parallel(l.pass.n*c.Groups, passPointwiseFwd)
 }
 
-func (l *Conv2D) pointwiseFwdChunk(lo, hi int) {
+func (l *Conv2D) pointwiseFwdChunk(wk, lo, hi int) {
 	p, c := &l.pass, l.cfg
 	wd := l.weight.Value.Float32s()
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
 	hw := p.in.H * p.in.W
 	for u := lo; u < hi; u++ {
 		s, g := u/c.Groups, u%c.Groups
-		xs := p.x.span(s, g*cig, cig, hw)
+		x, si := l.inputOf(wk, s)
+		xs := x.span(si, g*cig, cig, hw)
 		ys := p.y.span(s, g*cog, cog, hw)
 		gemm.Sgemm(false, false, cog, hw, cig, 1, wd[g*cog*cig:], cig, xs, hw, 0, ys, hw)
 		l.addBias(ys, g*cog, cog, hw)
+		l.outStats(s, g*cog, cog)
 	}
 }
 
@@ -65,7 +67,8 @@ func (l *Conv2D) pointwiseBwdChunk(wk, lo, hi int) {
 	dw, db := l.dw[wk], l.db[wk]
 	for u := lo; u < hi; u++ {
 		s, g := u/c.Groups, u%c.Groups
-		xs := p.x.span(s, g*cig, cig, hw)
+		x, si := l.inputOf(wk, s)
+		xs := x.span(si, g*cig, cig, hw)
 		dxs := p.y.span(s, g*cig, cig, hw)
 		dys := p.dy.span(s, g*cog, cog, hw)
 		gemm.Sgemm(false, true, cog, cig, hw, 1, dys, hw, xs, hw, 1, dw[g*cog*cig:], cig)
@@ -115,7 +118,7 @@ func (l *Conv2D) pointwiseFlatForward() {
 	l.parallel(l.pass.n*l.cfg.Groups, passPointwiseFlatFwd)
 }
 
-func (l *Conv2D) pointwiseFlatFwdChunk(lo, hi int) {
+func (l *Conv2D) pointwiseFlatFwdChunk(wk, lo, hi int) {
 	p, c := &l.pass, l.cfg
 	wd := l.weight.Value.Float32s()
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
@@ -126,13 +129,15 @@ func (l *Conv2D) pointwiseFlatFwdChunk(lo, hi int) {
 	}
 	for u := lo; u < hi; u++ {
 		s, g := u/c.Groups, u%c.Groups
-		xs := p.x.span(s, g*cig, cig, hw)
+		x, si := l.inputOf(wk, s)
+		xs := x.span(si, g*cig, cig, hw)
 		var b []float32
 		if bd != nil {
 			b = bd[g*cog:]
 		}
 		l.pwf.fwd.ConvPlanes(p.y.span(s, g*cog, cog, hw), xs, wd[g*cog*cig:], b,
 			dwconv.Strides{Count: cog, Dst: hw, W: cig, B: 1}, false)
+		l.outStats(s, g*cog, cog)
 	}
 }
 
@@ -164,7 +169,8 @@ func (l *Conv2D) pointwiseFlatBwdChunk(wk, lo, hi int) {
 	dw, db := l.dw[wk], l.db[wk]
 	for u := lo; u < hi; u++ {
 		s, g := u/c.Groups, u%c.Groups
-		xs := p.x.span(s, g*cig, cig, hw)
+		x, si := l.inputOf(wk, s)
+		xs := x.span(si, g*cig, cig, hw)
 		dys := p.dy.span(s, g*cog, cog, hw)
 		pf.fwd.WeightGradPlanes(dw[g*cog*cig:(g+1)*cog*cig], xs, dys, dwconv.Strides{Count: cog, Dst: hw, W: cig})
 		pf.bwd.ConvPlanes(p.y.span(s, g*cig, cig, hw), dys, pf.wt[g*cig*cog:(g+1)*cig*cog], nil,

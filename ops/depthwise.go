@@ -145,7 +145,8 @@ func (l *Conv2D) dwFlatFwdChunk(wk, lo, hi int) {
 		s, ch := u/c.In, u%c.In
 		cnt := min(hi-u, c.In-ch, p.limit)
 		u += cnt
-		src, stride := p.x.span(s, ch, cnt, ihw), ihw
+		x, si := l.inputOf(wk, s)
+		src, stride := x.span(si, ch, cnt, ihw), ihw
 		if st.s2 {
 			ph := st.scratch[wk][:cnt*4*st.ps]
 			for j := 0; j < cnt; j++ {
@@ -162,6 +163,7 @@ func (l *Conv2D) dwFlatFwdChunk(wk, lo, hi int) {
 			st.fwd.ConvPlanes(p.y.d[p.y.off(s, o, ohw):], src, st.wf[o*t:], b,
 				dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: stride, W: mult * t, B: mult}, false)
 		}
+		l.outStats(s, ch*mult, cnt*mult)
 	}
 }
 
@@ -218,7 +220,8 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		s, ch := u/c.In, u%c.In
 		cnt := min(hi-u, c.In-ch, p.limit)
 		u += cnt
-		x := p.x.span(s, ch, cnt, ihw)
+		xp, si := l.inputOf(wk, s)
+		x := xp.span(si, ch, cnt, ihw)
 		xs, xstride := x, ihw
 		var dph []float32
 		if st.s2 {
@@ -285,7 +288,7 @@ func colRange(off, s, w, outW int) (int, int) {
 // padding and kernel shape: per output row and tap it runs over the output columns
 // whose input is inside the plane, so the inner loop has no bounds tests. Its units
 // are (sample, output channel) pairs.
-func (l *Conv2D) dwDirectFwdChunk(lo, hi int) {
+func (l *Conv2D) dwDirectFwdChunk(wk, lo, hi int) {
 	p, c := &l.pass, l.cfg
 	in, out := p.in, p.out
 	wd := l.weight.Value.Float32s()
@@ -293,7 +296,8 @@ func (l *Conv2D) dwDirectFwdChunk(lo, hi int) {
 	ihw, ohw := in.H*in.W, out.H*out.W
 	for u := lo; u < hi; u++ {
 		s, o := u/c.Out, u%c.Out
-		x := p.x.span(s, o/mult, 1, ihw)
+		xp, si := l.inputOf(wk, s)
+		x := xp.span(si, o/mult, 1, ihw)
 		y := p.y.span(s, o, 1, ohw)
 		var b float32
 		if l.bias != nil {
@@ -328,6 +332,7 @@ func (l *Conv2D) dwDirectFwdChunk(lo, hi int) {
 				}
 			}
 		}
+		l.outStats(s, o, 1)
 	}
 }
 
@@ -350,7 +355,8 @@ func (l *Conv2D) dwDirectBwdChunk(wk, lo, hi int) {
 	dwa, db := l.dw[wk], l.db[wk]
 	for u := lo; u < hi; u++ {
 		s, ch := u/c.In, u%c.In
-		x, dx := p.x.span(s, ch, 1, ihw), p.y.span(s, ch, 1, ihw)
+		xp, si := l.inputOf(wk, s)
+		x, dx := xp.span(si, ch, 1, ihw), p.y.span(s, ch, 1, ihw)
 		clear(dx)
 		for m := 0; m < mult; m++ {
 			o := ch*mult + m

@@ -16,7 +16,8 @@ import (
 type Sequential struct {
 	Layers []Layer
 
-	runs []seqRun // how the last Forward grouped the layers, for Backward
+	runs  []seqRun  // how the last Forward grouped the layers, for Backward
+	convs []*Conv2D // scratch of fusableConvs
 }
 
 // seqRun is a run of layers that Forward executed together: one layer, or a batch
@@ -84,16 +85,57 @@ func (s *Sequential) fusion(i int) (int, bnFuse) {
 }
 
 // Forward implements Layer.
+//
+// Besides fusing a batch norm with what follows it, Forward lets a convolution
+// compute the statistics of its output for a batch norm after it, and a batch norm
+// hand its normalization to a convolution after it instead of writing its output
+// (fast_fuse.go); the results are bit for bit the same.
 func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	s.runs = s.runs[:0]
+	var pending *BatchNorm2D // a batch norm whose normalization the next layer applies
 	for i := 0; i < len(s.Layers); {
 		k, f := s.fusion(i)
+		convs, fusable := s.fusableConvs(i, x)
+		for _, c := range convs {
+			c.xin = nil
+			if pending != nil && fusable {
+				c.xin = &pending.fin
+			}
+		}
+		if pending != nil && !fusable {
+			return nil, fmt.Errorf("layer %d: internal error: batch norm output not written", i)
+		}
+		pending = nil
+		var stats *BatchNorm2D
+		if bn, ok := s.nextBN(i, k); ok && fusable && len(convs) > 0 {
+			stats = bn
+			n := x.Shape()[0]
+			bn.stats = grow(bn.stats, 3*n*bn.c)
+			for _, c := range convs {
+				c.yst = bn.stats
+			}
+		}
 		var y *tensor.Dense
 		var err error
-		if k > 1 {
-			y, err = s.forwardFused(i, k, f, x)
-		} else {
+		bn, isBN := s.Layers[i].(*BatchNorm2D)
+		switch {
+		case isBN && s.consumerAt(i+k, x):
+			y, err = s.forwardFused(i, k, f, x, true)
+			if err == nil {
+				lo, hi, _ := f.bounds()
+				bn.fin = bnInput{ca: bn.ca, cb: bn.cb, lo: lo, hi: hi, groups: f.shuffleGroups(), c: bn.c}
+				pending, y = bn, x
+			}
+		case k > 1:
+			y, err = s.forwardFused(i, k, f, x, false)
+		default:
 			y, err = s.Layers[i].Forward(x)
+		}
+		for _, c := range convs {
+			c.yst = nil
+		}
+		if stats != nil {
+			stats.preStats = err == nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i, err)
@@ -105,11 +147,70 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	return x, nil
 }
 
+// fusableConvs returns the convolutions that layer i is made of, a Conv2D or a
+// SplitApply of depthwise Conv2D parts, and whether they read the input x in place,
+// so that they can take a batch norm's normalization on the fly and compute the
+// statistics of their output in place.
+func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
+	switch l := s.Layers[i].(type) {
+	case *Conv2D:
+		s.convs = append(s.convs[:0], l)
+		return s.convs, true
+	case *SplitApply:
+		s.convs = s.convs[:0]
+		for _, p := range l.Layers {
+			if c, ok := p.(*Conv2D); ok {
+				s.convs = append(s.convs, c)
+			}
+		}
+		_, in, err := ShapeOf(x)
+		if err != nil {
+			return s.convs, false
+		}
+		ins, _, _, err := l.partShapes(in)
+		return s.convs, err == nil && l.canRunInPlace(ins)
+	}
+	return nil, false
+}
+
+// consumerAt reports whether layer j exists and can apply a batch norm's
+// normalization to its input x itself (see fusableConvs).
+func (s *Sequential) consumerAt(j int, x *tensor.Dense) bool {
+	if j >= len(s.Layers) {
+		return false
+	}
+	switch l := s.Layers[j].(type) {
+	case *Conv2D:
+		return true
+	case *SplitApply:
+		_, in, err := ShapeOf(x)
+		if err != nil {
+			return false
+		}
+		ins, _, _, err := l.partShapes(in)
+		return err == nil && l.canRunInPlace(ins)
+	}
+	return false
+}
+
+// nextBN returns the batch norm at layer i+k if it is one in training mode, the
+// layer whose batch statistics the run at i can compute.
+func (s *Sequential) nextBN(i, k int) (*BatchNorm2D, bool) {
+	if i+k >= len(s.Layers) {
+		return nil, false
+	}
+	bn, ok := s.Layers[i+k].(*BatchNorm2D)
+	return bn, ok && bn.training
+}
+
 // forwardFused runs layers i..i+k-1, a batch norm and what fuses into it, as one
 // pass writing into the last layer's output buffer, and leaves the fused layers in
 // the state their own Backward expects where that state exists: a shuffle can
 // always go back, an activation only if it is last (it needs its output).
-func (s *Sequential) forwardFused(i, k int, f bnFuse, x *tensor.Dense) (*tensor.Dense, error) {
+//
+// With noApply the batch norm computes its coefficients but writes no output: the
+// next layer applies them (fast_fuse.go), and no fused layer holds its output.
+func (s *Sequential) forwardFused(i, k int, f bnFuse, x *tensor.Dense, noApply bool) (*tensor.Dense, error) {
 	n, in, err := ShapeOf(x)
 	if err != nil {
 		return nil, err
@@ -128,16 +229,22 @@ func (s *Sequential) forwardFused(i, k int, f bnFuse, x *tensor.Dense) (*tensor.
 	case *ChannelShuffle:
 		out = &l.out
 	}
-	y, err := s.Layers[i].(*BatchNorm2D).forwardFused(x, f, out)
+	bn := s.Layers[i].(*BatchNorm2D)
+	if k == 1 {
+		out = &bn.out
+	}
+	bn.noApply = noApply
+	y, err := bn.forwardFused(x, f, out)
+	bn.noApply = false
 	if err != nil {
 		return nil, err
 	}
 	for j := 1; j < k; j++ {
 		switch l := s.Layers[i+j].(type) {
 		case *ReLU:
-			l.a.fused(n, in, j == k-1)
+			l.a.fused(n, in, j == k-1 && !noApply)
 		case *ReLU6:
-			l.a.fused(n, in, j == k-1)
+			l.a.fused(n, in, j == k-1 && !noApply)
 		case *ChannelShuffle:
 			l.n, l.in, l.ready = n, in, true
 		}
