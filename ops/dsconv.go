@@ -182,10 +182,6 @@ func (l *DSConv) Cost(in Shape) Cost {
 	return c
 }
 
-// KDSCount returns the number of kernel distribution shifts:
-// Out * ceil(In/Groups / BlockSize) * KH * KW.
-func (l *DSConv) KDSCount() int { return len(l.kds) }
-
 // StorageBits implements CompactStorage: Bits per weight, 32 per kernel and channel
 // distribution shift and per bias.
 func (l *DSConv) StorageBits() int64 {

@@ -259,3 +259,33 @@ func FuzzQuantizeBlock(f *testing.F) {
 		}
 	})
 }
+
+// TestDSConvSteadyStateAllocs checks that quantising in the loop allocates nothing
+// beyond what the Conv2D underneath allocates per step.
+func TestDSConvSteadyStateAllocs(t *testing.T) {
+	cfg := ConvConfig{In: 12, Out: 8, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2}
+	ds, err := NewDSConv(DSConvConfig{ConvConfig: cfg, BlockSize: 4, CDS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := NewConv2D(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(3, 2, Shape{12, 6, 6})
+	dy := randTensor(4, 2, Shape{8, 6, 6})
+	step := func(l Layer) func() {
+		return func() {
+			if _, err := l.Forward(x); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Backward(dy); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := testing.AllocsPerRun(10, step(conv))
+	if got := testing.AllocsPerRun(10, step(ds)); got > want {
+		t.Errorf("DSConv step: %v allocations, want at most Conv2D's %v", got, want)
+	}
+}
