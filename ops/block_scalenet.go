@@ -128,6 +128,9 @@ func NewScaleAggregation(c ScaleAggConfig) (*ScaleAggregation, error) {
 			return nil, fmt.Errorf("scale aggregation: branch %d: %w", i, err)
 		}
 		b := &scaleBranch{factor: c.Scales[i], conv: conv, post: Seq(NewBatchNorm2D(o), NewReLU())}
+		if b.factor > 1 {
+			b.pool = &scalePool{factor: b.factor}
+		}
 		l.branches = append(l.branches, b)
 		l.index = append(l.index, i)
 	}
@@ -264,17 +267,15 @@ func (l *ScaleAggregation) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 // batch norm with ReLU (post).
 type scaleBranch struct {
 	factor int
+	pool   *scalePool // nil for factor 1
 	conv   *Conv2D
 	post   *Sequential // BatchNorm2D, ReLU
 
 	n      int
 	in     Shape
-	pooled Shape // the convolution's input: the pooled input
-	pool   buffer
-	arg    []int32 // per pooled value, the index of its maximum within its input plane
-	up     buffer  // the convolution's output resized to the input's size
-	dconv  buffer  // the gradient of the convolution's output
-	dx     buffer
+	pooled Shape  // the convolution's input: the pooled input
+	up     buffer // the convolution's output resized to the input's size
+	dconv  buffer // the gradient of the convolution's output
 	rs     resizer
 	job    planeJob
 }
@@ -301,14 +302,12 @@ func (b *scaleBranch) ChildShapes(in Shape) []Shape {
 	return []Shape{p, {b.conv.cfg.Out, in.H, in.W}}
 }
 
-// poolShape returns the shape of the pooled input: floor(side/k) for a window and
-// stride k of the factor clamped to the side.
+// poolShape returns the shape of the pooled input.
 func (b *scaleBranch) poolShape(in Shape) Shape {
-	kh, kw := min(b.factor, in.H), min(b.factor, in.W)
-	if kh < 1 || kw < 1 {
+	if b.pool == nil {
 		return in
 	}
-	return Shape{in.C, in.H / kh, in.W / kw}
+	return b.pool.outShape(in)
 }
 
 // OutShape implements Layer.
@@ -335,15 +334,10 @@ func (b *scaleBranch) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	}
 	b.n, b.in, b.pooled = n, in, b.poolShape(in)
 	p := x
-	if b.pooled != in {
-		p = b.pool.get(n, b.pooled)
-		if m := n * b.pooled.Size(); cap(b.arg) < m {
-			b.arg = make([]int32, m)
-		} else {
-			b.arg = b.arg[:m]
+	if b.pool != nil {
+		if p, err = b.pool.Forward(x); err != nil {
+			return nil, err
 		}
-		b.job = planeJob{src: x.Float32s(), dst: p.Float32s(), in: in, out: b.pooled}
-		runPlanes(b, n*in.C, n*in.Size(), (*scaleBranch).poolPlanes)
 	}
 	c, err := b.conv.Forward(p)
 	if err != nil {
@@ -378,57 +372,14 @@ func (b *scaleBranch) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		runPlanes(b, b.n*full.C, b.n*full.Size()*b.rs.taps(), (*scaleBranch).upBackPlanes)
 		g = d
 	}
+	b.job = planeJob{}
 	if g, err = b.conv.Backward(g); err != nil {
 		return nil, err
 	}
-	if b.pooled != in {
-		dx := b.dx.get(b.n, in)
-		b.job = planeJob{src: g.Float32s(), dst: dx.Float32s(), in: in, out: b.pooled}
-		runPlanes(b, b.n*in.C, b.n*in.Size(), (*scaleBranch).unpoolPlanes)
-		g = dx
+	if b.pool != nil {
+		return b.pool.Backward(g)
 	}
-	b.job = planeJob{}
 	return g, nil
-}
-
-// poolPlanes max-pools planes [lo, hi) of job.src into job.dst with windows of
-// job.in's side over job.out's, recording the maxima's positions. Strict > keeps the
-// first maximum in row-major order and a NaN wins, as PyTorch's max_pool2d.
-func (b *scaleBranch) poolPlanes(lo, hi int) {
-	in, out := b.job.in, b.job.out
-	kh, kw := min(b.factor, in.H), min(b.factor, in.W)
-	ip, op := in.H*in.W, out.H*out.W
-	negInf := float32(math.Inf(-1))
-	for p := lo; p < hi; p++ {
-		xp, yp, ap := b.job.src[p*ip:(p+1)*ip], b.job.dst[p*op:(p+1)*op], b.arg[p*op:(p+1)*op]
-		for oh := 0; oh < out.H; oh++ {
-			for ow := 0; ow < out.W; ow++ {
-				m, at := negInf, oh*kh*in.W+ow*kw
-				for ih := oh * kh; ih < (oh+1)*kh; ih++ {
-					row := xp[ih*in.W:]
-					for iw := ow * kw; iw < (ow+1)*kw; iw++ {
-						if v := row[iw]; v > m || v != v {
-							m, at = v, ih*in.W+iw
-						}
-					}
-				}
-				yp[oh*out.W+ow], ap[oh*out.W+ow] = m, int32(at)
-			}
-		}
-	}
-}
-
-// unpoolPlanes routes the pooled gradient job.src to the maxima's positions in
-// job.dst, planes [lo, hi).
-func (b *scaleBranch) unpoolPlanes(lo, hi int) {
-	ip, op := b.job.in.H*b.job.in.W, b.job.out.H*b.job.out.W
-	clear(b.job.dst[lo*ip : hi*ip])
-	for p := lo; p < hi; p++ {
-		dxp := b.job.dst[p*ip : (p+1)*ip]
-		for i, g := range b.job.src[p*op : (p+1)*op] {
-			dxp[b.arg[p*op+i]] += g
-		}
-	}
 }
 
 // upPlanes resizes planes [lo, hi) of job.src (job.in's size) to job.dst (job.out's).
@@ -482,6 +433,109 @@ func (b *scaleBranch) upBackPlanes(lo, hi int) {
 				d1[tw.i0] += th.l1 * tw.l0 * g
 				d1[tw.i1] += th.l1 * tw.l1 * g
 			}
+		}
+	}
+}
+
+// scalePool max-pools by a factor, as F.max_pool2d(x, f, f) does (window and stride f,
+// floor), except that a factor larger than the input's height or width pools that
+// whole side: ScaleNet's pooling, kept working at inputs smaller than the reference's.
+// Backward routes each gradient to its window's maximum, the first one in row-major
+// order on ties, and a NaN wins, as in PyTorch's max_pool2d.
+type scalePool struct {
+	factor int
+
+	planeState
+	arg []int32 // per output value, the index of its maximum within its input plane
+}
+
+var (
+	_ Layer     = (*scalePool)(nil)
+	_ Describer = (*scalePool)(nil)
+)
+
+// Describe names the layer and its factor, such as "ScalePool /2".
+func (l *scalePool) Describe() string { return fmt.Sprintf("ScalePool /%d", l.factor) }
+
+// outShape returns the pooled shape of a valid input shape.
+func (l *scalePool) outShape(in Shape) Shape {
+	kh, kw := min(l.factor, in.H), min(l.factor, in.W)
+	if kh < 1 || kw < 1 {
+		return in
+	}
+	return Shape{in.C, in.H / kh, in.W / kw}
+}
+
+// OutShape implements Layer.
+func (l *scalePool) OutShape(in Shape) (Shape, error) {
+	if !in.valid() {
+		return Shape{}, fmt.Errorf("scale pool: input shape %v is empty", in)
+	}
+	return l.outShape(in), nil
+}
+
+// Cost implements Layer: pooling is free under the package's cost convention.
+func (l *scalePool) Cost(Shape) Cost { return Cost{} }
+
+// Forward implements Layer.
+func (l *scalePool) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	n, in, out, err := checkInput(l, x)
+	if err != nil {
+		return nil, err
+	}
+	y := l.startForward(x, n, in, out)
+	if m := n * out.Size(); cap(l.arg) < m {
+		l.arg = make([]int32, m)
+	} else {
+		l.arg = l.arg[:m]
+	}
+	runPlanes(l, n*in.C, n*in.Size(), (*scalePool).forwardPlanes)
+	l.job = planeJob{}
+	return y, nil
+}
+
+func (l *scalePool) forwardPlanes(lo, hi int) {
+	in, out := l.job.in, l.job.out
+	kh, kw := min(l.factor, in.H), min(l.factor, in.W)
+	ip, op := in.H*in.W, out.H*out.W
+	negInf := float32(math.Inf(-1))
+	for p := lo; p < hi; p++ {
+		xp, yp, ap := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op], l.arg[p*op:(p+1)*op]
+		for oh := 0; oh < out.H; oh++ {
+			for ow := 0; ow < out.W; ow++ {
+				m, at := negInf, oh*kh*in.W+ow*kw
+				for ih := oh * kh; ih < (oh+1)*kh; ih++ {
+					row := xp[ih*in.W:]
+					for iw := ow * kw; iw < (ow+1)*kw; iw++ {
+						if v := row[iw]; v > m || v != v {
+							m, at = v, ih*in.W+iw
+						}
+					}
+				}
+				yp[oh*out.W+ow], ap[oh*out.W+ow] = m, int32(at)
+			}
+		}
+	}
+}
+
+// Backward implements Layer.
+func (l *scalePool) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+	dx, err := l.startBackward(l, "scale pool", dy)
+	if err != nil {
+		return nil, err
+	}
+	runPlanes(l, l.n*l.in.C, l.n*l.in.Size(), (*scalePool).backwardPlanes)
+	l.job = planeJob{}
+	return dx, nil
+}
+
+func (l *scalePool) backwardPlanes(lo, hi int) {
+	ip, op := l.job.in.H*l.job.in.W, l.job.out.H*l.job.out.W
+	clear(l.job.dst[lo*ip : hi*ip])
+	for p := lo; p < hi; p++ {
+		dxp := l.job.dst[p*ip : (p+1)*ip]
+		for i, g := range l.job.src[p*op : (p+1)*op] {
+			dxp[l.arg[p*op+i]] += g
 		}
 	}
 }
@@ -558,7 +612,8 @@ type ScaleBottleneckConfig struct {
 	// convolution. The block outputs 4*Planes channels (SABlock.expansion).
 	In, Planes int
 	// Stride is 1 or 2; 0 means 1. A stride of 2 max-pools the input by 2 before
-	// everything else, shortcut included, as the reference does.
+	// everything else, shortcut included, as the reference does; a side of 1 stays
+	// 1 (the window is clamped as ScaleAggregation's are), where PyTorch would fail.
 	Stride int
 	// Out, Scales and Side configure the scale aggregation layer (ScaleAggConfig);
 	// its input has Planes channels.
@@ -605,11 +660,7 @@ func NewScaleBottleneck(c ScaleBottleneckConfig) (*Block, error) {
 	}
 	var l Layer = &Residual{Body: body, Shortcut: short, Post: NewReLU()}
 	if c.Stride > 1 {
-		p, err := NewMaxPool2D(PoolConfig{K: c.Stride})
-		if err != nil {
-			return nil, fmt.Errorf("scale bottleneck: %w", err)
-		}
-		l = Seq(p, l)
+		l = Seq(&scalePool{factor: c.Stride}, l)
 	}
 	settings := fmt.Sprintf("%d->%d->%v->%d s%d", c.In, c.Planes, sa.cfg.Out, out, c.Stride)
 	return &Block{Kind: "scale_bottleneck", Settings: settings, Body: l}, nil

@@ -6,9 +6,9 @@ As in the reference, branch i max-pools its input by scales[i] (1, 2, 4, 7), con
 it (3x3 with padding 1 when side / 2**i > 1, else 1x1; no bias), upsamples it back
 (nearest when the sizes divide, else bilinear without aligned corners) and batch-
 normalizes it; the branches are concatenated and pass through a ReLU. A branch with 0
-channels is left out. Where a pooling factor exceeds a side of the input (only at inputs
-smaller than the reference's; PyTorch would reject the window) the window is clamped to
-that side, as ops.ScaleAggregation does; the case sa_rect_clamped checks it.
+channels is left out. Where a pooling factor (or the block's stride) exceeds a side of the
+input (only at inputs smaller than the reference's; PyTorch would reject the window) the
+window is clamped to that side, as ops does; sa_rect_clamped and block_s2_tiny check it.
 
 The modules register their submodules in the order the Go layers list their children
 (each branch's conv then its batch norm; the block's conv1, bn1, branches, conv3, bn3,
@@ -87,7 +87,9 @@ class SABlock(nn.Module):
             self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, bias=False), nn.BatchNorm2d(planes * 4))
 
     def forward(self, x):
-        x = F.max_pool2d(x, self.stride, self.stride) if self.stride > 1 else x
+        if self.stride > 1:  # clamped like the branches' pools (the reference: (s, s))
+            k = (min(self.stride, x.shape[2]), min(self.stride, x.shape[3]))
+            x = F.max_pool2d(x, k, k)
         residual = self.downsample(x) if self.downsample is not None else x
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.sa(out)
@@ -112,9 +114,9 @@ def count(net, shape):
     return macs, sum(p.numel() for p in net.parameters())
 
 
-def case(name, net, shape, config):
-    """Randomises the weights and batch norms, runs a train step in float64 and an eval
-    forward, and writes the fixture."""
+def case(name, net, shape, config, batch=2):
+    """Randomises the weights and batch norms, runs a train step on batch samples in
+    float64 and an eval forward, and writes the fixture."""
     bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
     with torch.no_grad():
         for bn in bns:
@@ -128,7 +130,7 @@ def case(name, net, shape, config):
     for i, bn in enumerate(bns):
         t["bn_mean.%03d" % i] = bn.running_mean.clone()
         t["bn_var.%03d" % i] = bn.running_var.clone()
-    x = torch.randn(2, *shape)
+    x = torch.randn(batch, *shape)
     net.train()
     with torch.no_grad():
         dy = torch.randn_like(net(x.clone()))
@@ -166,6 +168,12 @@ def main():
          dict(in_=4, planes=2, stride=2, out=[2, 1, 1, 1], side=5))
     case("block_s1", SABlock(8, 2, 1, [2, 1, 0, 1], 5), (8, 5, 5),
          dict(in_=8, planes=2, stride=1, out=[2, 1, 0, 1], side=5))
+    # A stride-2 block on a 1x2 map: the stride pool clamps to 1x2 -> 1x1, and side 1
+    # gives every branch a 1x1 kernel. Batch norm over the 2 values of 2 samples
+    # normalizes them to -1 and 1 and passes back a gradient that is 0 but for
+    # rounding, so this case has 4 samples.
+    case("block_s2_tiny", SABlock(4, 2, 2, [1, 1, 1, 1], 1), (4, 1, 2),
+         dict(in_=4, planes=2, stride=2, out=[1, 1, 1, 1], side=1), batch=4)
 
 
 if __name__ == "__main__":
