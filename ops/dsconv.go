@@ -45,6 +45,12 @@ type DSConvConfig struct {
 // zeros gives q = 0 and alpha = 0. The convolution (Conv2D) then runs on the
 // reconstructed weights cds[o]*alpha*q, with cds = 1 without CDS.
 //
+// Blocks are those of the shape of DSConv2d's alpha, (Out, ceil(In/Groups / B), KH,
+// KW), whose blocks run over input channels only; DSConvEngine.tensor_to_block
+// instead hands quantize_block all output channels and taps of a block at once.
+// Blocks start every B channels, as in tensor_to_block; DSConv2d.get_weight_res
+// spaces them by In/Groups / blocks instead, which differs when B does not divide.
+//
 // Backward uses the straight-through estimator: the rounding and the KDS are treated
 // as the identity, so the shadow weights receive cds[o] times the gradient of the
 // reconstructed weights, as if those were cds[o]*w, and no gradient flows into the
