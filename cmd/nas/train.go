@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"nas/evaluate"
+	"nas/ops"
+	"nas/ops/zoo"
 )
 
 type trainOptions struct {
@@ -43,7 +46,14 @@ accuracy to the last digit.
 With --json, prints an object with the fields network, dataset, seed, recipe,
 train_images, steps, train_seconds, images_per_second, final_loss, val_accuracy,
 val_loss, test_accuracy and test_loss (the test fields only with --test), and
-diverged when a non-finite loss stopped training.`,
+diverged when a non-finite loss stopped training.
+
+A network whose grouping is learned (condensenet74_c4, condensenet74_c8) trains in
+its training form, with learned group convolutions that condense during the first
+half of training, and on images smaller than its reference input with the stem at
+stride 1, as the reference does on CIFAR. It is then converted to its inference
+form, which the accuracies measure; converted_macs and converted_params give that
+form's cost at the dataset's image shape.`,
 		Example: `  nas train reference_net --dataset mnist --train-size 12800 --val-size 0 --test
   nas train mobilenet_v2 --dataset fashion-mnist --epochs 3 --json`,
 		Args: cobra.ExactArgs(1),
@@ -88,6 +98,28 @@ type trainReport struct {
 	TestAccuracy *float64        `json:"test_accuracy,omitempty"`
 	TestLoss     *float64        `json:"test_loss,omitempty"`
 	Diverged     string          `json:"diverged,omitempty"`
+	// ConvertedMACs and ConvertedParams are the cost of a learned-grouping network's
+	// converted form; absent for other networks.
+	ConvertedMACs   int64 `json:"converted_macs,omitempty"`
+	ConvertedParams int64 `json:"converted_params,omitempty"`
+}
+
+// buildTrainNet returns the network that nas train trains: the training form of a
+// network with learned grouping (see zoo.LearnedSpec), with as many proxy strides
+// as the image is smaller than the reference input and the form allows, or else the
+// zoo network. learned reports the training form.
+func buildTrainNet(name string, in ops.Shape, classes int) (net *ops.Network, learned bool, err error) {
+	s, ok := zoo.LearnedSpec(name)
+	if !ok {
+		net, _, err = buildZoo(name, in, classes)
+		return net, false, err
+	}
+	p := min(zoo.ProxyStridesFor(s.Input, in), s.ProxyStrides)
+	net, err = zoo.BuildLearned(name, zoo.Options{Input: in, Classes: classes, ProxyStrides: p})
+	if errors.Is(err, zoo.ErrInputTooSmall) {
+		return nil, true, usageError{err}
+	}
+	return net, true, err
 }
 
 // openDataset opens a dataset with the command line's validation hold-out: 0 for
@@ -114,7 +146,7 @@ func runTrain(ctx context.Context, o *trainOptions) error {
 	if err != nil {
 		return err
 	}
-	net, _, err := buildZoo(o.name, data.Shape(), data.Classes())
+	net, learned, err := buildTrainNet(o.name, data.Shape(), data.Classes())
 	if err != nil {
 		return err
 	}
@@ -139,6 +171,13 @@ func runTrain(ctx context.Context, o *trainOptions) error {
 	}
 	rep := trainReport{Network: o.name, Dataset: data.Name(), Seed: o.seed, Recipe: o.recipe, TrainImages: res.Images,
 		Steps: res.Steps, TrainSeconds: res.Seconds, ImagesPerSec: res.ImagesPerSec, FinalLoss: res.FinalLoss, Diverged: res.Diverged}
+	if learned && res.Diverged == "" {
+		if net, err = zoo.Convert(net); err != nil {
+			return err
+		}
+		c := net.Cost()
+		rep.ConvertedMACs, rep.ConvertedParams = c.MACs, c.Params
+	}
 	if nv, _ := data.Len(evaluate.Val); nv > 0 && res.Diverged == "" {
 		a, err := evaluate.Evaluate(net, data, evaluate.Val, 0)
 		if err != nil {
@@ -160,6 +199,9 @@ func runTrain(ctx context.Context, o *trainOptions) error {
 		o.name, data.Name(), rep.Steps, rep.TrainImages, rep.TrainSeconds, rep.ImagesPerSec, rep.FinalLoss)
 	if rep.Diverged != "" {
 		fmt.Fprintf(o.out, "diverged: %s\n", rep.Diverged)
+	}
+	if rep.ConvertedMACs > 0 {
+		fmt.Fprintf(o.out, "converted: %d MACs, %d params\n", rep.ConvertedMACs, rep.ConvertedParams)
 	}
 	if rep.ValAccuracy != nil {
 		fmt.Fprintf(o.out, "validation accuracy %.2f%% (loss %.4f)\n", 100**rep.ValAccuracy, *rep.ValLoss)
