@@ -287,6 +287,7 @@ var (
 	_ Describer   = (*scaleBranch)(nil)
 )
 
+// bn returns the batch norm after the branch's convolution.
 func (b *scaleBranch) bn() *BatchNorm2D { return b.post.Layers[0].(*BatchNorm2D) }
 
 // Describe names the branch by its pooling factor, such as "scale_branch /4".
