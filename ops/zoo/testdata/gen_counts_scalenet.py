@@ -4,7 +4,8 @@ Neuron Allocation for Scale Aggregation Networks"), from its reference implement
 Eli-YiLi/ScaleNet pytorch/scalenet.py (scalenet50(), ScaleNet, SABlock) with the published
 structure structures/scalenet50.json, copied beside this file as scalenet50.json.
 
-Writes reference_counts_scalenet.json beside this file, with the fields of
+Writes reference_counts_scalenet.json (224x224x3) and scalenet50_small_counts.json (28x28x1
+and 32x32x3, see SMALL) beside this file, with the fields of
 reference_counts.json (see gen_counts.py) and its count() convention: parameters are
 sum(p.numel()) over net.parameters(); MACs come from forward hooks on one image,
 out.numel()*(in/groups)*kh*kw per nn.Conv2d and in*out per nn.Linear, nothing else.
