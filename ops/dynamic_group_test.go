@@ -268,3 +268,27 @@ func TestDynamicGroupConvSchedule(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamicGroupConvNoAllocs checks that a training step (Forward and Backward)
+// allocates nothing once the shapes are stable, as the package's ownership rules ask.
+func TestDynamicGroupConvNoAllocs(t *testing.T) {
+	l, err := NewDynamicGroupConv(DGCConfig{In: 8, Out: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1,
+		Heads: 2, Keep: 0.5, Lasso: 1e-5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Init(l, rand.New(rand.NewPCG(1, 2)))
+	x, dy := randTensor(1, 4, Shape{8, 6, 6}), randTensor(2, 4, Shape{8, 3, 3})
+	step := func() {
+		if _, err := l.Forward(x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Backward(dy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	if n := testing.AllocsPerRun(10, step); n != 0 {
+		t.Errorf("Forward and Backward allocate %v times per step, want 0", n)
+	}
+}
