@@ -56,10 +56,13 @@ type DGCConfig struct {
 // heads' outputs are interleaved as the reference's final transpose leaves them:
 // output channel j*Heads+h is filter j of head h.
 //
-// Unlike the reference, which convolves all channels with the dropped ones zeroed,
-// the layer gathers the kept channels and their weights, so that a head's
-// convolution costs what Cost says. The reference's pre-activation (batch norm and
-// ReLU inside DynamicMultiHeadConv) is left to the surrounding network.
+// On output maps of at least dgcGatherMinHW values the layer gathers each sample's
+// kept channels and their weights, so that a head's convolution costs what Cost
+// says. On smaller maps, where copying the weights for every sample would cost more
+// than the convolution, it does as the reference does: it convolves all channels,
+// the dropped ones zeroed, over tiles of samples with the weights read once per
+// tile. The reference's pre-activation (batch norm and ReLU inside
+// DynamicMultiHeadConv) is left to the surrounding network.
 //
 // A trainer that calls SetProgress gets the reference's schedule: no channel is
 // dropped during the first twelfth of training, then more and more until three
@@ -97,18 +100,47 @@ type DynamicGroupConv struct {
 	fwdFn        func(chunk, lo, hi int)
 	bwdFn        func(chunk, lo, hi int)
 	noIm2col     bool // 1x1, stride 1, no padding: the gathered input is its own im2col
+	// tile is the number of samples of a tile on the masked path of small output
+	// maps, or 0 for the gathered path (set by Forward for its shapes).
+	tile int
+	// force overrides the choice of path; tests use it to check both.
+	force dgcPath
 }
+
+// dgcPath names the way DynamicGroupConv computes its heads' convolutions.
+type dgcPath int
+
+const (
+	dgcAuto     dgcPath = iota // by output map size (dgcGatherMinHW)
+	dgcGathered                // kept channels and weights gathered per sample
+	dgcMasked                  // all channels, the dropped ones zeroed, per tile of samples
+)
+
+// dgcGatherMinHW is the smallest output map (out.H*out.W values) on which the layer
+// gathers kept channels and weights per sample: the copy of a head's weights is then
+// at most 1/64 of the head's multiply-adds.
+const dgcGatherMinHW = 64
+
+// dgcTileFloats bounds the im2col matrix of a tile of samples on the masked path:
+// 64K values (256 KB), which stay in the L2 cache while the weights stream past.
+const dgcTileFloats = 64 << 10
 
 // dgcScratch is one worker's scratch memory and parameter gradients.
 type dgcScratch struct {
-	sorted         []float32 // In
-	xg, dxg        []float32 // In*in.H*in.W: gathered, scaled input channels
-	col, dcol      []float32 // In*KH*KW*out.H*out.W
-	wg, dwg        []float32 // Out/Heads*In*KH*KW: gathered filters
-	dsal, dpool    []float32 // In
-	dhid           []float32 // hidden
-	dw, dfc1, dfc2 []float32
-	dfc2b          []float32
+	sorted      []float32 // In
+	xg, dxg     []float32 // In*in.H*in.W: gathered, scaled input channels
+	col, dcol   []float32 // In*KH*KW*out.H*out.W
+	wg, dwg     []float32 // Out/Heads*In*KH*KW: gathered filters
+	dsal, dpool []float32 // In
+	dhid        []float32 // hidden
+	// The masked path: a tile's im2col matrix and its gradient (In*KH*KW rows of
+	// tile*out.H*out.W), one sample's (col1), a head's outputs or output gradients
+	// over the tile (yt), the channels' scales (scale: saliency or 0) and the tile's
+	// channel-mean gradients (dpoolT, tile*In).
+	cols, dcols, col1, yt []float32
+	scale, dpoolT         []float32
+	dw, dfc1, dfc2        []float32
+	dfc2b                 []float32
 }
 
 var (
@@ -283,7 +315,16 @@ func (l *DynamicGroupConv) scratch(w int) {
 	for len(l.ws) < w {
 		l.ws = append(l.ws, &dgcScratch{})
 	}
+	rows := c.In * kk
 	for _, s := range l.ws[:w] {
+		if l.tile > 0 {
+			s.cols = grow(s.cols, rows*l.tile*hwOut)
+			s.dcols = grow(s.dcols, rows*l.tile*hwOut)
+			s.col1 = grow(s.col1, rows*hwOut)
+			s.yt = grow(s.yt, cog*l.tile*hwOut)
+			s.scale = grow(s.scale, c.In)
+			s.dpoolT = grow(s.dpoolT, l.tile*c.In)
+		}
 		s.sorted = grow(s.sorted, c.In)
 		s.xg = grow(s.xg, c.In*hwIn)
 		s.dxg = grow(s.dxg, c.In*hwIn)
@@ -313,6 +354,10 @@ func (l *DynamicGroupConv) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	l.sal = grow(l.sal, n*c.Heads*c.In)
 	l.kept = growInt32(l.kept, n*c.Heads*c.In)
 	l.nkept = growInt32(l.nkept, n*c.Heads)
+	l.tile = 0
+	if hw := out.H * out.W; l.force == dgcMasked || (l.force == dgcAuto && hw < dgcGatherMinHW) {
+		l.tile = max(1, dgcTileFloats/(c.In*c.KH*c.KW*hw))
+	}
 	l.scratch(workers(n))
 	if l.fwdFn == nil {
 		l.fwdFn, l.bwdFn = l.forwardChunk, l.backwardChunk
@@ -334,29 +379,26 @@ func growInt32(s []int32, n int) []int32 {
 // forwardChunk runs the forward pass of samples [lo, hi) as worker wk, writing the
 // output to l.yd.
 func (l *DynamicGroupConv) forwardChunk(wk, lo, hi int) {
-	c := l.cfg
 	s := l.ws[wk]
+	for b := lo; b < hi; b++ {
+		l.selectChannels(s, b)
+	}
+	if l.tile > 0 {
+		l.forwardMasked(s, lo, hi)
+		return
+	}
+	c := l.cfg
 	hwIn, hwOut := l.in.H*l.in.W, l.out.H*l.out.W
 	cog := c.Out / c.Heads
 	kk := c.KH * c.KW
 	y := l.yd
 	for b := lo; b < hi; b++ {
 		xb := l.x[b*c.In*hwIn : (b+1)*c.In*hwIn]
-		pooled := l.pooled[b*c.In : (b+1)*c.In]
-		for ch := range pooled {
-			var sum float64
-			for _, v := range xb[ch*hwIn : (ch+1)*hwIn] {
-				sum += float64(v)
-			}
-			pooled[ch] = float32(sum / float64(hwIn))
-		}
 		for h := 0; h < c.Heads; h++ {
 			u := b*c.Heads + h
 			sal := l.sal[u*c.In : (u+1)*c.In]
-			l.saliency(h, pooled, l.hid[u*l.hidden:(u+1)*l.hidden], sal)
-			kept := l.kept[u*c.In : (u+1)*c.In]
-			k := l.choose(sal, kept, s.sorted)
-			l.nkept[u] = int32(k)
+			k := int(l.nkept[u])
+			kept := l.kept[u*c.In : u*c.In+k]
 			ys := y[(b*c.Out+h)*hwOut:]
 			if k == 0 {
 				for j := 0; j < cog; j++ {
@@ -364,9 +406,90 @@ func (l *DynamicGroupConv) forwardChunk(wk, lo, hi int) {
 				}
 				continue
 			}
-			col := l.gather(s, h, xb, sal, kept[:k])
+			col := l.gather(s, h, xb, sal, kept)
 			gemm.Sgemm(false, false, cog, hwOut, k*kk, 1, s.wg, k*kk, col, hwOut, 0, ys, c.Heads*hwOut)
 		}
+	}
+}
+
+// selectChannels computes sample b's channel means, and each head's saliencies and kept
+// channels.
+func (l *DynamicGroupConv) selectChannels(s *dgcScratch, b int) {
+	c := l.cfg
+	hwIn := l.in.H * l.in.W
+	xb := l.x[b*c.In*hwIn : (b+1)*c.In*hwIn]
+	pooled := l.pooled[b*c.In : (b+1)*c.In]
+	for ch := range pooled {
+		var sum float64
+		for _, v := range xb[ch*hwIn : (ch+1)*hwIn] {
+			sum += float64(v)
+		}
+		pooled[ch] = float32(sum / float64(hwIn))
+	}
+	for h := 0; h < c.Heads; h++ {
+		u := b*c.Heads + h
+		sal := l.sal[u*c.In : (u+1)*c.In]
+		l.saliency(h, pooled, l.hid[u*l.hidden:(u+1)*l.hidden], sal)
+		l.nkept[u] = int32(l.choose(sal, l.kept[u*c.In:(u+1)*c.In], s.sorted))
+	}
+}
+
+// forwardMasked is the forward pass of samples [lo, hi) on the masked path: per
+// tile of samples and head, the im2col matrix of the inputs with the head's dropped
+// channels zeroed and the kept ones scaled times all of the head's filters.
+func (l *DynamicGroupConv) forwardMasked(s *dgcScratch, lo, hi int) {
+	c := l.cfg
+	hwOut := l.out.H * l.out.W
+	cog, rows := c.Out/c.Heads, c.In*c.KH*c.KW
+	wd := l.weight.Value.Float32s()
+	for t0 := lo; t0 < hi; t0 += l.tile {
+		t1 := min(hi, t0+l.tile)
+		ld := (t1 - t0) * hwOut
+		for h := 0; h < c.Heads; h++ {
+			for b := t0; b < t1; b++ {
+				l.maskedCols(s, b, h, s.cols[(b-t0)*hwOut:], ld)
+			}
+			gemm.Sgemm(false, false, cog, ld, rows, 1, wd[h*cog*rows:], rows, s.cols, ld, 0, s.yt, ld)
+			for b := t0; b < t1; b++ {
+				for j := 0; j < cog; j++ {
+					copy(l.yd[(b*c.Out+j*c.Heads+h)*hwOut:][:hwOut], s.yt[j*ld+(b-t0)*hwOut:][:hwOut])
+				}
+			}
+		}
+	}
+}
+
+// maskedCols writes the im2col matrix of sample b's input, with the channels head h
+// dropped zeroed and the kept ones multiplied by their saliency, into dst: In*KH*KW
+// rows of out.H*out.W values, ld apart.
+func (l *DynamicGroupConv) maskedCols(s *dgcScratch, b, h int, dst []float32, ld int) {
+	c := l.cfg
+	hwIn, hwOut := l.in.H*l.in.W, l.out.H*l.out.W
+	u := b*c.Heads + h
+	sal := l.sal[u*c.In : (u+1)*c.In]
+	clear(s.scale)
+	for _, ch := range l.kept[u*c.In : u*c.In+int(l.nkept[u])] {
+		s.scale[ch] = sal[ch]
+	}
+	xb := l.x[b*c.In*hwIn : (b+1)*c.In*hwIn]
+	xm := s.xg[:c.In*hwIn]
+	for ch, g := range s.scale {
+		src, out := xb[ch*hwIn:(ch+1)*hwIn], xm[ch*hwIn:(ch+1)*hwIn]
+		if g == 0 {
+			clear(out)
+			continue
+		}
+		for i, v := range src {
+			out[i] = g * v
+		}
+	}
+	src := xm
+	if !l.noIm2col {
+		src = s.col1
+		im2col(xm, c.In, l.in, l.out, l.conv, src)
+	}
+	for r := 0; r < c.In*c.KH*c.KW; r++ {
+		copy(dst[r*ld:r*ld+hwOut], src[r*hwOut:(r+1)*hwOut])
 	}
 }
 
@@ -500,6 +623,10 @@ func (l *DynamicGroupConv) backwardChunk(wk, lo, hi int) {
 	// The lasso term's gradient with respect to each saliency: Lasso times that of a
 	// mean over the batch and the channels.
 	lasso := float32(c.Lasso / float64(l.n*c.In))
+	if l.tile > 0 {
+		l.backwardMasked(s, lo, hi, lasso)
+		return
+	}
 	for b := lo; b < hi; b++ {
 		xb := l.x[b*c.In*hwIn : (b+1)*c.In*hwIn]
 		dxb := l.dxd[b*c.In*hwIn : (b+1)*c.In*hwIn]
@@ -517,16 +644,92 @@ func (l *DynamicGroupConv) backwardChunk(wk, lo, hi int) {
 			kept := l.kept[u*c.In : u*c.In+int(l.nkept[u])]
 			l.convBackward(s, h, xb, dxb, l.dyd[(b*c.Out+h)*hwOut:], sal, kept, dsal)
 			if lasso != 0 || len(kept) > 0 {
-				l.saliencyBackward(s, h, pooled, hid, sal, dsal)
+				l.saliencyBackward(s, h, pooled, hid, sal, dsal, s.dpool)
 			}
 		}
-		// Every head's generator read the channel means.
-		inv := 1 / float32(hwIn)
-		for ch, d := range s.dpool {
-			g := d * inv
-			for i, dst := 0, dxb[ch*hwIn:(ch+1)*hwIn]; i < len(dst); i++ {
-				dst[i] += g
+		addPoolGrad(dxb, s.dpool, hwIn)
+	}
+}
+
+// addPoolGrad adds the gradient of one sample's channel means, dpool, to its input
+// gradient dxb of planes of hw values: every head's generator read the means.
+func addPoolGrad(dxb, dpool []float32, hw int) {
+	inv := 1 / float32(hw)
+	for ch, d := range dpool {
+		g := d * inv
+		for i, dst := 0, dxb[ch*hw:(ch+1)*hw]; i < len(dst); i++ {
+			dst[i] += g
+		}
+	}
+}
+
+// backwardMasked is the backward pass of samples [lo, hi) on the masked path, the
+// adjoint of forwardMasked, with the saliency generators' backward pass per sample
+// and head.
+func (l *DynamicGroupConv) backwardMasked(s *dgcScratch, lo, hi int, lasso float32) {
+	c := l.cfg
+	hwIn, hwOut := l.in.H*l.in.W, l.out.H*l.out.W
+	cog, rows := c.Out/c.Heads, c.In*c.KH*c.KW
+	nh := l.hidden
+	wd := l.weight.Value.Float32s()
+	for t0 := lo; t0 < hi; t0 += l.tile {
+		t1 := min(hi, t0+l.tile)
+		ld := (t1 - t0) * hwOut
+		clear(l.dxd[t0*c.In*hwIn : t1*c.In*hwIn])
+		dpoolT := s.dpoolT[:(t1-t0)*c.In]
+		clear(dpoolT)
+		for h := 0; h < c.Heads; h++ {
+			for b := t0; b < t1; b++ {
+				l.maskedCols(s, b, h, s.cols[(b-t0)*hwOut:], ld)
+				for j := 0; j < cog; j++ {
+					copy(s.yt[j*ld+(b-t0)*hwOut:][:hwOut], l.dyd[(b*c.Out+j*c.Heads+h)*hwOut:][:hwOut])
+				}
 			}
+			gemm.Sgemm(false, true, cog, rows, ld, 1, s.yt, ld, s.cols, ld, 1, s.dw[h*cog*rows:], rows)
+			gemm.Sgemm(true, false, rows, ld, cog, 1, wd[h*cog*rows:], rows, s.yt, ld, 0, s.dcols, ld)
+			for b := t0; b < t1; b++ {
+				// The masked input's gradient: col2im of the sample's block of dcols.
+				dxm := s.dxg[:c.In*hwIn]
+				if l.noIm2col {
+					for r := 0; r < c.In; r++ {
+						copy(dxm[r*hwIn:(r+1)*hwIn], s.dcols[r*ld+(b-t0)*hwOut:][:hwOut])
+					}
+				} else {
+					for r := 0; r < rows; r++ {
+						copy(s.col1[r*hwOut:(r+1)*hwOut], s.dcols[r*ld+(b-t0)*hwOut:][:hwOut])
+					}
+					clear(dxm)
+					col2im(s.col1, c.In, l.in, l.out, l.conv, dxm)
+				}
+				u := b*c.Heads + h
+				sal := l.sal[u*c.In : (u+1)*c.In]
+				kept := l.kept[u*c.In : u*c.In+int(l.nkept[u])]
+				xb := l.x[b*c.In*hwIn : (b+1)*c.In*hwIn]
+				dxb := l.dxd[b*c.In*hwIn : (b+1)*c.In*hwIn]
+				dsal := s.dsal
+				for ch := range dsal {
+					dsal[ch] = lasso
+				}
+				for _, ch := range kept {
+					g := dxm[int(ch)*hwIn : int(ch+1)*hwIn]
+					xs := xb[int(ch)*hwIn : int(ch+1)*hwIn]
+					dst := dxb[int(ch)*hwIn : int(ch+1)*hwIn]
+					sc := sal[ch]
+					var d float32
+					for i, v := range g {
+						d += xs[i] * v
+						dst[i] += sc * v
+					}
+					dsal[ch] += d
+				}
+				if lasso != 0 || len(kept) > 0 {
+					l.saliencyBackward(s, h, l.pooled[b*c.In:(b+1)*c.In], l.hid[u*nh:(u+1)*nh], sal, dsal,
+						dpoolT[(b-t0)*c.In:(b-t0+1)*c.In])
+				}
+			}
+		}
+		for b := t0; b < t1; b++ {
+			addPoolGrad(l.dxd[b*c.In*hwIn:(b+1)*c.In*hwIn], dpoolT[(b-t0)*c.In:(b-t0+1)*c.In], hwIn)
 		}
 	}
 }
@@ -582,8 +785,8 @@ func (l *DynamicGroupConv) convBackward(s *dgcScratch, h int, xb, dxb, dys, sal 
 
 // saliencyBackward back-propagates the saliency gradient dsal of head h of one
 // sample through its generator, adding the parameter gradients to s's and the
-// channel means' gradient to s.dpool. dsal is overwritten.
-func (l *DynamicGroupConv) saliencyBackward(s *dgcScratch, h int, pooled, hid, sal, dsal []float32) {
+// channel means' gradient to dpool.
+func (l *DynamicGroupConv) saliencyBackward(s *dgcScratch, h int, pooled, hid, sal, dsal, dpool []float32) {
 	c, nh := l.cfg, l.hidden
 	w1 := l.fc1.Value.Float32s()[h*nh*c.In:]
 	w2 := l.fc2.Value.Float32s()[h*c.In*nh:]
@@ -608,7 +811,7 @@ func (l *DynamicGroupConv) saliencyBackward(s *dgcScratch, h int, pooled, hid, s
 		}
 		for ch, p := range pooled {
 			dw1[j*c.In+ch] += d * p
-			s.dpool[ch] += w1[j*c.In+ch] * d
+			dpool[ch] += w1[j*c.In+ch] * d
 		}
 	}
 }

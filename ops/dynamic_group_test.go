@@ -1,9 +1,12 @@
 package ops
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"gorgonia.org/tensor"
 )
 
 func dgcFromFixture(t *testing.T, f *fixture) DGCConfig {
@@ -18,43 +21,51 @@ func dgcFromFixture(t *testing.T, f *fixture) DGCConfig {
 // TestDynamicGroupConvMatchesPyTorch compares forward values, the input gradient,
 // every parameter gradient (with the lasso term where the case has one) and the
 // number of channels each head keeps with the re-implementation of hellozhuo/dgc
-// layers.py in testdata/gen/gen_dgc.py.
+// layers.py in testdata/gen/gen_dgc.py, on both ways of computing the heads.
 func TestDynamicGroupConvMatchesPyTorch(t *testing.T) {
 	for _, f := range loadFixtures(t, "dgc_") {
-		t.Run(f.name, func(t *testing.T) {
-			cfg := dgcFromFixture(t, f)
-			mk := func() Layer {
-				l, err := NewDynamicGroupConv(cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				copyInto(t, l.weight.Value, f.tensor(t, "weight"))
-				copyInto(t, l.fc1.Value, f.tensor(t, "fc1"))
-				copyInto(t, l.fc2.Value, f.tensor(t, "fc2"))
-				copyInto(t, l.fc2b.Value, f.tensor(t, "fc2_bias"))
-				return l
-			}
-			l := mk().(*DynamicGroupConv)
-			if got, want := cfg.In-l.Kept(), f.int(t, "inactive"); got != want {
-				t.Errorf("NewDynamicGroupConv(%+v) drops %d channels, layers.py %d", cfg, got, want)
-			}
-			x, dy := f.tensor(t, "x"), f.tensor(t, "dy")
-			y, dx := runLayer(t, l, x, dy)
-			assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
-			assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
-			assertClose(t, "dweight", l.weight.Grad, f.tensor(t, "dweight"), fixtureTol)
-			assertClose(t, "dfc1", l.fc1.Grad, f.tensor(t, "dfc1"), fixtureTol)
-			assertClose(t, "dfc2", l.fc2.Grad, f.tensor(t, "dfc2"), fixtureTol)
-			assertClose(t, "dfc2_bias", l.fc2b.Grad, f.tensor(t, "dfc2_bias"), fixtureTol)
-			want := f.tensor(t, "nkept").Float32s()
-			for u, got := range l.nkept {
-				if float32(got) != want[u] {
-					t.Errorf("sample %d head %d keeps %d channels, PyTorch %v", u/cfg.Heads, u%cfg.Heads, got, want[u])
-				}
-			}
-			checkLayerContract(t, mk, x, dy)
-		})
+		for _, path := range []dgcPath{dgcGathered, dgcMasked} {
+			t.Run(fmt.Sprintf("%s/path%d", f.name, path), func(t *testing.T) {
+				testDGCFixture(t, f, path)
+			})
+		}
 	}
+}
+
+// testDGCFixture runs one fixture case on the given path.
+func testDGCFixture(t *testing.T, f *fixture, path dgcPath) {
+	cfg := dgcFromFixture(t, f)
+	mk := func() Layer {
+		l, err := NewDynamicGroupConv(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.force = path
+		copyInto(t, l.weight.Value, f.tensor(t, "weight"))
+		copyInto(t, l.fc1.Value, f.tensor(t, "fc1"))
+		copyInto(t, l.fc2.Value, f.tensor(t, "fc2"))
+		copyInto(t, l.fc2b.Value, f.tensor(t, "fc2_bias"))
+		return l
+	}
+	l := mk().(*DynamicGroupConv)
+	if got, want := cfg.In-l.Kept(), f.int(t, "inactive"); got != want {
+		t.Errorf("NewDynamicGroupConv(%+v) drops %d channels, layers.py %d", cfg, got, want)
+	}
+	x, dy := f.tensor(t, "x"), f.tensor(t, "dy")
+	y, dx := runLayer(t, l, x, dy)
+	assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
+	assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
+	assertClose(t, "dweight", l.weight.Grad, f.tensor(t, "dweight"), fixtureTol)
+	assertClose(t, "dfc1", l.fc1.Grad, f.tensor(t, "dfc1"), fixtureTol)
+	assertClose(t, "dfc2", l.fc2.Grad, f.tensor(t, "dfc2"), fixtureTol)
+	assertClose(t, "dfc2_bias", l.fc2b.Grad, f.tensor(t, "dfc2_bias"), fixtureTol)
+	want := f.tensor(t, "nkept").Float32s()
+	for u, got := range l.nkept {
+		if float32(got) != want[u] {
+			t.Errorf("sample %d head %d keeps %d channels, PyTorch %v", u/cfg.Heads, u%cfg.Heads, got, want[u])
+		}
+	}
+	checkLayerContract(t, mk, x, dy)
 }
 
 // TestDynamicGroupConvKeepAllIsConv checks the layer against Conv2D where the two must
@@ -290,5 +301,35 @@ func TestDynamicGroupConvNoAllocs(t *testing.T) {
 	step()
 	if n := testing.AllocsPerRun(10, step); n != 0 {
 		t.Errorf("Forward and Backward allocate %v times per step, want 0", n)
+	}
+}
+
+// TestDynamicGroupConvPathsAgree checks the masked path against the gathered one
+// where the masked path splits the batch into several tiles: 64 inputs, 3x3, a 7x7
+// output map make tiles of dgcTileFloats/(64*9*49) = 2 samples, so a batch of 5 runs
+// as tiles of 2, 2 and 1 (or 2 and 1 per worker).
+func TestDynamicGroupConvPathsAgree(t *testing.T) {
+	cfg := DGCConfig{In: 64, Out: 32, KH: 3, KW: 3, PadH: 1, PadW: 1, Heads: 4, Keep: 0.45, Lasso: 0.1}
+	in := Shape{64, 7, 7}
+	x, dy := randTensor(5, 5, in), randTensor(6, 5, Shape{32, 7, 7})
+	var ys, dxs [2]*tensor.Dense
+	var grads [2][]*Param
+	for i, path := range []dgcPath{dgcGathered, dgcMasked} {
+		l, err := NewDynamicGroupConv(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Init(l, rand.New(rand.NewPCG(7, 8)))
+		l.force = path
+		ys[i], dxs[i] = runLayer(t, l, x, dy)
+		if path == dgcMasked && l.tile != 2 {
+			t.Fatalf("masked path: tiles of %d samples, want 2", l.tile)
+		}
+		grads[i] = l.Params()
+	}
+	assertClose(t, "y", ys[1], ys[0], fixtureTol)
+	assertClose(t, "dx", dxs[1], dxs[0], fixtureTol)
+	for j, p := range grads[1] {
+		assertClose(t, "d"+p.Name, p.Grad, grads[0][j].Grad, fixtureTol)
 	}
 }
