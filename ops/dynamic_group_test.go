@@ -282,7 +282,12 @@ func TestDynamicGroupConvSchedule(t *testing.T) {
 
 // TestDynamicGroupConvNoAllocs checks that a training step (Forward and Backward)
 // allocates nothing once the shapes are stable, as the package's ownership rules ask.
+// Under the race detector sync.Pool drops gemm's packing buffers on purpose, so the
+// plain test run checks it (as TestLinearNoAllocs).
 func TestDynamicGroupConvNoAllocs(t *testing.T) {
+	if raceEnabled() {
+		t.Skip("allocation counts are not meaningful under -race (sync.Pool drops items)")
+	}
 	l, err := NewDynamicGroupConv(DGCConfig{In: 8, Out: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1,
 		Heads: 2, Keep: 0.5, Lasso: 1e-5})
 	if err != nil {
