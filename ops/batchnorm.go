@@ -55,6 +55,14 @@ type BatchNorm2D struct {
 	preStats bool
 	noApply  bool
 	fin      bnInput
+	// In Backward, red holds the per-plane reductions that the convolution after
+	// the batch norm computed (used when preReduced is set), and noApplyBack makes
+	// Backward compute the parameter gradients and coefficients but write no input
+	// gradient, which the convolution before applies itself as bout describes.
+	red         []float32
+	preReduced  bool
+	noApplyBack bool
+	bout        bnGrad
 }
 
 var (
@@ -290,14 +298,19 @@ func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse)
 	clear(dot)
 	st := l.scratch[2*lo : 2*hi]
 	for i := 0; i < n; i++ {
-		base := i * c * hw
-		channelRuns(lo, hi, c, g, func(from, to, dst int) {
-			bnActBackReducePlanes(xd[base+from*hw:], dyd[base+dst*hw:], hw, to-from, hw, g*hw,
-				l.ca[from:to], l.cb[from:to], l.mean[from:to], clo, chi, mask, st[2*(from-lo):])
-		})
+		r := st
+		if l.preReduced {
+			r = l.red[2*(i*c+lo) : 2*(i*c+hi)]
+		} else {
+			base := i * c * hw
+			channelRuns(lo, hi, c, g, func(from, to, dst int) {
+				bnActBackReducePlanes(xd[base+from*hw:], dyd[base+dst*hw:], hw, to-from, hw, g*hw,
+					l.ca[from:to], l.cb[from:to], l.mean[from:to], clo, chi, mask, st[2*(from-lo):])
+			})
+		}
 		for j := range sdy {
-			sdy[j] += float64(st[2*j])
-			dot[j] += float64(st[2*j+1])
+			sdy[j] += float64(r[2*j])
+			dot[j] += float64(r[2*j+1])
 		}
 	}
 	// dx = (dy - (x-mean)*k - sum(dy)/count) * a with a = gamma*invstd and
@@ -315,6 +328,9 @@ func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse)
 			e = (float64(mean[j])*kk - sdy[j]/count) * aj
 		}
 		k[3*j], k[3*j+1], k[3*j+2] = float32(aj), float32(b), float32(e)
+	}
+	if l.noApplyBack {
+		return
 	}
 	for i := 0; i < n; i++ {
 		base := i * c * hw

@@ -69,6 +69,13 @@ type Conv2D struct {
 	// yst, when set by Sequential for the duration of one Forward, receives the
 	// per-plane statistics of the output for the batch norm that follows.
 	yst []float32
+	// dyin, when set by Sequential for the duration of one Backward, says that the
+	// gradient handed to Backward is at the output of the batch norm after the
+	// convolution, which left its backward apply to the convolution: dsc holds it
+	// per worker for sample dscS[wk] (fast_fuse.go).
+	dyin *bnGrad
+	dsc  [][]float32
+	dscS []int
 }
 
 var _ Layer = (*Conv2D)(nil)
@@ -255,7 +262,8 @@ func (l *Conv2D) im2colBwdChunk(wk, lo, hi int) {
 	dw, db, dcol := l.dw[wk], l.db[wk], l.col[wk]
 	for u := lo; u < hi; u++ {
 		s, g := u/c.Groups, u%c.Groups
-		dys := p.dy.span(s, g*cog, cog, hw)
+		dy, sd := l.dyOf(wk, s)
+		dys := dy.span(sd, g*cog, cog, hw)
 		var col []float32
 		if l.colsCached {
 			col = l.cols[u*kk*hw : (u+1)*kk*hw]
@@ -269,6 +277,7 @@ func (l *Conv2D) im2colBwdChunk(wk, lo, hi int) {
 		dxs := p.y.span(s, g*cig, cig, in.H*in.W)
 		clear(dxs)
 		col2im(dcol, cig, in, out, c, dxs)
+		l.gradStats(s, g*cig, cig)
 		if l.bias != nil {
 			biasGrad(db, dys, g*cog, cog, hw)
 		}

@@ -221,6 +221,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		cnt := min(hi-u, c.In-ch, p.limit)
 		u += cnt
 		xp, si := l.inputOf(wk, s)
+		dyp, sd := l.dyOf(wk, s)
 		x := xp.span(si, ch, cnt, ihw)
 		xs, xstride := x, ihw
 		var dph []float32
@@ -234,7 +235,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		}
 		for m := 0; m < mult; m++ {
 			o := ch*mult + m
-			dys := p.dy.d[p.dy.off(s, o, ohw):]
+			dys := dyp.d[dyp.off(sd, o, ohw):]
 			st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
 			if l.bias != nil {
 				for j := 0; j < cnt; j++ {
@@ -267,6 +268,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 				dwconv.Interleave(dx[j*ihw:(j+1)*ihw], dph[j*ps4:(j+1)*ps4], in.H, in.W)
 			}
 		}
+		l.gradStats(s, ch, cnt)
 	}
 }
 
@@ -356,11 +358,12 @@ func (l *Conv2D) dwDirectBwdChunk(wk, lo, hi int) {
 	for u := lo; u < hi; u++ {
 		s, ch := u/c.In, u%c.In
 		xp, si := l.inputOf(wk, s)
+		dyp, sd := l.dyOf(wk, s)
 		x, dx := xp.span(si, ch, 1, ihw), p.y.span(s, ch, 1, ihw)
 		clear(dx)
 		for m := 0; m < mult; m++ {
 			o := ch*mult + m
-			dy := p.dy.span(s, o, 1, ohw)
+			dy := dyp.span(sd, o, 1, ohw)
 			w, dw := wd[o*kk:(o+1)*kk], dwa[o*kk:(o+1)*kk]
 			if l.bias != nil {
 				biasGrad(db, dy, o, 1, ohw)
@@ -396,5 +399,6 @@ func (l *Conv2D) dwDirectBwdChunk(wk, lo, hi int) {
 				}
 			}
 		}
+		l.gradStats(s, ch, 1)
 	}
 }

@@ -22,11 +22,18 @@ package ops
 // it to its input: the convolution's input channel o (of the whole tensor of c
 // channels) is clamp(z[src(o)]*ca[src(o)] + cb[src(o)], lo, hi), where src undoes
 // the shuffle over groups.
+//
+// In the backward pass, when red is set, the convolution also writes the batch
+// norm's reductions of its input gradient to red (see reduce), which needs the batch
+// norm's mean and whether its activation masks the gradient.
 type bnInput struct {
 	ca, cb []float32
 	lo, hi float32
 	groups int
 	c      int
+	mean   []float32
+	mask   bool
+	red    []float32
 }
 
 // apply writes into dst the count input planes, hw values each, of channels
@@ -52,20 +59,29 @@ func (t *bnInput) apply(dst, z []float32, s, c0, count, hw int) {
 	}
 }
 
-// startPass prepares the per-worker scratch of the input transform, if any, for a
-// pass over the current input: no worker holds a transformed sample yet.
+// startPass prepares the per-worker scratch of the input and output-gradient
+// transforms, if any, for a pass: no worker holds a transformed sample yet.
 func (l *Conv2D) startPass() {
-	if l.xin == nil {
-		return
-	}
 	w := runtimeWorkers()
-	l.xsc = perWorker(l.xsc, w, l.pass.in.Size())
-	for len(l.xscS) < w {
-		l.xscS = append(l.xscS, -1)
+	if l.xin != nil {
+		l.xsc = perWorker(l.xsc, w, l.pass.in.Size())
+		l.xscS = resetSamples(l.xscS, w)
 	}
-	for i := range l.xscS {
-		l.xscS[i] = -1
+	if l.dyin != nil {
+		l.dsc = perWorker(l.dsc, w, l.pass.out.Size())
+		l.dscS = resetSamples(l.dscS, w)
 	}
+}
+
+// resetSamples returns s with at least w entries, all -1: no sample.
+func resetSamples(s []int, w int) []int {
+	for len(s) < w {
+		s = append(s, -1)
+	}
+	for i := range s {
+		s[i] = -1
+	}
+	return s
 }
 
 // inputOf returns the planes that hold sample s of the convolution's input for
@@ -95,4 +111,86 @@ func (l *Conv2D) outStats(s, ch, count int) {
 	o := p.y.off(s, ch, hw)
 	i := s*p.y.c + p.y.c0 + ch
 	bnStatsPlanes(p.y.d[o:o+count*hw], hw, count, hw, l.yst[3*i:3*(i+count)])
+}
+
+// In the backward pass the same pairs save three more passes:
+//
+//   - The convolution that applied a batch norm's normalization to its input also
+//     computes the batch norm's two per-plane reductions (bnActBackReducePlanes) of
+//     each sample's input gradient as soon as it is written, while it and the
+//     sample's batch norm input are in cache.
+//   - A batch norm whose input a convolution produced writes no input gradient: that
+//     convolution computes it (bnActBackApplyPlanes) one sample at a time into a
+//     per-worker scratch from the gradient at the batch norm's output and uses it as
+//     its own output gradient.
+
+// reduce writes to red the batch norm's per-plane reductions of sample s for the
+// count input-gradient planes of channels [c0, c0+count) in da, a tensor of t.c
+// channels in the convolution's (shuffled) order; z is the batch norm's input. The
+// results land in red[2*(s*t.c+j)], j indexing the batch norm's channels.
+func (t *bnInput) reduce(da, z []float32, s, c0, count, hw int) {
+	base := s * t.c * hw
+	g := max(t.groups, 1)
+	per := t.c / g
+	for r := 0; r < g; r++ {
+		o := c0 + (r-c0%g+g)%g
+		if o >= c0+count {
+			continue
+		}
+		k := (c0 + count - o + g - 1) / g
+		src := r*per + o/g
+		bnActBackReducePlanes(z[base+src*hw:], da[base+o*hw:], hw, k, hw, g*hw,
+			t.ca[src:], t.cb[src:], t.mean[src:], t.lo, t.hi, t.mask, t.red[2*(s*t.c+src):])
+	}
+}
+
+// bnGrad is a batch norm's backward apply as the convolution before it computes it:
+// the gradient at the batch norm's input channel j (the convolution's output) is
+// bnActBackApplyPlanes of its input z and of the gradient dy at its output, channel
+// j of z reading channel dst(j) of dy where a shuffle moved it.
+type bnGrad struct {
+	z         []float32
+	ca, cb, k []float32
+	lo, hi    float32
+	mask      bool
+	groups    int
+	c         int
+}
+
+// apply writes into dst the count input-gradient planes of channels [c0, c0+count)
+// of sample s, hw values each, from the gradient dy at the batch norm's output.
+func (t *bnGrad) apply(dst, dy []float32, s, c0, count, hw int) {
+	base := s * t.c * hw
+	g := max(t.groups, 1)
+	channelRuns(c0, c0+count, t.c, g, func(from, to, d int) {
+		bnActBackApplyPlanes(dst[(from-c0)*hw:], dy[base+d*hw:], t.z[base+from*hw:], hw, to-from, hw, g*hw,
+			t.ca[from:], t.cb[from:], t.k[3*from:], t.lo, t.hi, t.mask)
+	})
+}
+
+// gradStats runs the reductions of the batch norm before the convolution, when it
+// asked for them, on the input gradient of count channels from channel ch of sample s.
+func (l *Conv2D) gradStats(s, ch, count int) {
+	if l.xin == nil || l.xin.red == nil || count == 0 {
+		return
+	}
+	p := &l.pass
+	l.xin.reduce(p.y.d, p.x.d, s, p.y.c0+ch, count, p.in.H*p.in.W)
+}
+
+// dyOf returns the planes that hold sample s of the output gradient for worker wk
+// and the sample's index in them: the pass's output gradient itself, or, when the
+// batch norm after the convolution left its input gradient to it, the worker's
+// scratch holding that gradient for the sample.
+func (l *Conv2D) dyOf(wk, s int) (planes, int) {
+	p := &l.pass
+	if l.dyin == nil {
+		return p.dy, s
+	}
+	sc := l.dsc[wk]
+	if l.dscS[wk] != s {
+		l.dyin.apply(sc, p.dy.d, s, p.dy.c0, p.out.C, p.out.H*p.out.W)
+		l.dscS[wk] = s
+	}
+	return planes{d: sc, c: p.out.C}, 0
 }

@@ -25,6 +25,11 @@ type Sequential struct {
 type seqRun struct {
 	start, count int
 	fuse         bnFuse
+	// conv is set when the run is a convolution that Forward could fuse with batch
+	// norms (fusableConvs), and fed is the batch norm whose normalization it applied
+	// to its input.
+	conv bool
+	fed  *BatchNorm2D
 }
 
 var (
@@ -105,6 +110,7 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		if pending != nil && !fusable {
 			return nil, fmt.Errorf("layer %d: internal error: batch norm output not written", i)
 		}
+		run := seqRun{start: i, count: k, fuse: f, conv: fusable && len(convs) > 0, fed: pending}
 		pending = nil
 		var stats *BatchNorm2D
 		if bn, ok := s.nextBN(i, k); ok && fusable && len(convs) > 0 {
@@ -122,8 +128,9 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		case isBN && s.consumerAt(i+k, x):
 			y, err = s.forwardFused(i, k, f, x, true)
 			if err == nil {
-				lo, hi, _ := f.bounds()
-				bn.fin = bnInput{ca: bn.ca, cb: bn.cb, lo: lo, hi: hi, groups: f.shuffleGroups(), c: bn.c}
+				lo, hi, mask := f.bounds()
+				bn.fin = bnInput{ca: bn.ca, cb: bn.cb, lo: lo, hi: hi, groups: f.shuffleGroups(), c: bn.c,
+					mean: bn.mean, mask: mask}
 				pending, y = bn, x
 			}
 		case k > 1:
@@ -140,7 +147,7 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
-		s.runs = append(s.runs, seqRun{start: i, count: k, fuse: f})
+		s.runs = append(s.runs, run)
 		x = y
 		i += k
 	}
@@ -154,15 +161,9 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
 	switch l := s.Layers[i].(type) {
 	case *Conv2D:
-		s.convs = append(s.convs[:0], l)
-		return s.convs, true
+		return s.convsOf(l), true
 	case *SplitApply:
-		s.convs = s.convs[:0]
-		for _, p := range l.Layers {
-			if c, ok := p.(*Conv2D); ok {
-				s.convs = append(s.convs, c)
-			}
-		}
+		s.convsOf(l)
 		_, in, err := ShapeOf(x)
 		if err != nil {
 			return s.convs, false
@@ -171,6 +172,23 @@ func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
 		return s.convs, err == nil && l.canRunInPlace(ins)
 	}
 	return nil, false
+}
+
+// convsOf returns the convolutions of l, a Conv2D or the Conv2D parts of a
+// SplitApply, in the scratch s.convs.
+func (s *Sequential) convsOf(l Layer) []*Conv2D {
+	s.convs = s.convs[:0]
+	switch l := l.(type) {
+	case *Conv2D:
+		s.convs = append(s.convs, l)
+	case *SplitApply:
+		for _, p := range l.Layers {
+			if c, ok := p.(*Conv2D); ok {
+				s.convs = append(s.convs, c)
+			}
+		}
+	}
+	return s.convs
 }
 
 // consumerAt reports whether layer j exists and can apply a batch norm's
@@ -265,6 +283,7 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		}
 		return dy, nil
 	}
+	var pending *BatchNorm2D // a batch norm whose input gradient the next run computes
 	for r := len(s.runs) - 1; r >= 0; r-- {
 		run := s.runs[r]
 		if run.start+run.count > len(s.Layers) {
@@ -272,9 +291,24 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		}
 		var dx *tensor.Dense
 		var err error
-		if bn, ok := s.Layers[run.start].(*BatchNorm2D); ok && run.count > 1 {
+		bn, isBN := s.Layers[run.start].(*BatchNorm2D)
+		switch {
+		case run.conv:
+			dx, err = s.backwardConv(run, dy, pending)
+			pending = nil
+		case isBN && (run.count > 1 || bn.fin.red != nil || (r > 0 && s.runs[r-1].conv)):
+			bn.preReduced = bn.fin.red != nil
+			bn.noApplyBack = r > 0 && s.runs[r-1].conv
 			dx, err = bn.backwardFused(dy, run.fuse)
-		} else {
+			bn.preReduced, bn.fin.red = false, nil
+			if bn.noApplyBack && err == nil {
+				lo, hi, mask := run.fuse.bounds()
+				bn.bout = bnGrad{z: bn.x.Float32s(), ca: bn.ca, cb: bn.cb, k: bn.k, lo: lo, hi: hi, mask: mask,
+					groups: run.fuse.shuffleGroups(), c: bn.c}
+				pending, dx = bn, dy
+			}
+			bn.noApplyBack = false
+		default:
 			dx, err = s.Layers[run.start].Backward(dy)
 		}
 		if err != nil {
@@ -283,4 +317,31 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		dy = dx
 	}
 	return dy, nil
+}
+
+// backwardConv runs the backward pass of a convolution run: if it applied the
+// normalization of the batch norm before it (run.fed), it also computes that batch
+// norm's reductions of its input gradient, and if bn, the batch norm after it, left
+// its input gradient to it, it computes that from dy, the gradient at bn's output.
+func (s *Sequential) backwardConv(run seqRun, dy *tensor.Dense, bn *BatchNorm2D) (*tensor.Dense, error) {
+	in := s.Layers[run.start]
+	convs := s.convsOf(in)
+	if f := run.fed; f != nil {
+		f.red = grow(f.red, 2*f.n*f.c)
+		f.fin.red = f.red
+	}
+	for _, c := range convs {
+		c.dyin = nil
+		if bn != nil {
+			c.dyin = &bn.bout
+		}
+	}
+	dx, err := in.Backward(dy)
+	for _, c := range convs {
+		c.dyin = nil
+	}
+	if err != nil && run.fed != nil {
+		run.fed.fin.red = nil
+	}
+	return dx, err
 }
