@@ -18,6 +18,9 @@ package ops
 // Both compute every value with the kernels and in the order of the unfused layers,
 // so the results are bit for bit those of the layers run one by one.
 
+// fuseConvBN turns the fusions of this file on; tests switch it off to compare.
+var fuseConvBN = true
+
 // bnInput is a batch norm's normalization, clamp and shuffle as a convolution applies
 // it to its input: the convolution's input channel o (of the whole tensor of c
 // channels) is clamp(z[src(o)]*ca[src(o)] + cb[src(o)], lo, hi), where src undoes

@@ -159,6 +159,9 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 // so that they can take a batch norm's normalization on the fly and compute the
 // statistics of their output in place.
 func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
+	if !fuseConvBN {
+		return s.convsOf(s.Layers[i]), false
+	}
 	switch l := s.Layers[i].(type) {
 	case *Conv2D:
 		return s.convsOf(l), true
@@ -194,7 +197,7 @@ func (s *Sequential) convsOf(l Layer) []*Conv2D {
 // consumerAt reports whether layer j exists and can apply a batch norm's
 // normalization to its input x itself (see fusableConvs).
 func (s *Sequential) consumerAt(j int, x *tensor.Dense) bool {
-	if j >= len(s.Layers) {
+	if j >= len(s.Layers) || !fuseConvBN {
 		return false
 	}
 	switch l := s.Layers[j].(type) {

@@ -1,0 +1,146 @@
+package ops
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"nas/ops/internal/dwconv"
+)
+
+// fuseCase is a Sequential in which batch norms sit between convolutions, with its
+// input shape and batch.
+type fuseCase struct {
+	name  string
+	mk    func(t *testing.T) Layer
+	in    Shape
+	batch int
+}
+
+func fuseCases() []fuseCase {
+	invres := func(c InvertedResidualConfig) func(t *testing.T) Layer {
+		return func(t *testing.T) Layer {
+			b, err := NewInvertedResidual(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	return []fuseCase{
+		// The reference network's blocks (reference_net.py Block): grouped 1x1s with a
+		// shuffle, depthwise at stride 1 and 2, MixConv parts on channel runs.
+		{"invres_g2_shuffle_s1", invres(InvertedResidualConfig{In: 8, Out: 8, Expand: 2, Groups: 2, Shuffle: true, Act: ActReLU6}), Shape{8, 6, 6}, 5},
+		{"invres_s2_odd", invres(InvertedResidualConfig{In: 8, Out: 12, Expand: 4, Stride: 2, Act: ActReLU6}), Shape{8, 7, 7}, 3},
+		{"invres_mixconv_g4_shuffle", invres(InvertedResidualConfig{In: 8, Out: 8, Expand: 3, Groups: 4, Shuffle: true,
+			Kernels: []int{3, 5, 7}, Act: ActReLU6}), Shape{8, 5, 5}, 4},
+		{"invres_mixconv_s2_relu", invres(InvertedResidualConfig{In: 6, Out: 10, Expand: 4, Stride: 2,
+			Kernels: []int{3, 5}, Act: ActReLU}), Shape{6, 8, 8}, 3},
+		// A dense 3x3 (im2col) into a batch norm without activation, then a 1x1 with a
+		// bias and a batch norm with ReLU.
+		{"im2col_bn_pointwise", func(t *testing.T) Layer {
+			c1, err := Conv(3, 16, 3, 1, 1, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c2, err := Conv(16, 6, 1, 1, 1, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return Seq(c1, NewBatchNorm2D(16), c2, NewBatchNorm2D(6), NewReLU())
+		}, Shape{3, 6, 5}, 4},
+	}
+}
+
+// runFuse does a training step of forward and backward passes of a fresh instance of
+// c (two, so that reused buffers are checked too) and returns the output, the input
+// gradient, every parameter gradient and the batch norms' running statistics.
+func runFuse(t *testing.T, c fuseCase, training bool) [][]float32 {
+	t.Helper()
+	l := c.mk(t)
+	Init(l, rand.New(rand.NewPCG(3, 4)))
+	if !training {
+		// Running statistics away from their initial 0 and 1, so that evaluation
+		// mode normalizes with something other than the identity.
+		Walk(l, func(_ string, l Layer) {
+			if bn, ok := l.(*BatchNorm2D); ok {
+				rng := rand.New(rand.NewPCG(uint64(bn.c), 5))
+				for i := range bn.runMean {
+					bn.runMean[i], bn.runVar[i] = float32(rng.NormFloat64()), float32(0.5+rng.Float64())
+				}
+			}
+		})
+	}
+	SetTraining(l, training)
+	x := randTensor(1, c.batch, c.in)
+	out, err := l.OutShape(c.in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dy := randTensor(2, c.batch, out)
+	var y, dx *tensor.Dense
+	for range 2 {
+		y, dx = runLayer(t, l, x, dy)
+	}
+	res := [][]float32{y.Float32s(), dx.Float32s()}
+	for _, p := range Params(l) {
+		res = append(res, slices.Clone(p.Grad.Float32s()))
+	}
+	Walk(l, func(_ string, l Layer) {
+		if bn, ok := l.(*BatchNorm2D); ok {
+			res = append(res, slices.Clone(bn.runMean), slices.Clone(bn.runVar))
+		}
+	})
+	return res
+}
+
+// TestConvBNFusionBitIdentical checks that Sequential's fusions of convolutions and
+// batch norms (fast_fuse.go) change no bit of the output, the input gradient, the
+// parameter gradients and the running statistics, in training and evaluation mode,
+// on the flat depthwise kernels and on the direct ones (dwconv's Go twins).
+func TestConvBNFusionBitIdentical(t *testing.T) {
+	defer func() { fuseConvBN = true }()
+	for _, c := range fuseCases() {
+		for _, training := range []bool{true, false} {
+			for _, flat := range []bool{true, false} {
+				acc := dwconv.SetAccelerated(flat)
+				fuseConvBN = false
+				want := runFuse(t, c, training)
+				fuseConvBN = true
+				got := runFuse(t, c, training)
+				dwconv.SetAccelerated(acc)
+				what := []string{"output", "input gradient"}
+				for i := range want {
+					name := "parameter gradient or running statistic"
+					if i < len(what) {
+						name = what[i]
+					}
+					if !slices.Equal(got[i], want[i]) {
+						t.Errorf("%s, training %v, flat depthwise %v: %s %d differs with the fusions", c.name, training, flat, name, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestConvBNFusionContract runs the fused layers through the contract every layer
+// keeps: inputs unmodified, repeatable, separate instances concurrently.
+func TestConvBNFusionContract(t *testing.T) {
+	for _, c := range fuseCases() {
+		t.Run(c.name, func(t *testing.T) {
+			mk := func() Layer {
+				l := c.mk(t)
+				Init(l, rand.New(rand.NewPCG(3, 4)))
+				return l
+			}
+			out, err := mk().OutShape(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLayerContract(t, mk, randTensor(1, c.batch, c.in), randTensor(2, c.batch, out))
+		})
+	}
+}
