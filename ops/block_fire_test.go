@@ -2,14 +2,14 @@ package ops
 
 import "testing"
 
-// TestFireMatchesPyTorch compares torchvision's Fire, re-implemented in
-// testdata/gen/gen_blocks_b.py.
+// TestFireMatchesPyTorch compares torchvision's Fire and its batch-normalised variant,
+// re-implemented in testdata/gen/gen_blocks_b.py (Fire, FireBN).
 func TestFireMatchesPyTorch(t *testing.T) {
 	for _, f := range loadFixtures(t, "block_fire") {
 		t.Run(f.name, func(t *testing.T) {
 			checkBlockFixture(t, f, func() Layer {
 				return mustBlock(t)(NewFire(FireConfig{In: f.int(t, "in_"), Squeeze: f.int(t, "squeeze"),
-					Expand1x1: f.int(t, "e1"), Expand3x3: f.int(t, "e3")}))
+					Expand1x1: f.int(t, "e1"), Expand3x3: f.int(t, "e3"), BatchNorm: f.name == "block_fire_bn"}))
 			})
 		})
 	}

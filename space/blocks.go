@@ -17,8 +17,13 @@ func buildBlock(st Stage, in, out, stride int, at ops.Shape) (ops.Layer, error) 
 	case ShuffleV2:
 		return ops.NewShuffleV2(ops.ShuffleV2Config{In: in, Out: out, Stride: stride})
 	case Fire:
+		// Batch-normalised, like every other family here: without batch norm a
+		// stack of plain Fire modules at proxy width stayed at chance (a quarter of
+		// the candidates evaluated at 4096 MNIST images had accuracy near 0.1, and
+		// each of them learned once its Fire stages were replaced).
 		half := out / 2
-		fire, err := ops.NewFire(ops.FireConfig{In: in, Squeeze: max(2, half/st.Expand), Expand1x1: half, Expand3x3: half})
+		fire, err := ops.NewFire(ops.FireConfig{In: in, Squeeze: max(2, half/st.Expand), Expand1x1: half, Expand3x3: half,
+			BatchNorm: true})
 		if err != nil || stride == 1 {
 			return fire, err
 		}

@@ -23,7 +23,7 @@ import (
 // over 100 evaluations (see README.md).
 const (
 	defaultPopulation  = 12
-	defaultGenerations = 6
+	defaultGenerations = 5
 	defaultProxyWidth  = 0.25
 	defaultTimeLimit   = 18 * time.Minute
 	// defaultValSize scores accuracy to about 1 point (one standard error at 90%).
@@ -31,8 +31,12 @@ const (
 )
 
 // defaultTrainSizes are the successive-halving rungs: every candidate trains on
-// 1,024 images (32 steps), the better half again on 4,096 (128 steps).
-var defaultTrainSizes = []int{1024, 4096}
+// 2,048 images (64 steps), the better half again on 4,096 (128 steps). A first rung
+// of 1,024 images (32 steps) left nearly every candidate at chance (mean validation
+// accuracy 0.16 on 12 architectures whose mean after 8,192 images was 0.90), so it
+// could not rank them; 2,048 ranked them with Spearman correlation 0.73 against
+// 8,192, 4,096 with 0.88.
+var defaultTrainSizes = []int{2048, 4096}
 
 type runOptions struct {
 	db        string

@@ -42,6 +42,21 @@ class Fire(nn.Module):
                           self.expand3x3_activation(self.expand3x3(x))], 1)
 
 
+class FireBN(nn.Module):
+    """Fire with a batch norm between each convolution (now without bias) and its ReLU,
+    as batch-normalised SqueezeNet variants build it; nas's search space uses it."""
+
+    def __init__(self, inplanes, squeeze, e1, e3):
+        super().__init__()
+        self.squeeze = nn.Sequential(nn.Conv2d(inplanes, squeeze, 1, bias=False), nn.BatchNorm2d(squeeze), nn.ReLU())
+        self.expand1x1 = nn.Sequential(nn.Conv2d(squeeze, e1, 1, bias=False), nn.BatchNorm2d(e1), nn.ReLU())
+        self.expand3x3 = nn.Sequential(nn.Conv2d(squeeze, e3, 3, padding=1, bias=False), nn.BatchNorm2d(e3), nn.ReLU())
+
+    def forward(self, x):
+        x = self.squeeze(x)
+        return torch.cat([self.expand1x1(x), self.expand3x3(x)], 1)
+
+
 # ---------------------------------------------------------------------------------------
 # Inception, torchvision/models/googlenet.py (Szegedy et al. 2015): branch 3 uses a 3x3
 # where the paper has a 5x5, as torchvision does.
@@ -506,6 +521,8 @@ def main():
     case("igcv3_res", IGCV3Block(8, 8, 24, 1), (8, 5, 5), dict(in_=8, out=8, mid=24, stride=1, exp_act=0))
     case("igcv3_s2", IGCV3Block(6, 8, 12, 2), (6, 7, 7), dict(in_=6, out=8, mid=12, stride=2, exp_act=0))
     case("igcv3_expact", IGCV3Block(4, 4, 8, 1, exp_act=True), (4, 5, 5), dict(in_=4, out=4, mid=8, stride=1, exp_act=1))
+    # Appended last so that the cases above keep their random draws.
+    case("fire_bn", FireBN(8, 4, 6, 5), (8, 6, 5), dict(in_=8, squeeze=4, e1=6, e3=5, bn=1))
     counts()
 
 
