@@ -112,8 +112,17 @@ func perWorker(bufs [][]float32, w, n int) [][]float32 {
 }
 
 // dwChunk bounds how many planes a worker splits into phases at a time at stride 2,
-// so that the phases stay in the first-level cache until the kernels read them.
-const dwChunk = 8
+// so that the phases stay in the first-level cache until the kernels read them;
+// dwPhaseValues raises the bound for small planes, whose kernel calls would otherwise
+// cost more than their work (7x7 planes: 4x4 phases), to as many planes as keep
+// the phases of x and of dx within 32 KiB.
+const (
+	dwChunk       = 8
+	dwPhaseValues = 4096
+)
+
+// s2Limit returns how many planes a worker splits into phases at a time at stride 2.
+func (st *dwState) s2Limit() int { return max(dwChunk, dwPhaseValues/(4*st.ps)) }
 
 // dwFlatForward runs the flat kernel over (sample, input channel) units in
 // parallel, a run of channels per kernel call; with a channel multiplier each unit
@@ -125,8 +134,8 @@ func (l *Conv2D) dwFlatForward() {
 	units := p.n * c.In
 	p.limit = c.In
 	if st.s2 {
-		p.limit = dwChunk
-		st.scratch = perWorker(st.scratch, workers(units), 8*dwChunk*st.ps)
+		p.limit = st.s2Limit()
+		st.scratch = perWorker(st.scratch, workers(units), 8*p.limit*st.ps)
 	}
 	l.parallel(units, passFlatFwd)
 }
@@ -184,8 +193,8 @@ func (l *Conv2D) dwFlatBackward() {
 	p.limit = c.In
 	w := workers(units)
 	if st.s2 {
-		p.limit = dwChunk
-		st.scratch = perWorker(st.scratch, w, 8*dwChunk*st.ps)
+		p.limit = st.s2Limit()
+		st.scratch = perWorker(st.scratch, w, 8*p.limit*st.ps)
 	}
 	st.dwp = perWorker(st.dwp, w, c.Out*t)
 	st.db = perWorker(st.db, w, c.Out)
@@ -231,7 +240,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 				dwconv.Deinterleave(ph[j*ps4:], x[j*ihw:(j+1)*ihw], in.H, in.W)
 			}
 			xs, xstride = ph, ps4
-			dph = st.scratch[wk][dwChunk*ps4 : dwChunk*ps4+cnt*ps4]
+			dph = st.scratch[wk][p.limit*ps4 : p.limit*ps4+cnt*ps4]
 		}
 		for m := 0; m < mult; m++ {
 			o := ch*mult + m
