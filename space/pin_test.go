@@ -24,11 +24,11 @@ var updatePins = flag.Bool("update-pins", false, "rewrite testdata/default_draws
 // pinnedDraw is one recorded draw: what produced it, the genome as JSON, its hash
 // and its cost at the space's target.
 type pinnedDraw struct {
-	Op     string          `json:"op"`
+	Op     string `json:"op"`
 	Genome string `json:"genome"`
-	Hash   string          `json:"hash"`
-	MACs   int64           `json:"macs"`
-	Params int64           `json:"params"`
+	Hash   string `json:"hash"`
+	MACs   int64  `json:"macs"`
+	Params int64  `json:"params"`
 }
 
 // pinnedSpace is the record of one space: its draws in order and the RNG's next
@@ -42,9 +42,9 @@ type pinnedSpace struct {
 // pinSpaces are the recorded spaces: the CLI's default (300M MACs at 224x224x3)
 // and the small space of the property tests.
 var pinSpaces = []struct {
-	name                       string
-	cfg                        Config
-	seed                       uint64
+	name                        string
+	cfg                         Config
+	seed                        uint64
 	samples, mutations, crosses int
 }{
 	{"default_300M", Config{Budget: 300_000_000}, 1, 8, 16, 8},
