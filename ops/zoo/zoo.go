@@ -83,8 +83,6 @@ var fixedGrouping = []Spec{
 	fixed("igcv3", srcIGCV3, imagenet, 1000, igcv3),
 	fixed("oct_resnet50", srcOctResNet, imagenet, 1000, octResNet50),
 	fixed("bl_resnet50", srcBLResNet, imagenet, 1000, blResNet50),
-	fixed("condensenet74_c4", srcCondenseNet, imagenet, 1000, condenseNet74(4)),
-	fixed("condensenet74_c8", srcCondenseNet, imagenet, 1000, condenseNet74(8)),
 	scalable("reference_net", srcReferenceNet, ops.Shape{C: 1, H: 28, W: 28}, 10, 3, referenceNet),
 }
 

@@ -68,10 +68,13 @@ func condenseNet74(g int) func(ops.Shape, int) (ops.Layer, error) {
 	}
 }
 
-// learnedGrouping lists the networks whose grouping is learned during training.
-// CondenseNet-74 is listed with the fixed-grouping networks in its converted form,
-// the form its reference counts describe; BuildLearned builds its training form.
-var learnedGrouping []Spec
+// learnedGrouping lists the networks whose grouping is learned during training. Their
+// Build is the converted (inference) form, which the reference counts describe;
+// BuildLearned builds the training form.
+var learnedGrouping = []Spec{
+	fixed("condensenet74_c4", srcCondenseNet, imagenet, 1000, condenseNet74(4)),
+	fixed("condensenet74_c8", srcCondenseNet, imagenet, 1000, condenseNet74(8)),
+}
 
 // learnedProxyStrides is the number of proxy strides the training forms accept: the
 // stem's stride, which the reference itself sets to 1 for 32x32 CIFAR images

@@ -1,11 +1,9 @@
-package zoo
+package ops
 
 import (
 	"slices"
 	"strings"
 	"testing"
-
-	"nas/ops"
 )
 
 // TestIndexSelect checks a selection that repeats one channel and drops another
@@ -17,9 +15,9 @@ func TestIndexSelect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := ops.Shape{C: 3, H: 1, W: 2}
+	in := Shape{C: 3, H: 1, W: 2}
 	// Two samples; sample s, channel c, pixel p holds 100*s + 10*c + p.
-	x := ops.FromSlice(2, in, []float32{0, 1, 10, 11, 20, 21, 100, 101, 110, 111, 120, 121})
+	x := FromSlice(2, in, []float32{0, 1, 10, 11, 20, 21, 100, 101, 110, 111, 120, 121})
 	xCopy := slices.Clone(x.Float32s())
 	y, err := l.Forward(x)
 	if err != nil {
@@ -31,7 +29,7 @@ func TestIndexSelect(t *testing.T) {
 	if !slices.Equal(x.Float32s(), xCopy) {
 		t.Errorf("Forward modified its input")
 	}
-	dy := ops.FromSlice(2, ops.Shape{C: 3, H: 1, W: 2}, []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	dy := FromSlice(2, Shape{C: 3, H: 1, W: 2}, []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
 	dx, err := l.Backward(dy)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +48,7 @@ func TestIndexSelect(t *testing.T) {
 	}); a != 0 {
 		t.Errorf("Forward+Backward allocate %v times per step, want 0", a)
 	}
-	if c := l.Cost(in); c != (ops.Cost{}) {
+	if c := l.Cost(in); c != (Cost{}) {
 		t.Errorf("Cost(%v) = %+v, want zero", in, c)
 	}
 }
@@ -67,16 +65,16 @@ func TestIndexSelectErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.OutShape(ops.Shape{C: 3, H: 2, W: 2}); err == nil || !strings.Contains(err.Error(), "channel 3 of a 3-channel input") {
+	if _, err := l.OutShape(Shape{C: 3, H: 2, W: 2}); err == nil || !strings.Contains(err.Error(), "channel 3 of a 3-channel input") {
 		t.Errorf("OutShape of 3 channels for index [0 3]: error %v", err)
 	}
-	if _, err := l.Backward(ops.New(1, ops.Shape{C: 2, H: 1, W: 1})); err == nil {
+	if _, err := l.Backward(New(1, Shape{C: 2, H: 1, W: 1})); err == nil {
 		t.Errorf("Backward before Forward succeeded")
 	}
-	if _, err := l.Forward(ops.New(1, ops.Shape{C: 4, H: 1, W: 1})); err != nil {
+	if _, err := l.Forward(New(1, Shape{C: 4, H: 1, W: 1})); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Backward(ops.New(1, ops.Shape{C: 3, H: 1, W: 1})); err == nil {
+	if _, err := l.Backward(New(1, Shape{C: 3, H: 1, W: 1})); err == nil {
 		t.Errorf("Backward with a gradient of the wrong shape succeeded")
 	}
 }
