@@ -2,13 +2,31 @@ package space
 
 import (
 	"fmt"
+	"slices"
 
 	"nas/ops"
 )
 
 // buildBlock returns one block of stage st from in to out channels at the given
-// stride, for an input of spatial size at.
+// stride, for an input of spatial size at: its family's block, with its grouped
+// pointwise convolutions in the stage's grouping mode and its convolutions at the
+// stage's bit width.
 func buildBlock(st Stage, in, out, stride int, at ops.Shape) (ops.Layer, error) {
+	b, err := familyBlock(st, in, out, stride, at)
+	if err != nil {
+		return nil, err
+	}
+	if b, err = groupPointwise(b, st); err != nil {
+		return nil, fmt.Errorf("%s grouping: %w", st.Grouping, err)
+	}
+	if b, err = quantizeConvs(b, st.Bits); err != nil {
+		return nil, fmt.Errorf("%d-bit weights: %w", st.Bits, err)
+	}
+	return b, nil
+}
+
+// familyBlock returns one block of stage st's family.
+func familyBlock(st Stage, in, out, stride int, at ops.Shape) (ops.Layer, error) {
 	switch st.Family {
 	case InvertedResidual, IGC:
 		return invertedResidual(st, in, out, stride, at)
@@ -35,6 +53,8 @@ func buildBlock(st Stage, in, out, stride int, at ops.Shape) (ops.Layer, error) 
 		return ops.Seq(pool, fire), nil
 	case Flattened:
 		return ops.NewFlattened(ops.FlattenedConfig{In: in, Out: out, K: st.Kernels[0], Stride: stride, Act: ops.ActReLU6})
+	case ScaleAgg:
+		return scaleBlock(st, in, out, stride, at)
 	}
 	return nil, fmt.Errorf("unknown block family %d", int(st.Family))
 }
@@ -133,4 +153,31 @@ func igcTail(body ops.Layer, in, out, stride, groups int) (ops.Layer, error) {
 		l = &ops.Residual{Body: l}
 	}
 	return &ops.Block{Kind: "igc", Settings: fmt.Sprintf("g%d s%d", groups, stride), Body: l}, nil
+}
+
+// scaleScales are the pooling factors that the kernel sizes 3, 5, 7 and 9 select for
+// a scale aggregation block: Eli-YiLi/ScaleNet pytorch/scalenet.py SABlock's scales
+// [None, 2, 4, 7], in the order of KernelSizes, both growing the receptive field.
+var scaleScales = []int{1, 2, 4, 7}
+
+// scaleBlock builds ScaleNet's bottleneck (ops.NewScaleBottleneck) from in to out
+// channels: a bottleneck of out/4 channels (ScaleNet's and ResNet's expansion of 4),
+// and a scale aggregation layer of Expand times as many channels split evenly over
+// the scales st.Kernels selects. The reference allocates each scale's channels from
+// a trained seed network's batch-norm scales (ops.AllocateScaleChannels); a search
+// cannot train a seed per candidate, so it starts from the even split, as MixConv
+// splits its kernels. layout makes out a multiple of 4 times the scales, so every
+// scale gets the same number of channels.
+func scaleBlock(st Stage, in, out, stride int, at ops.Shape) (ops.Layer, error) {
+	planes := out / 4
+	per := planes * st.Expand / len(st.Kernels)
+	widths := make([]int, len(KernelSizes))
+	for i, k := range KernelSizes {
+		if slices.Contains(st.Kernels, k) {
+			widths[i] = per
+		}
+	}
+	side := max(1, at.H/stride)
+	return ops.NewScaleBottleneck(ops.ScaleBottleneckConfig{In: in, Planes: planes, Stride: stride, Out: widths,
+		Scales: scaleScales, Side: side})
 }

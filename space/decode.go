@@ -52,6 +52,9 @@ func outMultiple(st Stage) int {
 		return 4 * st.Groups // the bottleneck, out/4, is grouped too
 	case ShuffleV2, Fire:
 		return 2 // two halves
+	case ScaleAgg:
+		// A bottleneck of out/4 channels, split evenly over the scales.
+		return 4 * len(st.Kernels)
 	}
 	return 1
 }

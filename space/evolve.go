@@ -74,14 +74,17 @@ func (s *Space) bisectWidth(g Genome) (Genome, error) {
 func (s *Space) Sample(rng *rand.Rand) (Genome, error) {
 	g := Genome{WidthMult: pick(rng, WidthMults)}
 	for range s.cfg.Skeleton {
-		g.Stages = append(g.Stages, randomStage(rng))
+		g.Stages = append(g.Stages, s.randomStage(rng))
 	}
 	return s.Repair(g)
 }
 
-func randomStage(rng *rand.Rand) Stage {
+// randomStage draws every gene of a stage. The genes the default space lacks come
+// last and are drawn only when the space gives them more than one value, so that
+// the default space draws as it did before they existed.
+func (s *Space) randomStage(rng *rand.Rand) Stage {
 	st := Stage{
-		Family:     Family(rng.IntN(int(numFamilies))),
+		Family:     choose(rng, s.cfg.Families),
 		Depth:      1 + rng.IntN(MaxDepth),
 		Width:      pick(rng, Widths),
 		Expand:     pick(rng, Expands),
@@ -97,10 +100,23 @@ func randomStage(rng *rand.Rand) Stage {
 			}
 		}
 	}
+	st.Grouping = choose(rng, s.cfg.Groupings)
+	if b := choose(rng, s.cfg.Bits); b != 32 {
+		st.Bits = b
+	}
 	return st
 }
 
 func pick[T any](rng *rand.Rand, choices []T) T { return choices[rng.IntN(len(choices))] }
+
+// choose is pick for the genes a space configures: a single choice is returned
+// without drawing from rng (rng.IntN(1) would consume a value).
+func choose[T any](rng *rand.Rand, choices []T) T {
+	if len(choices) == 1 {
+		return choices[0]
+	}
+	return pick(rng, choices)
+}
 
 // Mutate returns a copy of g with one to three genes redrawn, repaired into the
 // budget. g is not modified.
@@ -113,24 +129,37 @@ func (s *Space) Mutate(g Genome, rng *rand.Rand) (Genome, error) {
 			continue
 		}
 		st := &g.Stages[rng.IntN(len(g.Stages))]
-		r := randomStage(rng)
-		switch rng.IntN(8) {
-		case 0:
+		r := s.randomStage(rng)
+		// The eight genes of the default space, then the grouping mode and the bit
+		// width when the space draws them.
+		genes := 8
+		if s.drawsGrouping() {
+			genes++
+		}
+		if s.drawsBits() {
+			genes++
+		}
+		switch k := rng.IntN(genes); {
+		case k == 0:
 			st.Family = r.Family
-		case 1:
+		case k == 1:
 			st.Depth = r.Depth
-		case 2:
+		case k == 2:
 			st.Width = r.Width
-		case 3:
+		case k == 3:
 			st.Expand = r.Expand
-		case 4:
+		case k == 4:
 			st.Groups = r.Groups
-		case 5:
+		case k == 5:
 			st.Kernels = r.Kernels
-		case 6:
+		case k == 6:
 			st.Alpha = r.Alpha
-		case 7:
+		case k == 7:
 			st.Interleave = r.Interleave
+		case k == 8 && s.drawsGrouping():
+			st.Grouping = r.Grouping
+		default:
+			st.Bits = r.Bits
 		}
 	}
 	return s.Repair(g)

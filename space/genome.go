@@ -24,10 +24,24 @@ const (
 	Fire
 	// Flattened replaces the spatial convolution by k x 1 and 1 x k filters.
 	Flattened
+	// ScaleAgg is ScaleNet's residual bottleneck whose 3x3 convolution is a scale
+	// aggregation layer (Li et al. 2019; ops.NewScaleBottleneck): its bottleneck has a
+	// quarter of the stage's output channels, the scale aggregation layer Expand times
+	// the bottleneck's channels split evenly over the scales that Kernels selects
+	// (kernel 3, 5, 7, 9 select pooling factors 1, 2, 4, 7, the reference's scales).
+	// Not in the default space (Config.Families).
+	ScaleAgg
 	numFamilies
 )
 
-var familyNames = [...]string{"inverted_residual", "shufflenet_v1", "shufflenet_v2", "igc", "fire", "flattened"}
+var familyNames = [...]string{"inverted_residual", "shufflenet_v1", "shufflenet_v2", "igc", "fire", "flattened", "scalenet"}
+
+// DefaultFamilies are the families of the default space, in the order Sample draws
+// them: every family but ScaleAgg.
+var DefaultFamilies = []Family{InvertedResidual, ShuffleV1, ShuffleV2, IGC, Fire, Flattened}
+
+// AllFamilies are all the block families.
+var AllFamilies = []Family{InvertedResidual, ShuffleV1, ShuffleV2, IGC, Fire, Flattened, ScaleAgg}
 
 // String returns the family's name as the genome's JSON writes it.
 func (f Family) String() string {
@@ -100,6 +114,54 @@ func (i *Interleave) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown interleaving %q: want one of %s", b, strings.Join(interleaveNames[:], ", "))
 }
 
+// Grouping is how a stage's grouped pointwise (1x1) convolutions form their groups.
+type Grouping int
+
+// The grouping modes.
+const (
+	// FixedGroups is an ordinary group convolution: output group g sees input group g.
+	FixedGroups Grouping = iota
+	// LearnedGroups is CondenseNet's learned group convolution (ops.LearnedGroupConv)
+	// with Groups groups and condensation factor Groups, the paper's G = C: training
+	// prunes each group to a learned 1/C of the inputs, and the layer is priced as
+	// its converted form (PrunedCost), as cheap as a Groups-group convolution.
+	LearnedGroups
+	// DynamicGroups is a dynamic group convolution (ops.DynamicGroupConv) with Groups
+	// heads, each choosing per sample the input channels it convolves; it is priced
+	// at its expected cost plus its saliency heads.
+	DynamicGroups
+	numGroupings
+)
+
+var groupingNames = [...]string{"fixed", "learned", "dynamic"}
+
+// String returns the grouping mode's name.
+func (m Grouping) String() string {
+	if m < 0 || m >= numGroupings {
+		return fmt.Sprintf("Grouping(%d)", int(m))
+	}
+	return groupingNames[m]
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m Grouping) MarshalText() ([]byte, error) {
+	if m < 0 || m >= numGroupings {
+		return nil, fmt.Errorf("invalid grouping mode %d", int(m))
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (m *Grouping) UnmarshalText(b []byte) error {
+	for k, n := range groupingNames {
+		if strings.EqualFold(string(b), n) {
+			*m = Grouping(k)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown grouping mode %q: want one of %s", b, strings.Join(groupingNames[:], ", "))
+}
+
 // Stage is the grouping strategy of one stage of the skeleton.
 type Stage struct {
 	Family Family `json:"family"`
@@ -120,6 +182,16 @@ type Stage struct {
 	Alpha float64 `json:"alpha"`
 	// Interleave is how channels cross the pointwise groups.
 	Interleave Interleave `json:"interleave"`
+	// Grouping is how the grouped pointwise convolutions of inverted residual, IGC
+	// and ShuffleNet V1 blocks form their groups; the zero value is FixedGroups,
+	// which the JSON form omits, as genomes written before the gene existed did.
+	Grouping Grouping `json:"grouping,omitempty"`
+	// Bits is the width of the integers that hold the weights of the stage's
+	// convolutions, trained as DSConv (ops.DSConv), 2 to 8; 0 means ordinary 32-bit
+	// float weights, which the JSON form omits. Depthwise convolutions and the
+	// inner convolutions of learned, dynamic and scale aggregation layers keep
+	// float weights (see quantizeConvs).
+	Bits int `json:"bits,omitempty"`
 }
 
 // Genome is one architecture of the space: a global width multiplier over the
@@ -147,7 +219,15 @@ func (g Genome) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "w%.3g", g.WidthMult)
 	for _, s := range g.Stages {
-		fmt.Fprintf(&b, " [%s d%d x%.3g e%d g%d k%v a%g %s]", s.Family, s.Depth, s.Width, s.Expand, s.Groups, s.Kernels, s.Alpha, s.Interleave)
+		fmt.Fprintf(&b, " [%s d%d x%.3g e%d g%d k%v a%g %s", s.Family, s.Depth, s.Width, s.Expand, s.Groups, s.Kernels, s.Alpha, s.Interleave)
+		// The new genes only when set, so that logs of the default space read as before.
+		if s.Grouping != FixedGroups {
+			fmt.Fprintf(&b, " %s", s.Grouping)
+		}
+		if s.Bits != 0 {
+			fmt.Fprintf(&b, " b%d", s.Bits)
+		}
+		b.WriteByte(']')
 	}
 	return b.String()
 }

@@ -68,10 +68,48 @@ func (s *Space) canonical(g Genome) Genome {
 		case Flattened:
 			st.Interleave, st.Expand, st.Alpha, st.Groups = NoInterleave, 1, 0, 1
 			st.Kernels = st.Kernels[:1]
+		case ScaleAgg:
+			// Kernels select the scales and Expand widens the scale aggregation layer;
+			// its convolutions are not grouped.
+			st.Interleave, st.Alpha, st.Groups = NoInterleave, 0, 1
+		}
+		if st.Grouping < 0 || st.Grouping >= numGroupings || !groupedPointwise(*st) {
+			// Only grouped pointwise convolutions have groups to learn or choose.
+			st.Grouping = FixedGroups
+		}
+		st.Bits = validBits(st.Bits)
+		if st.Grouping != FixedGroups {
+			// The learned or dynamic layers replace every convolution of the block
+			// that DSConv would quantise: what is left is depthwise (see quantizeConvs).
+			st.Bits = 0
 		}
 		in = sk.Channels
 	}
 	return g
+}
+
+// groupedPointwise reports whether a stage's blocks have grouped pointwise
+// convolutions, those a grouping mode applies to: the expansion and projection of
+// inverted residual and IGC blocks and ShuffleNet V1's two 1x1 convolutions, when
+// there is more than one group.
+func groupedPointwise(st Stage) bool {
+	switch st.Family {
+	case InvertedResidual, IGC, ShuffleV1:
+		return st.Groups > 1
+	}
+	return false
+}
+
+// validBits returns the nearest of the bit widths a stage can have: 0 (float), or 2
+// to 8; 32 and anything nearer to it than to 8 is float.
+func validBits(b int) int {
+	switch {
+	case b == 0 || b >= 20:
+		return 0
+	case b < 2:
+		return 2
+	}
+	return min(b, 8)
 }
 
 // stemChannelsBase is the stem's base channels, used by canonical only to decide

@@ -2,6 +2,8 @@ package space
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"nas/ops"
 )
@@ -56,7 +58,27 @@ type Config struct {
 	Stem int
 	// Head is the head's base channels; 0 means 1280.
 	Head int
+	// Families are the block families Sample and Mutate draw, in the order they
+	// draw them; nil means DefaultFamilies. It must hold InvertedResidual, the
+	// family of the space's cheapest architecture.
+	Families []Family
+	// Groupings are the grouping modes Sample and Mutate draw for a stage's grouped
+	// pointwise convolutions; nil means {FixedGroups}.
+	Groupings []Grouping
+	// Bits are the weight widths Sample and Mutate draw for a stage's convolutions:
+	// 32 for float weights or 2 to 8 for DSConv; nil means {32}.
+	Bits []int
 }
+
+// A gene whose list holds one value is not drawn: Sample and Mutate consume no
+// randomness for it, so that the default space draws exactly as it did before the
+// gene existed (testdata/default_draws.json pins that).
+
+// drawsGrouping reports whether s draws a grouping mode for each stage.
+func (s *Space) drawsGrouping() bool { return len(s.cfg.Groupings) > 1 }
+
+// drawsBits reports whether s draws a bit width for each stage.
+func (s *Space) drawsBits() bool { return len(s.cfg.Bits) > 1 }
 
 // Space is a validated search space under a budget.
 type Space struct {
@@ -87,6 +109,19 @@ func New(cfg Config) (*Space, error) {
 	if cfg.Head == 0 {
 		cfg.Head = 1280
 	}
+	if cfg.Families == nil {
+		cfg.Families = DefaultFamilies
+	}
+	if cfg.Groupings == nil {
+		cfg.Groupings = []Grouping{FixedGroups}
+	}
+	if cfg.Bits == nil {
+		cfg.Bits = []int{32}
+	}
+	cfg.Families, cfg.Groupings, cfg.Bits = slices.Clone(cfg.Families), slices.Clone(cfg.Groupings), slices.Clone(cfg.Bits)
+	if err := cfg.checkGenes(); err != nil {
+		return nil, err
+	}
 	switch {
 	case cfg.Budget <= 0:
 		return nil, fmt.Errorf("space: budget %d: must be positive", cfg.Budget)
@@ -114,6 +149,32 @@ func New(cfg Config) (*Space, error) {
 			ErrBudgetUnreachable, cfg.Budget, Budget(c.MACs), c.MACs, cfg.Target)
 	}
 	return sp, nil
+}
+
+// checkGenes validates the lists of choices of the genes a space may extend.
+func (c *Config) checkGenes() error {
+	if len(c.Families) == 0 || len(c.Groupings) == 0 || len(c.Bits) == 0 {
+		return fmt.Errorf("space: empty list of families %v, grouping modes %v or bit widths %v", c.Families, c.Groupings, c.Bits)
+	}
+	for i, f := range c.Families {
+		if f < 0 || f >= numFamilies || slices.Index(c.Families, f) != i {
+			return fmt.Errorf("space: families %v: want distinct families of %v", c.Families, AllFamilies)
+		}
+	}
+	if !slices.Contains(c.Families, InvertedResidual) {
+		return fmt.Errorf("space: families %v: want %s among them, the family of the cheapest architecture", c.Families, InvertedResidual)
+	}
+	for i, m := range c.Groupings {
+		if m < 0 || m >= numGroupings || slices.Index(c.Groupings, m) != i {
+			return fmt.Errorf("space: grouping modes %v: want distinct modes of %s", c.Groupings, strings.Join(groupingNames[:], ", "))
+		}
+	}
+	for i, b := range c.Bits {
+		if (b != 32 && (b < 2 || b > 8)) || slices.Index(c.Bits, b) != i {
+			return fmt.Errorf("space: bit widths %v: want distinct widths, each 32 (float) or 2 to 8 (DSConv)", c.Bits)
+		}
+	}
+	return nil
 }
 
 // Config returns the space's configuration with defaults filled in.
