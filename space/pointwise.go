@@ -125,7 +125,9 @@ var (
 func (l *learnedPointwise) Cost(in ops.Shape) ops.Cost { return l.PrunedCost(in) }
 
 // Describe implements ops.Describer.
-func (l *learnedPointwise) Describe() string { return l.LearnedGroupConv.Describe() + " (priced converted)" }
+func (l *learnedPointwise) Describe() string {
+	return l.LearnedGroupConv.Describe() + " (priced converted)"
+}
 
 // storageBits returns the bits the deployed form of l stores for its parameters:
 // ops.WeightBits, except that a learned group convolution stores its converted
