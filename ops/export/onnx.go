@@ -25,7 +25,11 @@ const onnxIRVersion = int64(onnx.Version_IR_VERSION_2020_5_8)
 // StateDict). Batch norm is exported in evaluation mode (BatchNormalization over the
 // running statistics), channel shuffle as Reshape, Transpose, Reshape, pooling with
 // its ceil mode, nearest upsampling as Resize and linear layers as Flatten, Gemm and
-// Unsqueeze. An unsupported layer is an error naming its type and path.
+// Unsqueeze. The learned and dynamic grouping operators export exactly: a learned
+// group convolution in its masked form, a DSConv as a convolution over its
+// reconstructed weights, ScaleNet's branches with MaxPool and Resize, and a dynamic
+// group convolution with TopK selecting each sample's channels per head (see
+// emitDGC). An unsupported layer is an error naming its type and path.
 func ONNX(net *ops.Network, w io.Writer) error {
 	root, err := parse(net)
 	if err != nil {
@@ -244,6 +248,30 @@ func (b *onnxBuilder) emit(n *node, x string) (string, error) {
 			return "", err
 		}
 		return b.op("Mul", []string{x, g}), nil
+	case kLearnedGroup:
+		// The masked form: batch norm, ReLU, dropout (the identity) and the 1x1
+		// convolution over the masked weight StateDict holds.
+		for _, c := range n.children {
+			var err error
+			if x, err = b.emit(c, x); err != nil {
+				return "", err
+			}
+		}
+		return x, nil
+	case kScaleAgg:
+		outs := make([]string, len(n.children))
+		for i, c := range n.children {
+			var err error
+			if outs[i], err = b.emit(c, x); err != nil {
+				return "", err
+			}
+		}
+		if len(outs) == 1 {
+			return outs[0], nil
+		}
+		return b.op("Concat", outs, attrInt("axis", 1)), nil
+	case kScaleBranch:
+		return b.emitScaleBranch(n, x)
 	case kOctaveSeq:
 		h, l, err := b.emitPair(n, n.pair, x, "")
 		if err != nil {
@@ -445,8 +473,136 @@ func (b *onnxBuilder) emitLeaf(n *node, x string) (string, error) {
 		return b.upsample(x), nil
 	case indexSelector:
 		return b.op("Gather", []string{x, b.constInts(l.Index()...)}, attrInt("axis", 1)), nil
+	case *ops.DSConv:
+		return b.emitDSConv(n, l, x)
+	case *ops.DynamicGroupConv:
+		return b.emitDGC(n, l, x)
+	}
+	if n.kind == kScalePool {
+		if n.in == (ops.Shape{}) {
+			return "", fmt.Errorf("export: onnx: scale pool at %q without a known input shape", n.path)
+		}
+		return b.scalePool(x, n.in, n.factor), nil
 	}
 	return "", unsupported(n.path, n.layer)
+}
+
+// scalePool is ScaleNet's max pooling by factor f on an input of shape in (see
+// scalePoolShape).
+func (b *onnxBuilder) scalePool(x string, in ops.Shape, f int) string {
+	kh, kw, _ := scalePoolShape(in, f)
+	return b.op("MaxPool", []string{x}, attrInts("kernel_shape", kh, kw), attrInts("strides", kh, kw))
+}
+
+// emitScaleBranch appends a scale branch: pooling, the convolution, resizing back to
+// the input's size as PyTorch's F.interpolate(size=...) does (nearest when both
+// sides divide, which takes source floor(i*in/out); else bilinear without aligned
+// corners, which Resize's pytorch_half_pixel transformation is), then batch norm
+// and ReLU. Resize takes the output's sizes rather than scales, so that no rounding
+// of a scale changes the output's size.
+func (b *onnxBuilder) emitScaleBranch(n *node, x string) (string, error) {
+	y := x
+	if n.factor > 1 {
+		y = b.scalePool(x, n.in, n.factor)
+	}
+	y, err := b.emit(n.children[0], y)
+	if err != nil {
+		return "", err
+	}
+	small := n.children[0].out
+	if small.H != n.in.H || small.W != n.in.W {
+		nc := b.op("Slice", []string{b.op("Shape", []string{y}), b.constInts(0), b.constInts(2), b.constInts(0)})
+		sizes := b.op("Concat", []string{nc, b.constInts(n.in.H, n.in.W)}, attrInt("axis", 0))
+		if n.in.H%small.H == 0 && n.in.W%small.W == 0 {
+			y = b.op("Resize", []string{y, "", "", sizes}, attrString("mode", "nearest"),
+				attrString("coordinate_transformation_mode", "asymmetric"), attrString("nearest_mode", "floor"))
+		} else {
+			y = b.op("Resize", []string{y, "", "", sizes}, attrString("mode", "linear"),
+				attrString("coordinate_transformation_mode", "pytorch_half_pixel"))
+		}
+	}
+	return b.emit(n.children[1], y)
+}
+
+// convAttrs returns the attributes of a Conv node for a convolution's geometry.
+func convAttrs(c ops.ConvConfig) []*onnx.AttributeProto {
+	return []*onnx.AttributeProto{attrInts("kernel_shape", c.KH, c.KW), attrInts("strides", max(c.StrideH, 1), max(c.StrideW, 1)),
+		attrInts("pads", c.PadH, c.PadW, c.PadH, c.PadW), attrInts("dilations", max(c.DilH, 1), max(c.DilW, 1)),
+		attrInt("group", max(c.Groups, 1))}
+}
+
+// emitDSConv appends a DSConv as a convolution over the weights StateDict exports,
+// multiplied per output channel by the channel shift when the layer has one.
+func (b *onnxBuilder) emitDSConv(n *node, l *ops.DSConv, x string) (string, error) {
+	c := l.Config().ConvConfig
+	w, err := b.weight(joinName(n.path, "weight"))
+	if err != nil {
+		return "", err
+	}
+	if l.CDS() != nil {
+		cds, err := b.weight(joinName(n.path, "cds"))
+		if err != nil {
+			return "", err
+		}
+		w = b.op("Mul", []string{w, b.op("Reshape", []string{cds, b.constInts(c.Out, 1, 1, 1)})})
+	}
+	in := []string{x, w}
+	if c.Bias {
+		bias, err := b.weight(joinName(n.path, "bias"))
+		if err != nil {
+			return "", err
+		}
+		in = append(in, bias)
+	}
+	return b.op("Conv", in, convAttrs(c)...), nil
+}
+
+// emitDGC appends a dynamic group convolution as model.py's DynamicGroupConv
+// computes it: the channel means (ReduceMean), every head's saliency generator at
+// once (MatMul over fc1 reshaped to (heads*hidden, in), then a batched MatMul over
+// fc2), the threshold of each head as the largest of its Dropped() smallest
+// saliencies (TopK, largest 0), the saliencies above it (Greater, the others
+// zeroed), the input repeated per head (Tile) times them, a convolution with one
+// group per head and the interleaving of the heads' outputs (a channel shuffle).
+// Ties at the threshold drop every tied channel, as ops does.
+func (b *onnxBuilder) emitDGC(n *node, l *ops.DynamicGroupConv, x string) (string, error) {
+	c := l.Config()
+	heads, hidden, drop := c.Heads, l.Hidden(), l.Dropped()
+	if n.out == (ops.Shape{}) {
+		return "", fmt.Errorf("export: onnx: dynamic group convolution at %q without a known input shape", n.path)
+	}
+	var ps [4]string
+	for i, name := range []string{"weight", "fc1", "fc2", "fc2_bias"} {
+		var err error
+		if ps[i], err = b.weight(joinName(n.path, name)); err != nil {
+			return "", err
+		}
+	}
+	pooled := b.op("ReduceMean", []string{x}, attrInts("axes", 2, 3), attrInt("keepdims", 0))
+	w1 := b.op("Transpose", []string{b.op("Reshape", []string{ps[1], b.constInts(heads*hidden, c.In)})}, attrInts("perm", 1, 0))
+	hid := b.op("Relu", []string{b.op("MatMul", []string{pooled, w1})})
+	hid = b.op("Reshape", []string{hid, b.constInts(0, heads, 1, hidden)})
+	w2 := b.op("Transpose", []string{ps[2]}, attrInts("perm", 0, 2, 1))
+	z := b.op("MatMul", []string{hid, w2})
+	z = b.op("Add", []string{z, b.op("Reshape", []string{ps[3], b.constInts(heads, 1, c.In)})})
+	sal := b.op("Relu", []string{z}) // (N, heads, 1, in)
+	if drop > 0 {
+		vals := b.value()
+		b.node("TopK", []string{sal, b.constInts(drop)}, []string{vals, b.value()},
+			attrInt("axis", -1), attrInt("largest", 0), attrInt("sorted", 1))
+		t := b.op("Slice", []string{vals, b.constInts(drop - 1), b.constInts(drop), b.constInts(3)})
+		keep := b.op("Cast", []string{b.op("Greater", []string{sal, t})}, attrInt("to", int(onnx.TensorProto_FLOAT)))
+		sal = b.op("Mul", []string{sal, keep})
+	}
+	scale := b.op("Reshape", []string{sal, b.constInts(0, heads*c.In, 1, 1)})
+	xs := b.op("Mul", []string{b.op("Tile", []string{x, b.constInts(1, heads, 1, 1)}), scale})
+	geo := ops.ConvConfig{KH: c.KH, KW: c.KW, StrideH: c.StrideH, StrideW: c.StrideW, PadH: c.PadH, PadW: c.PadW,
+		DilH: c.DilH, DilW: c.DilW, Groups: heads}
+	y := b.op("Conv", []string{xs, ps[0]}, convAttrs(geo)...)
+	o := n.out
+	y = b.op("Reshape", []string{y, b.constInts(0, heads, o.C/heads, o.H, o.W)})
+	y = b.op("Transpose", []string{y}, attrInts("perm", 0, 2, 1, 3, 4))
+	return b.op("Reshape", []string{y, b.constInts(0, o.C, o.H, o.W)}), nil
 }
 
 // hardSigmoid is relu6(x+3)/6 as ONNX's HardSigmoid max(0, min(1, alpha*x + beta)).

@@ -11,6 +11,16 @@
 #     respectively the gate.
 #   - OctaveSeq (octave convolution, Chen et al. 2019): its children are its leaf
 #     layers, numbered in order; PLAN says how they are wired.
+#   - LearnedGroupConv (CondenseNet, masked form): children as in nas, batch norm,
+#     ReLU, dropout (if any) and the dense 1x1 convolution, whose weight is stored
+#     with the dropped connections zeroed; the mask is a constant, not in the
+#     state_dict.
+#   - DynamicGroupConv (DGC): weight (out, in, kh, kw), fc1 (heads, hidden, in), fc2
+#     (heads, in, hidden), fc2_bias (heads, in), as nas names them.
+#   - DSConv2d (DSConv with a channel shift): weight holds alpha*q, cds the shift. A
+#     DSConv without one is a plain Conv2d holding its reconstructed weights.
+#   - ScaleAggregation: child j is the j-th branch with channels; a ScaleBranch's
+#     child 0 is its convolution, 1 its batch norm and ReLU.
 #   - Conv2d, Linear: weight, bias. BatchNorm2d: weight (gamma), bias (beta) and the
 #     buffers running_mean and running_var. nas does not count batches, so
 #     num_batches_tracked (used only with momentum=None) is not in weights.safetensors
@@ -218,6 +228,154 @@ class OctaveSeq(nn.Module):
         if l is not None:
             raise ValueError("octave sequence ends with a low-frequency part")
         return h
+
+
+class LearnedGroupConv(nn.Module):
+    """CondenseNet's learned group convolution in its masked (training) form (Huang et
+    al. 2018; ShichenLiu/CondenseNet layers.py LearnedGroupConv): the children up to
+    the last, then the last, a dense 1x1 convolution, with its weight times the mask.
+    Output channel o belongs to group o % groups, which uses the input channels
+    kept[g] (None: every group uses every channel)."""
+
+    def __init__(self, groups, kept, layers):
+        super().__init__()
+        _register(self, layers)
+        self.count = len(layers)
+        conv = layers[-1]
+        mask = torch.ones(conv.out_channels, conv.in_channels)
+        if kept is not None:
+            mask.zero_()
+            for o in range(conv.out_channels):
+                mask[o, kept[o % groups]] = 1
+        self.groups = groups
+        self.register_buffer("mask", mask[:, :, None, None], persistent=False)
+
+    def extra_repr(self):
+        return "groups=%d" % self.groups
+
+    def forward(self, x):
+        for i in range(self.count - 1):
+            x = self._modules[str(i)](x)
+        conv = self._modules[str(self.count - 1)]
+        return F.conv2d(x, conv.weight * self.mask, conv.bias)
+
+
+class DynamicGroupConv(nn.Module):
+    """Dynamic group convolution (Su et al. 2020; hellozhuo/dgc layers.py
+    DynamicMultiHeadConv without its batch norm and ReLU, which precede it here). Head
+    h's saliency generator maps the input's channel means through fc1, ReLU, fc2 with
+    bias and ReLU to one saliency per input channel and sample; the head drops the
+    `drop` channels of lowest saliency (every channel at or below the drop-th
+    smallest) and convolves the others, each times its saliency, with its filters,
+    weight rows [h*out/heads, (h+1)*out/heads). Output channel j*heads + h is filter j
+    of head h. The heads run as one convolution with `heads` groups over the input
+    repeated per head."""
+
+    def __init__(self, cin, cout, kernel, stride, padding, dilation, heads, hidden, drop):
+        super().__init__()
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.heads, self.drop = heads, drop
+        self.weight = nn.Parameter(torch.empty(cout, cin, *kernel))
+        self.fc1 = nn.Parameter(torch.empty(heads, hidden, cin))
+        self.fc2 = nn.Parameter(torch.empty(heads, cin, hidden))
+        self.fc2_bias = nn.Parameter(torch.ones(heads, cin))
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+        nn.init.normal_(self.fc1, std=(2.0 / cin) ** 0.5)
+        nn.init.normal_(self.fc2, std=(2.0 / hidden) ** 0.5)
+
+    def extra_repr(self):
+        return "heads=%d, drop=%d" % (self.heads, self.drop)
+
+    def saliency(self, x):
+        """The saliencies (N, heads, in), the dropped channels' zeroed."""
+        pooled = x.mean((2, 3))
+        hid = F.relu(torch.einsum("nc,hkc->nhk", pooled, self.fc1))
+        sal = F.relu(torch.einsum("nhk,hck->nhc", hid, self.fc2) + self.fc2_bias)
+        if self.drop > 0:
+            t = sal.topk(self.drop, -1, largest=False).values[..., -1:]
+            sal = sal * (sal > t).to(sal.dtype)
+        return sal
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        sal = self.saliency(x)
+        xs = (x.unsqueeze(1) * sal[:, :, :, None, None]).flatten(1, 2)
+        y = F.conv2d(xs, self.weight, None, self.stride, self.padding, self.dilation, self.heads)
+        o, h, w = y.shape[1:]
+        return y.reshape(n, self.heads, o // self.heads, h, w).transpose(1, 2).reshape(n, o, h, w)
+
+
+class DSConv2d(nn.Conv2d):
+    """DSConv with a channel distribution shift (Nascimento et al. 2019): a
+    convolution whose weight, the kernel shifts times the integers, is multiplied per
+    output channel by cds."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cds = nn.Parameter(torch.ones(self.out_channels))
+
+    def forward(self, x):
+        return self._conv_forward(x, self.weight * self.cds[:, None, None, None], self.bias)
+
+
+def _scale_pool(x, factor):
+    k = (min(factor, x.shape[2]), min(factor, x.shape[3]))
+    return F.max_pool2d(x, k, k)
+
+
+class ScalePool(nn.Module):
+    """Max pooling with window and stride factor, each clamped to the input's side
+    (ScaleNet's pooling as nas runs it at small inputs; the reference's
+    F.max_pool2d(x, factor, factor) where the input is large enough)."""
+
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def extra_repr(self):
+        return "factor=%d" % self.factor
+
+    def forward(self, x):
+        return _scale_pool(x, self.factor)
+
+
+class ScaleBranch(nn.Module):
+    """One branch of ScaleNet's scale aggregation (Eli-YiLi/ScaleNet scalenet.py
+    SABlock): pooling by factor (ScalePool), the convolution (child 0), resizing back
+    to the input's size, nearest when both sides divide and bilinear otherwise
+    (align_corners False), then batch norm and ReLU (child 1)."""
+
+    def __init__(self, factor, conv, post):
+        super().__init__()
+        self.factor = factor
+        _register(self, [conv, post])
+
+    def extra_repr(self):
+        return "factor=%d" % self.factor
+
+    def forward(self, x):
+        h, w = x.shape[2:]
+        y = x if self.factor == 1 else _scale_pool(x, self.factor)
+        y = self._modules["0"](y)
+        ph, pw = y.shape[2:]
+        if (ph, pw) != (h, w):
+            if h % ph == 0 and w % pw == 0:
+                y = F.interpolate(y, size=(h, w), mode="nearest")
+            else:
+                y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
+        return self._modules["1"](y)
+
+
+class ScaleAggregation(nn.Module):
+    """ScaleNet's scale aggregation: its branches on the input, concatenated."""
+
+    def __init__(self, branches):
+        super().__init__()
+        _register(self, branches)
+        self.count = len(branches)
+
+    def forward(self, x):
+        return torch.cat([self._modules[str(i)](x) for i in range(self.count)], 1)
 
 
 def read_safetensors(path):

@@ -56,10 +56,14 @@ func PyTorch(net *ops.Network, w io.Writer) error {
 	return err
 }
 
-// pyStr quotes s as a Python string literal (JSON's escapes are Python's).
+// pyStr quotes s as a Python string literal (JSON's escapes are Python's; HTML's
+// characters are left as they are, for readability).
 func pyStr(s string) string {
-	q, _ := json.Marshal(s)
-	return string(q)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // pyFloat formats v as a Python float literal.
@@ -123,6 +127,14 @@ func writeModule(b *strings.Builder, n *node, depth int) error {
 		return list(fmt.Sprintf("Block(%s, %s,  # %s", pyStr(bl.Kind), pyStr(bl.Settings), pathComment(n)), ")", n.children)
 	case kSqueezeExcite:
 		return list("SqueezeExcite(  # "+pathComment(n), ")", n.children)
+	case kLearnedGroup:
+		l := n.layer.(*ops.LearnedGroupConv)
+		return list(fmt.Sprintf("LearnedGroupConv(%d, %s, [  # %s", l.Config().Groups, pyKept(keptChannels(l)), pathComment(n)),
+			"])", n.children)
+	case kScaleAgg:
+		return list("ScaleAggregation([  # "+pathComment(n), "])", n.children)
+	case kScaleBranch:
+		return list(fmt.Sprintf("ScaleBranch(%d,  # %s", n.factor, pathComment(n)), ")", n.children)
 	case kOctaveSeq:
 		if err := list("OctaveSeq([  # "+pathComment(n), "], ", n.children); err != nil {
 			return err
@@ -147,14 +159,41 @@ func pathComment(n *node) string {
 	return fmt.Sprintf("%s: %v -> %v", p, n.in, n.out)
 }
 
+// pyKept returns the Python literal of a learned group convolution's kept input
+// channels per group, None for all.
+func pyKept(kept [][]int) string {
+	if kept == nil {
+		return "None"
+	}
+	parts := make([]string, len(kept))
+	for i, k := range kept {
+		parts[i] = pyInts(k)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// pyConv returns the constructor call of a convolution module, such as nn.Conv2d.
+func pyConv(module string, c ops.ConvConfig) string {
+	return fmt.Sprintf("%s(%d, %d, (%d, %d), stride=(%d, %d), padding=(%d, %d), dilation=(%d, %d), groups=%d, bias=%s)",
+		module, c.In, c.Out, c.KH, c.KW, max(c.StrideH, 1), max(c.StrideW, 1), c.PadH, c.PadW,
+		max(c.DilH, 1), max(c.DilW, 1), max(c.Groups, 1), pyBool(c.Bias))
+}
+
 // pyLeaf returns the Python expression constructing a leaf layer.
 func pyLeaf(n *node) (string, error) {
 	switch l := n.layer.(type) {
 	case *ops.Conv2D:
+		return pyConv("nn.Conv2d", l.Config()), nil
+	case *ops.DSConv:
+		// A plain convolution on the reconstructed weights (see StateDict).
+		if l.CDS() != nil {
+			return pyConv("DSConv2d", l.Config().ConvConfig), nil
+		}
+		return pyConv("nn.Conv2d", l.Config().ConvConfig), nil
+	case *ops.DynamicGroupConv:
 		c := l.Config()
-		return fmt.Sprintf("nn.Conv2d(%d, %d, (%d, %d), stride=(%d, %d), padding=(%d, %d), dilation=(%d, %d), groups=%d, bias=%s)",
-			c.In, c.Out, c.KH, c.KW, max(c.StrideH, 1), max(c.StrideW, 1), c.PadH, c.PadW,
-			max(c.DilH, 1), max(c.DilW, 1), max(c.Groups, 1), pyBool(c.Bias)), nil
+		return fmt.Sprintf("DynamicGroupConv(%d, %d, (%d, %d), stride=(%d, %d), padding=(%d, %d), dilation=(%d, %d), heads=%d, hidden=%d, drop=%d)",
+			c.In, c.Out, c.KH, c.KW, c.StrideH, c.StrideW, c.PadH, c.PadW, c.DilH, c.DilW, c.Heads, l.Hidden(), l.Dropped()), nil
 	case *ops.BatchNorm2D:
 		return fmt.Sprintf("nn.BatchNorm2d(%d, eps=%s, momentum=%s)", l.Channels(), pyFloat(l.Eps), pyFloat(l.Momentum)), nil
 	case *ops.Linear:
@@ -188,6 +227,9 @@ func pyLeaf(n *node) (string, error) {
 		return "Upsample2x()", nil
 	case indexSelector:
 		return fmt.Sprintf("IndexSelect(%s)", pyInts(l.Index())), nil
+	}
+	if n.kind == kScalePool {
+		return fmt.Sprintf("ScalePool(%d)", n.factor), nil
 	}
 	return "", unsupported(n.path, n.layer)
 }

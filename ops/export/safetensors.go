@@ -110,20 +110,30 @@ func littleEndian(t *tensor.Dense) ([]byte, string, error) {
 // StateDict returns net's exported tensors under their state_dict names: every
 // parameter under its path (ops.Params) and every batch norm's running mean and
 // variance as PATH.running_mean and PATH.running_var. The tensors share memory with
-// the network.
+// the network, except for two weights the layers hold in another form:
+//   - a learned group convolution's 1x1 weight (PATH.K.weight, K its last child) is a
+//     copy with the dropped connections zeroed: the masked form, which the exporters
+//     write (not the converted one, whose parameters differ; zoo.Convert gives it);
+//   - a DSConv's weight (PATH.weight) is a copy of the weights its convolution runs
+//     on: Dequantized, or without the channel shift when it has one (PATH.cds), which
+//     the exported layer multiplies in. The float shadow weights are not exported.
 func StateDict(net *ops.Network) map[string]*tensor.Dense {
 	sd := make(map[string]*tensor.Dense)
 	for _, p := range net.Params() {
 		sd[p.Path] = p.Value
 	}
 	ops.Walk(net.Root(), func(path string, l ops.Layer) {
-		bn, ok := l.(*ops.BatchNorm2D)
-		if !ok {
-			return
+		switch t := l.(type) {
+		case *ops.BatchNorm2D:
+			c := t.Channels()
+			sd[joinName(path, "running_mean")] = tensor.New(tensor.WithShape(c), tensor.WithBacking(t.RunningMean()))
+			sd[joinName(path, "running_var")] = tensor.New(tensor.WithShape(c), tensor.WithBacking(t.RunningVar()))
+		case *ops.LearnedGroupConv:
+			conv := childPath(path, len(t.Children())-1)
+			sd[joinName(conv, "weight")] = maskedWeight(t)
+		case *ops.DSConv:
+			sd[joinName(path, "weight")] = dsconvWeight(t)
 		}
-		c := bn.Channels()
-		sd[joinName(path, "running_mean")] = tensor.New(tensor.WithShape(c), tensor.WithBacking(bn.RunningMean()))
-		sd[joinName(path, "running_var")] = tensor.New(tensor.WithShape(c), tensor.WithBacking(bn.RunningVar()))
 	})
 	return sd
 }

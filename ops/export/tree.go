@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"nas/ops"
@@ -35,6 +36,13 @@ const (
 	kGlobalAvgPool
 	kUpsample
 	kIndexSelect
+	// The learned and dynamic grouping operators (issue 8).
+	kLearnedGroup
+	kDGC
+	kDSConv
+	kScaleAgg
+	kScaleBranch
+	kScalePool
 )
 
 // indexSelector is the behaviour of a layer that picks input channels by index,
@@ -56,6 +64,8 @@ type node struct {
 	children []*node
 	// pair is the structure of an OctaveSeq, whose children are its leaf layers.
 	pair *pairNode
+	// factor is the max-pooling factor of a scale branch or scale pool (1: none).
+	factor int
 }
 
 // pairKind is the kind of an octave pair layer.
@@ -137,6 +147,15 @@ func parseLayer(path string, l ops.Layer, in ops.Shape) (*node, error) {
 	case *ops.SqueezeExcite:
 		n.kind = kSqueezeExcite
 		ins = []ops.Shape{in}
+	case *ops.LearnedGroupConv:
+		n.kind = kLearnedGroup
+		if err := checkLearnedGroup(path, t); err != nil {
+			return nil, err
+		}
+		ins = t.ChildShapes(in)
+	case *ops.ScaleAggregation:
+		n.kind = kScaleAgg
+		return parseScaleAgg(n, t)
 	case *ops.OctaveSeq:
 		n.kind = kOctaveSeq
 		leaves := t.Children()
@@ -219,8 +238,158 @@ func parseLeaf(path string, l ops.Layer, in ops.Shape) (*node, error) {
 			return nil, unsupported(path, l)
 		}
 		n.kind = kIndexSelect
+	case *ops.DynamicGroupConv:
+		n.kind = kDGC
+	case *ops.DSConv:
+		n.kind = kDSConv
 	default:
-		return nil, unsupported(path, l)
+		f, err := scalePoolFactor(path, l)
+		if err != nil {
+			return nil, err
+		}
+		n.kind, n.factor = kScalePool, f
+		if _, _, want := scalePoolShape(in, f); in != (ops.Shape{}) && n.out != want {
+			return nil, fmt.Errorf("export: scale pool at %q maps %v to %v, want %v", path, in, n.out, want)
+		}
+	}
+	return n, nil
+}
+
+// checkLearnedGroup checks that a learned group convolution has the children its
+// exporters assume: batch norm, ReLU, an optional dropout and the dense 1x1
+// convolution without bias whose weights the mask multiplies.
+func checkLearnedGroup(path string, l *ops.LearnedGroupConv) error {
+	cs := l.Children()
+	ok := len(cs) == 3 || len(cs) == 4
+	if ok {
+		_, bn := cs[0].(*ops.BatchNorm2D)
+		_, relu := cs[1].(*ops.ReLU)
+		conv, isConv := cs[len(cs)-1].(*ops.Conv2D)
+		ok = bn && relu && isConv && conv == l.Conv() && !conv.Config().Bias
+		if len(cs) == 4 {
+			_, drop := cs[2].(*ops.Dropout)
+			ok = ok && drop
+		}
+	}
+	if !ok {
+		return fmt.Errorf("export: learned group convolution at %q: children %v, want batch norm, ReLU, dropout (optional) and its 1x1 convolution",
+			path, typeNames(cs))
+	}
+	return nil
+}
+
+func typeNames(ls []ops.Layer) []string {
+	s := make([]string, len(ls))
+	for i, l := range ls {
+		s[i] = fmt.Sprintf("%T", l)
+	}
+	return s
+}
+
+// Package ops keeps ScaleNet's branch and pooling layers unexported; the exporters
+// recognise them by their type's name and check their description and shapes
+// against what they assume, so that a change in ops gives an error, not a wrong
+// model.
+const (
+	scaleBranchType = "*ops.scaleBranch"
+	scalePoolType   = "*ops.scalePool"
+)
+
+// scalePoolFactor returns the factor of ScaleNet's max pooling layer (the stride
+// pool of ops.NewScaleBottleneck): window and stride f, each clamped to the input's
+// side, floor. Any other layer is unsupported.
+func scalePoolFactor(path string, l ops.Layer) (int, error) {
+	d, ok := l.(ops.Describer)
+	if !ok || reflect.TypeOf(l).String() != scalePoolType {
+		return 0, unsupported(path, l)
+	}
+	var f int
+	if _, err := fmt.Sscanf(d.Describe(), "ScalePool /%d", &f); err != nil || f < 1 {
+		return 0, fmt.Errorf("export: scale pool at %q describes itself as %q, want \"ScalePool /F\"", path, d.Describe())
+	}
+	return f, nil
+}
+
+// scalePoolShape returns the shape of in max-pooled by factor f as ScaleNet pools it.
+func scalePoolShape(in ops.Shape, f int) (kh, kw int, out ops.Shape) {
+	kh, kw = min(f, in.H), min(f, in.W)
+	return kh, kw, ops.Shape{C: in.C, H: in.H / kh, W: in.W / kw}
+}
+
+// parseScaleAgg parses a scale aggregation layer's branches: child j is the j-th
+// branch with channels, whose factor is the configuration's scale at the index of
+// that branch (ops.ScaleAggConfig: a branch of 0 channels does not exist).
+func parseScaleAgg(n *node, l *ops.ScaleAggregation) (*node, error) {
+	cfg := l.Config()
+	var factors []int
+	for i, o := range cfg.Out {
+		if o > 0 {
+			factors = append(factors, cfg.Scales[i])
+		}
+	}
+	branches := l.Children()
+	if len(branches) != len(factors) {
+		return nil, fmt.Errorf("export: scale aggregation at %q has %d branches, its configuration %d", n.path, len(branches), len(factors))
+	}
+	for j, b := range branches {
+		bn, err := parseScaleBranch(childPath(n.path, j), b, n.in, factors[j])
+		if err != nil {
+			return nil, err
+		}
+		n.children = append(n.children, bn)
+	}
+	return n, nil
+}
+
+// parseScaleBranch parses one branch of a scale aggregation: max pooling by factor
+// (clamped as scalePoolShape does), its convolution (child 0), resizing back to the
+// input's size, then child 1, the batch norm and ReLU.
+func parseScaleBranch(path string, l ops.Layer, in ops.Shape, factor int) (*node, error) {
+	bad := func(why string) error {
+		return fmt.Errorf("export: scale branch %T at %q: %s", l, path, why)
+	}
+	c, ok := l.(ops.Container)
+	sw, ok2 := l.(ops.ShapeWalker)
+	d, ok3 := l.(ops.Describer)
+	if !ok || !ok2 || !ok3 || reflect.TypeOf(l).String() != scaleBranchType {
+		return nil, bad("not ScaleNet's branch")
+	}
+	if want := fmt.Sprintf("scale_branch /%d", factor); d.Describe() != want {
+		return nil, bad(fmt.Sprintf("describes itself as %q, want %q", d.Describe(), want))
+	}
+	cs := c.Children()
+	if len(cs) != 2 {
+		return nil, bad(fmt.Sprintf("%d children, want 2", len(cs)))
+	}
+	conv, isConv := cs[0].(*ops.Conv2D)
+	post, isSeq := cs[1].(*ops.Sequential)
+	if !isConv || !isSeq || len(post.Layers) != 2 {
+		return nil, bad(fmt.Sprintf("children %v, want a convolution and a batch norm with ReLU", typeNames(cs)))
+	}
+	pooled := in
+	if factor > 1 {
+		_, _, pooled = scalePoolShape(in, factor)
+	}
+	shapes := sw.ChildShapes(in)
+	cc := conv.Config()
+	if len(shapes) != 2 || shapes[0] != pooled || shapes[1] != (ops.Shape{C: cc.Out, H: in.H, W: in.W}) {
+		return nil, bad(fmt.Sprintf("child shapes %v, want %v and %v", shapes, pooled, ops.Shape{C: cc.Out, H: in.H, W: in.W}))
+	}
+	out, err := l.OutShape(in)
+	if err != nil {
+		return nil, fmt.Errorf("export: layer %q: %w", path, err)
+	}
+	n := &node{kind: kScaleBranch, path: path, layer: l, in: in, out: out, factor: factor}
+	for i, ch := range cs {
+		cn, err := parseLayer(childPath(path, i), ch, shapes[i])
+		if err != nil {
+			return nil, err
+		}
+		n.children = append(n.children, cn)
+	}
+	if cn := n.children[0]; cn.out.H != pooled.H || cn.out.W != pooled.W {
+		// Branch kernels are 3x3 with padding 1 or 1x1: the map keeps its pooled size.
+		return nil, bad(fmt.Sprintf("its convolution maps %v to %v, want the same size", cn.in, cn.out))
 	}
 	return n, nil
 }

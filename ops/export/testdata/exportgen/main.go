@@ -1,9 +1,11 @@
 // Command exportgen writes the PyTorch and ONNX exports that check_export.py
 // validates beyond what 'nas export --zoo' covers: a candidate of every block family
-// of the search space and every zoo network at a small input, each with its batch
-// norms' parameters and running statistics drawn at random (as after training), so
-// that the check exercises evaluation-mode batch norm and not just its identity at
-// initialization. Run from the module root:
+// of the search space, every zoo network at a small input and the small networks of
+// the learned and dynamic grouping operators (package cases, with CondenseNet-74's
+// training form), each with its batch norms' parameters and running statistics
+// drawn at random and its scheduled layers at the end of training (cases.Trained),
+// so that the check exercises evaluation-mode batch norm, condensed masks and
+// dropped channels, not just the state at initialization. Run from the module root:
 //
 //	go run ./ops/export/testdata/exportgen -o /tmp/nas-export
 //
@@ -24,6 +26,7 @@ import (
 
 	"nas/ops"
 	"nas/ops/export"
+	"nas/ops/export/internal/cases"
 	"nas/ops/zoo"
 	"nas/space"
 )
@@ -48,7 +51,7 @@ type exportCase struct {
 }
 
 func run(dir, only string) error {
-	var cases []exportCase
+	var all []exportCase
 	sp, err := space.New(space.Config{Budget: 1 << 40, Target: ops.Shape{C: 3, H: 32, W: 32}, Classes: 10, Head: 256})
 	if err != nil {
 		return err
@@ -69,7 +72,7 @@ func run(dir, only string) error {
 			if err != nil {
 				return fmt.Errorf("%s genome: %w", f, err)
 			}
-			cases = append(cases, exportCase{fmt.Sprintf("space_%s_%s", f, v.tag), net})
+			all = append(all, exportCase{fmt.Sprintf("space_%s_%s", f, v.tag), net})
 		}
 	}
 	for _, s := range zoo.List() {
@@ -87,9 +90,16 @@ func run(dir, only string) error {
 		if err != nil {
 			return err
 		}
-		cases = append(cases, exportCase{"zoo_" + s.Name, net})
+		all = append(all, exportCase{"zoo_" + s.Name, net})
 	}
-	for i, c := range cases {
+	grouping, err := cases.Grouping(rand.New(rand.NewPCG(8, 8)))
+	if err != nil {
+		return err
+	}
+	for _, c := range grouping {
+		all = append(all, exportCase{c.Name, c.Net})
+	}
+	for i, c := range all {
 		if only != "" && c.name != only {
 			continue
 		}
@@ -123,6 +133,7 @@ func write(dir string, net *ops.Network, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	net.Init(rng)
 	perturb(net, rng)
+	cases.Trained(net, rng)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
