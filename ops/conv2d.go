@@ -59,10 +59,11 @@ type Conv2D struct {
 	pass    convPass
 	chunkFn func(chunk, lo, hi int)
 
-	// xin, when set by Sequential, says that the tensor handed to Forward is a batch
-	// norm's input and the convolution's input is xin applied to it, one sample at a
-	// time into the per-worker scratch xsc, which holds sample xscS[wk] of the
-	// current pass (fast_fuse.go). Backward recomputes the samples the same way.
+	// xin, when set by Sequential for the duration of one Forward or Backward, says
+	// that the tensor handed to Forward was a batch norm's input and the
+	// convolution's input is xin applied to it, one sample at a time into the
+	// per-worker scratch xsc, which holds sample xscS[wk] of the current pass
+	// (fast_fuse.go). Backward recomputes the samples the same way.
 	xin  *bnInput
 	xsc  [][]float32
 	xscS []int

@@ -139,7 +139,9 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 			y, err = s.Layers[i].Forward(x)
 		}
 		for _, c := range convs {
-			c.yst = nil
+			// Backward sets xin again: a convolution called on its own never
+			// sees another layer's normalization.
+			c.yst, c.xin = nil, nil
 		}
 		if stats != nil {
 			stats.preStats = err == nil
@@ -334,14 +336,17 @@ func (s *Sequential) backwardConv(run seqRun, dy *tensor.Dense, bn *BatchNorm2D)
 		f.fin.red = f.red
 	}
 	for _, c := range convs {
-		c.dyin = nil
+		c.dyin, c.xin = nil, nil
 		if bn != nil {
 			c.dyin = &bn.bout
+		}
+		if run.fed != nil {
+			c.xin = &run.fed.fin
 		}
 	}
 	dx, err := in.Backward(dy)
 	for _, c := range convs {
-		c.dyin = nil
+		c.dyin, c.xin = nil, nil
 	}
 	if err != nil && run.fed != nil {
 		run.fed.fin.red = nil
