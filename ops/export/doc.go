@@ -7,6 +7,19 @@
 // initializers agree name for name. Batch norm's running statistics are exported as
 // PATH.running_mean and PATH.running_var, as PyTorch's buffers are called.
 //
+// The learned and dynamic grouping operators export exactly, in every format:
+// CondenseNet's LearnedGroupConv in its masked (training) form, the dense 1x1 weight
+// with the dropped connections zeroed and the mask a constant of model.py, so that
+// parameter names and counts are nas's (zoo.Convert gives the converted form, which
+// exports as IndexSelect, batch norm, group convolution and shuffle); DSConv as a
+// convolution over its reconstructed weights (DSConv.Dequantized), its channel shift
+// kept as a parameter when it has one; ScaleNet's scale aggregation with its pooling
+// and nearest or bilinear resizing; and DynamicGroupConv with its saliency generators
+// and per-sample top-k channel selection (TopK in ONNX). A dynamic group convolution
+// exports the channels it drops now (DynamicGroupConv.Dropped), all it drops once
+// trained. Its selection is discontinuous: a saliency within rounding of the
+// threshold may pick another channel in PyTorch or ONNX than in nas.
+//
 // A layer type the exporters do not know is an error naming its type and path,
 // never a silent omission. The package sits beside ops in the flow ops <- space <-
 // evaluate <- search and imports only ops, the standard library and the generated

@@ -150,7 +150,7 @@ func testSpace(t *testing.T) *space.Space {
 func TestExportSpace(t *testing.T) {
 	s := testSpace(t)
 	var genomes []space.Genome
-	for _, f := range []space.Family{space.InvertedResidual, space.ShuffleV1, space.ShuffleV2, space.IGC, space.Fire, space.Flattened} {
+	for _, f := range space.AllFamilies {
 		genomes = append(genomes,
 			familyGenome(f, space.NoInterleave, 0),
 			familyGenome(f, space.Shuffle, 0.25),
@@ -175,9 +175,8 @@ func TestExportSpace(t *testing.T) {
 			families[st.Family.String()] = true
 		}
 	}
-	// Six families: space/genome.go's Family constants before numFamilies.
-	if len(families) != 6 {
-		t.Errorf("the genomes cover families %v, want all 6", families)
+	if len(families) != len(space.AllFamilies) {
+		t.Errorf("the genomes cover families %v, want all %d of space.AllFamilies", families, len(space.AllFamilies))
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 
 	"nas/ops"
 )
@@ -21,6 +23,13 @@ type LayerJSON struct {
 	// MACs and Params are the layer's price for one sample (see package ops).
 	MACs   int64 `json:"macs"`
 	Params int64 `json:"params"`
+	// Within describes the learned grouping layer the row is part of, if any: the
+	// innermost learned group convolution ("LearnedGroupConv 16->32 G4 C4 stage 3",
+	// whose convolution row is priced dense, as trained, with the dropped
+	// connections zeroed), scale aggregation or scale branch ("scale_branch /4": max
+	// pooling by 4, the row's convolution, resizing back). The rows list leaves only,
+	// so this is where those containers appear. Absent for other rows.
+	Within string `json:"within,omitempty"`
 }
 
 // NetworkJSON is a network's decoded layer list and totals.
@@ -37,11 +46,45 @@ func Layers(net *ops.Network) NetworkJSON {
 	c := net.Cost()
 	doc := NetworkJSON{Input: net.Input().String(), Output: net.OutShape().String(), MACs: c.MACs, Params: c.Params,
 		Layers: []LayerJSON{}}
+	within := map[string]string{}
+	ops.Walk(net.Root(), func(path string, l ops.Layer) {
+		d, ok := l.(ops.Describer)
+		if !ok {
+			return
+		}
+		switch l.(type) {
+		case *ops.LearnedGroupConv, *ops.ScaleAggregation:
+			within[path] = d.Describe()
+		default:
+			if reflect.TypeOf(l).String() == scaleBranchType {
+				within[path] = d.Describe()
+			}
+		}
+	})
 	for _, l := range net.Layers() {
 		doc.Layers = append(doc.Layers, LayerJSON{Path: l.Path, Kind: l.Kind, Input: l.In.String(), Output: l.Out.String(),
-			MACs: l.Cost.MACs, Params: l.Cost.Params})
+			MACs: l.Cost.MACs, Params: l.Cost.Params, Within: innermost(within, l.Path)})
 	}
 	return doc
+}
+
+// innermost returns the description of the deepest container of within that holds
+// the layer at path (or is it), "" if none does.
+func innermost(within map[string]string, path string) string {
+	for p := path; ; {
+		if d, ok := within[p]; ok {
+			return d
+		}
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			if p == "" {
+				return ""
+			}
+			p = ""
+			continue
+		}
+		p = p[:i]
+	}
 }
 
 // JSON writes net's layer list and totals (see Layers) as indented JSON.

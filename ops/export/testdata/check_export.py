@@ -8,7 +8,10 @@ PyTorch exists (Debian's python3-torch 1.13 and python3-onnx); CI has no Python.
 
 It exports zoo networks with 'nas export --zoo NAME' (both formats, into a temporary
 directory) and, with --gen (the default), a candidate of every block family of the
-search space and every zoo network with random batch norm statistics through
+search space, every zoo network and the small networks of the learned and dynamic
+grouping operators (ops/export/internal/cases: learned group and dynamic group
+convolutions, DSConv, ScaleNet's scale aggregation, CondenseNet-74's training form),
+with random batch norm statistics and condensed or dropping as after training, through
 'go run ./ops/export/testdata/exportgen'. For each export it checks:
   - the PyTorch model's parameter count equals nas's (arch.json's params);
   - its logits on check.safetensors match nas's within 1e-4, relative to their
@@ -47,6 +50,8 @@ ZOO = [
     ("oct_resnet50", "64x64x3"),
     ("bl_resnet50", "64x64x3"),
     ("condensenet74_c4", "32x32x3"),
+    ("dgc_resnet18", "32x32x3"),
+    ("scalenet50", "32x32x3"),
 ]
 
 

@@ -56,8 +56,7 @@ func run(dir, only string) error {
 	if err != nil {
 		return err
 	}
-	fams := []space.Family{space.InvertedResidual, space.ShuffleV1, space.ShuffleV2, space.IGC, space.Fire, space.Flattened}
-	for _, f := range fams {
+	for _, f := range space.AllFamilies {
 		for _, v := range []struct {
 			il    space.Interleave
 			alpha float64
