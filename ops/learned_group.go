@@ -61,8 +61,9 @@ type LearnedGroupConfig struct {
 // Its children are the batch norm, the ReLU, the dropout if any and the dense
 // convolution, so parameters are named "norm", "conv" by index as for a Sequential.
 // Forward zeroes the dropped weights of the convolution before running, and
-// Backward zeroes their gradients, so that the optimizer's weight decay and momentum
-// never revive a dropped connection.
+// Backward zeroes their gradients. Momentum gathered before a connection was dropped
+// can still move its stored weight after the drop, but every Forward zeroes it again,
+// so a dropped connection never contributes to an output or a gradient.
 type LearnedGroupConv struct {
 	cfg  LearnedGroupConfig
 	norm *BatchNorm2D
