@@ -132,6 +132,14 @@ func (s *Space) strides(in ops.Shape, g Genome) []int {
 // Build decodes g into a network at the options' shape. g is made canonical first;
 // the budget is not applied (see Repair).
 func (s *Space) Build(g Genome, o BuildOptions) (*ops.Network, error) {
+	return s.build(g, o, true)
+}
+
+// build is Build; quantize false leaves the convolutions that the stages' bit widths
+// would make DSConv as float convolutions, which cost the same MACs and parameters
+// (ops.DSConv.Cost counts the equivalent convolution's MACs and the float shadow
+// weights) and take a third of the memory to build.
+func (s *Space) build(g Genome, o BuildOptions, quantize bool) (*ops.Network, error) {
 	if o.Input == (ops.Shape{}) {
 		o.Input = s.cfg.Target
 	}
@@ -163,7 +171,11 @@ func (s *Space) Build(g Genome, o BuildOptions) (*ops.Network, error) {
 			if j == 0 {
 				in, stride = st.in, strides[i+1]
 			}
-			b, err := buildBlock(st.Stage, in, st.out, stride, shape)
+			bst := st.Stage
+			if !quantize {
+				bst.Bits = 0
+			}
+			b, err := buildBlock(bst, in, st.out, stride, shape)
 			if err != nil {
 				return nil, fmt.Errorf("stage %d block %d (%s): %w", i+1, j+1, st.Family, err)
 			}
@@ -187,7 +199,7 @@ func (s *Space) Build(g Genome, o BuildOptions) (*ops.Network, error) {
 
 // Cost returns the MACs and parameters of g's deployment network at the target shape.
 func (s *Space) Cost(g Genome) (ops.Cost, error) {
-	n, err := s.Build(g, BuildOptions{})
+	n, err := s.build(g, BuildOptions{}, false)
 	if err != nil {
 		return ops.Cost{}, err
 	}

@@ -124,6 +124,11 @@ var (
 // Cost implements ops.Layer: the converted layer's cost.
 func (l *learnedPointwise) Cost(in ops.Shape) ops.Cost { return l.PrunedCost(in) }
 
+// ChildShapes implements ops.ShapeWalker with no shapes, so that a network's layer
+// table (ops.Network.Layers) shows the layer as one row at its converted cost instead
+// of its training form's rows and a negative remainder.
+func (l *learnedPointwise) ChildShapes(ops.Shape) []ops.Shape { return nil }
+
 // Describe implements ops.Describer.
 func (l *learnedPointwise) Describe() string {
 	return l.LearnedGroupConv.Describe() + " (priced converted)"
