@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,6 +49,8 @@ type runOptions struct {
 	epochs    int
 	width     float64
 	timeLimit time.Duration
+	families  []string
+	groupings []string
 	out       io.Writer
 	errOut    io.Writer
 }
@@ -66,12 +70,21 @@ to the results database as it finishes.
 The budget accepts 300MFLOPs, 300M, 0.3GFLOPs, 300MMACs or 300000000 (MACs of
 convolutions and linear layers, what the MobileNet and ShuffleNet papers call FLOPs).
 
+The space can be widened, per stage: --families adds ScaleNet's scale aggregation
+block (scalenet, or all); --groupings lets the grouped 1x1 convolutions of inverted
+residual, IGC and ShuffleNet V1 stages be CondenseNet's learned group convolutions
+(priced as their converted form) or dynamic group convolutions (priced at their
+expected cost plus their saliency heads); --bits trains the stage's convolutions as
+DSConv with low-bit weights, which changes the storage (STORAGE column), not the
+MACs. The defaults are the space of earlier runs, drawn identically for a seed.
+
 Progress goes to stderr; the final front to stdout. Ctrl-C stops cleanly, records
 the evaluations in flight as interrupted and prints how to resume; a run killed in
 any other way is resumed the same way.`,
 		Example: `  nas run --budget 300MFLOPs
   nas run --budget 150M --strategy evolution --dataset fashion-mnist --seed 2
-  nas run --budget 0.3GFLOPs --generations 20 --population 24 --time-limit 2h`,
+  nas run --budget 0.3GFLOPs --generations 20 --population 24 --time-limit 2h
+  nas run --budget 300M --families all --groupings fixed,learned,dynamic --bits 32,8,4`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return runRun(context.Background(), o)
@@ -105,6 +118,11 @@ any other way is resumed the same way.`,
 	f.IntVar(&o.cfg.Recipe.WarmupSteps, "warmup", 8, "linear warm-up steps")
 	f.Float64Var(&o.cfg.Recipe.LabelSmoothing, "label-smoothing", 0.1, "label smoothing")
 	f.DurationVar(&o.timeLimit, "time-limit", defaultTimeLimit, "stop the search after this long (0 for no limit)")
+	f.StringSliceVar(&o.families, "families", nil, "block families to search, or all: inverted_residual (required), "+
+		"shufflenet_v1, shufflenet_v2, igc, fire, flattened, scalenet (default all but scalenet)")
+	f.StringSliceVar(&o.groupings, "groupings", nil, "grouping modes of grouped 1x1 convolutions: fixed, learned "+
+		"(CondenseNet), dynamic (DGC) (default fixed)")
+	f.IntSliceVar(&o.cfg.Bits, "bits", nil, "weight bit widths of the stages' convolutions: 32 (float) or 2 to 8 (DSConv) (default 32)")
 	return cmd
 }
 
@@ -166,6 +184,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if o.timeLimit > 0 {
 		c.TimeLimit = o.timeLimit.String()
 	}
+	if err := parseGenes(o); err != nil {
+		return err
+	}
 	r := evaluate.ReferenceRecipe()
 	r.BatchSize, r.LR, r.WarmupSteps, r.LabelSmoothing = c.Recipe.BatchSize, c.Recipe.LR, c.Recipe.WarmupSteps, c.Recipe.LabelSmoothing
 	c.Recipe = r
@@ -173,11 +194,10 @@ func runRun(ctx context.Context, o *runOptions) error {
 		return err
 	}
 	sp, err := c.space()
-	if errors.Is(err, space.ErrBudgetUnreachable) {
-		return usageError{err}
-	}
 	if err != nil {
-		return err
+		// Every error of space.New is about the flags: the budget, the target, the
+		// lists of families, grouping modes and bit widths.
+		return usageError{err}
 	}
 	data, err := openDataset(c.Dataset, c.DataDir, c.ValSize, c.Seed)
 	if err != nil {
@@ -200,6 +220,35 @@ func runRun(ctx context.Context, o *runOptions) error {
 	fmt.Fprintf(o.errOut, "run %s (id %d): %s under %s at %s, proxy on %s, database %s\n", run.Name, run.ID,
 		c.Strategy, c.Budget, c.Target, c.Dataset, o.db)
 	return searchRun(ctx, o.out, o.errOut, db, run, c, sp, data)
+}
+
+// parseGenes reads --families and --groupings into the run configuration; --bits is
+// read directly, and space.New checks all three.
+func parseGenes(o *runOptions) error {
+	c := &o.cfg
+	c.Families, c.Groupings = nil, nil
+	for _, name := range o.families {
+		if strings.EqualFold(name, "all") {
+			if len(o.families) != 1 {
+				return usagef("--families %s: all stands alone", strings.Join(o.families, ","))
+			}
+			c.Families = slices.Clone(space.AllFamilies)
+			break
+		}
+		var f space.Family
+		if err := f.UnmarshalText([]byte(name)); err != nil {
+			return usagef("--families: %v", err)
+		}
+		c.Families = append(c.Families, f)
+	}
+	for _, name := range o.groupings {
+		var m space.Grouping
+		if err := m.UnmarshalText([]byte(name)); err != nil {
+			return usagef("--groupings: %v", err)
+		}
+		c.Groupings = append(c.Groupings, m)
+	}
+	return nil
 }
 
 // searchRun runs (or resumes) the search of a stored run, recording everything in db,
@@ -237,13 +286,29 @@ func searchRun(ctx context.Context, out, errOut io.Writer, db *store.DB, run *st
 		fmt.Fprintf(errOut, " (stopped: %s)", outcome.Stopped)
 	}
 	fmt.Fprintln(errOut)
-	t := table{header: []string{"ID", "ACCURACY", "MACS", "PARAMS", "FIDELITY", "GENOME"}}
+	t := table{header: []string{"ID", "ACCURACY", "MACS", "PARAMS", "STORAGE", "FIDELITY", "GENOME"}}
 	for _, s := range outcome.Front {
 		id := rec.ids[s.Seq]
+		bits, err := sp.StorageBits(s.Genome)
+		if err != nil {
+			return fmt.Errorf("candidate %v: storage: %w", id, err)
+		}
 		t.add(id, fmt.Sprintf("%.4f", s.Result.Accuracy), humanCount(s.MACs), humanCount(s.Params),
-			s.Fidelity.Key(), s.Genome.String())
+			humanBytes(bits), s.Fidelity.Key(), s.Genome.String())
 	}
 	return t.write(out, isTerminal(out))
+}
+
+// humanBytes formats a number of bits as bytes in KB or MB (powers of 1000).
+func humanBytes(bits int64) string {
+	b := float64(bits) / 8
+	switch {
+	case b >= 1e6:
+		return fmt.Sprintf("%.2fMB", b/1e6)
+	case b >= 1e3:
+		return fmt.Sprintf("%.1fKB", b/1e3)
+	}
+	return fmt.Sprintf("%.0fB", b)
 }
 
 // errInterrupted ends a run stopped by Ctrl-C or SIGTERM; its message has been printed.

@@ -29,6 +29,12 @@ type runConfig struct {
 	Keep        float64             `json:"keep"`
 	Recipe      evaluate.Recipe     `json:"recipe"`
 	TimeLimit   string              `json:"time_limit,omitempty"`
+	// Families, Groupings and Bits are the space's opt-in genes (space.Config);
+	// absent, as in runs recorded before they existed, they are the defaults, so
+	// that a resumed run replays the space it started with.
+	Families  []space.Family   `json:"families,omitempty"`
+	Groupings []space.Grouping `json:"groupings,omitempty"`
+	Bits      []int            `json:"bits,omitempty"`
 }
 
 // target returns the deployment input shape.
@@ -40,7 +46,8 @@ func (c *runConfig) space() (*space.Space, error) {
 	if err != nil {
 		return nil, err
 	}
-	return space.New(space.Config{Budget: c.Budget, Target: t, Classes: c.Classes})
+	return space.New(space.Config{Budget: c.Budget, Target: t, Classes: c.Classes,
+		Families: c.Families, Groupings: c.Groupings, Bits: c.Bits})
 }
 
 // loadRunConfig reads a stored run's configuration.
