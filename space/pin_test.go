@@ -144,6 +144,26 @@ func TestDefaultDrawsPinned(t *testing.T) {
 					w.Name, i, wd.Op, gd.Genome, gd.Hash, gd.MACs, gd.Params, wd.Genome, wd.Hash, wd.MACs, wd.Params)
 			}
 		}
+		// The recorded JSON, written before the new genes existed, decodes to their
+		// defaults and hashes as recorded.
+		s, err := New(pinSpaces[k].cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, wd := range w.Draws {
+			var old Genome
+			if err := json.Unmarshal([]byte(wd.Genome), &old); err != nil {
+				t.Fatalf("%s draw %d: %v", w.Name, i, err)
+			}
+			for j, st := range old.Stages {
+				if st.Grouping != FixedGroups || st.Bits != 0 {
+					t.Fatalf("%s draw %d stage %d decodes to grouping %s, bits %d; want fixed, 0", w.Name, i, j, st.Grouping, st.Bits)
+				}
+			}
+			if h := s.Hash(old); h != wd.Hash {
+				t.Fatalf("%s draw %d: recorded genome hashes %s, want %s", w.Name, i, h, wd.Hash)
+			}
+		}
 		if g.Next != w.Next {
 			t.Errorf("%s: the RNG's next value after the draws is %d, want %d: the draws consumed different randomness",
 				w.Name, g.Next, w.Next)
