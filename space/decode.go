@@ -197,7 +197,10 @@ func (s *Space) build(g Genome, o BuildOptions, quantize bool) (*ops.Network, er
 	return ops.NewNetwork(ops.Seq(layers...), o.Input)
 }
 
-// Cost returns the MACs and parameters of g's deployment network at the target shape.
+// Cost returns the MACs and parameters of g's deployment network at the target shape:
+// a learned group convolution at its converted cost, a dynamic one at its expected
+// cost plus its saliency heads; DSConv weights cost what float ones do (see
+// StorageBits for what their bit width saves).
 func (s *Space) Cost(g Genome) (ops.Cost, error) {
 	n, err := s.build(g, BuildOptions{}, false)
 	if err != nil {

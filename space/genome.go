@@ -169,13 +169,15 @@ type Stage struct {
 	Depth int `json:"depth"`
 	// Width scales the stage's base channels (one of Widths).
 	Width float64 `json:"width"`
-	// Expand is the expansion ratio of inverted residual and IGC blocks, and the
-	// expand/squeeze ratio of Fire (one of Expands).
+	// Expand is the expansion ratio of inverted residual and IGC blocks, the
+	// expand/squeeze ratio of Fire, and the width of a scale aggregation layer over
+	// its bottleneck's (one of Expands).
 	Expand int `json:"expand"`
 	// Groups is the group count of the pointwise convolutions (one of GroupCounts).
 	Groups int `json:"groups"`
 	// Kernels are the spatial kernel sizes that share the channels, MixConv style:
-	// a non-empty increasing subset of 3, 5, 7, 9.
+	// a non-empty increasing subset of 3, 5, 7, 9. In a scale aggregation stage they
+	// select the scales instead (see ScaleAgg).
 	Kernels []int `json:"kernels"`
 	// Alpha is the octave split: the share of the spatial convolution's channels
 	// processed at half resolution (one of Alphas).
