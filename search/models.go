@@ -3,6 +3,7 @@ package search
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/MaxHalford/eaopt"
@@ -12,6 +13,18 @@ import (
 
 // crossRate is NSGA-II's crossover probability (Deb et al. 2002, section V: pc = 0.9).
 const crossRate = 0.9
+
+// narrowRate is the probability that an NSGA-II child is also narrowed: its width
+// multiplier scaled by a factor drawn uniformly from [narrowMin, narrowMax), the way
+// MobileNet and EfficientNet scale a good architecture down to a smaller budget.
+// Without it the children drifted to large networks (in three runs of 8 x 5 at 300M
+// MACs their mean cost was 150-200M against random search's 125-130M), leaving the
+// cheap end of the front, which weighs most in the hypervolume, to chance.
+const (
+	narrowRate = 0.3
+	narrowMin  = 0.35
+	narrowMax  = 0.85
+)
 
 // Every NSGA-II child is also mutated by space.Mutate, which redraws one to three of
 // a genome's ~57 genes (MobileNetV2's skeleton: 7 stages of 8 genes and the width
@@ -59,8 +72,10 @@ func (m *nsgaModel) Apply(pop *eaopt.Population) error {
 			}
 			child, err := r.fresh(func(int) (space.Genome, error) {
 				var err error
-				g, err = r.sp.Mutate(g, rng)
-				return g, err
+				if g, err = r.sp.Mutate(g, rng); err != nil || rng.Float64() >= narrowRate {
+					return g, err
+				}
+				return narrow(r.sp, g, rng)
 			})
 			if err != nil {
 				return err
@@ -80,6 +95,14 @@ func (m *nsgaModel) Apply(pop *eaopt.Population) error {
 	}
 	setMembers(pop, next)
 	return r.endGeneration(next)
+}
+
+// narrow returns g with its width multiplier scaled down by a random factor (see
+// narrowRate), repaired; the space clamps it at space.MinWidthMult.
+func narrow(sp *space.Space, g space.Genome, rng *rand.Rand) (space.Genome, error) {
+	g = g.Clone()
+	g.WidthMult *= narrowMin + (narrowMax-narrowMin)*rng.Float64()
+	return sp.Repair(g)
 }
 
 // nsgaFitness is the scalar eaopt sorts by: lower rank first, then larger crowding.
