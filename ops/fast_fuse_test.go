@@ -51,6 +51,23 @@ func fuseCases() []fuseCase {
 			}
 			return Seq(c1, NewBatchNorm2D(16), c2, NewBatchNorm2D(6), NewReLU())
 		}, Shape{3, 6, 5}, 4},
+		// A grouped dense 3x3 at stride 2 (im2col) that applies a batch norm with
+		// ReLU6 and a shuffle.
+		{"pointwise_bn_shuffle_im2col", func(t *testing.T) Layer {
+			c1, err := Conv(4, 8, 1, 1, 1, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh, err := NewChannelShuffle(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c2, err := Conv(8, 6, 3, 2, 2, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return Seq(c1, NewBatchNorm2D(8), NewReLU6(), sh, c2, NewBatchNorm2D(6))
+		}, Shape{4, 7, 6}, 3},
 	}
 }
 
