@@ -43,6 +43,13 @@ type LearnedGroupConfig struct {
 	// Lasso is the weight of the group-lasso penalty (the reference's
 	// --group-lasso-lambda); 0 means none, the reference's default.
 	Lasso float64
+	// PriceConverted makes Cost report PrunedCost, the cost of the converted layer
+	// after the last condensation stage, which is what a budget should price: the
+	// layer trains in its dense masked form but deploys converted. The layer then
+	// reports no child shapes (ChildShapes returns nil), so that a network's layer
+	// table shows it as one row at that cost rather than its training form's rows.
+	// False, the default, prices the training form.
+	PriceConverted bool
 }
 
 // LearnedGroupConv is CondenseNet's learned group convolution (Huang et al., CVPR
@@ -154,12 +161,23 @@ func (l *LearnedGroupConv) Kept(g, j int) bool { return l.keep[g*l.cfg.In+j] }
 // Children implements Container.
 func (l *LearnedGroupConv) Children() []Layer { return l.body.Layers }
 
-// ChildShapes implements ShapeWalker: every child sees the input's shape.
-func (l *LearnedGroupConv) ChildShapes(in Shape) []Shape { return l.body.ChildShapes(in) }
+// ChildShapes implements ShapeWalker: every child sees the input's shape. With
+// PriceConverted it returns nil: the children's costs are the training form's and
+// do not add up to the layer's.
+func (l *LearnedGroupConv) ChildShapes(in Shape) []Shape {
+	if l.cfg.PriceConverted {
+		return nil
+	}
+	return l.body.ChildShapes(in)
+}
 
 // Describe implements Describer.
 func (l *LearnedGroupConv) Describe() string {
-	return fmt.Sprintf("LearnedGroupConv %d->%d G%d C%d stage %d", l.cfg.In, l.cfg.Out, l.cfg.Groups, l.cfg.Condense, l.stage)
+	d := fmt.Sprintf("LearnedGroupConv %d->%d G%d C%d stage %d", l.cfg.In, l.cfg.Out, l.cfg.Groups, l.cfg.Condense, l.stage)
+	if l.cfg.PriceConverted {
+		d += " (priced converted)"
+	}
+	return d
 }
 
 // Init implements Initializer: it keeps every connection again and returns to stage
@@ -176,9 +194,14 @@ func (l *LearnedGroupConv) OutShape(in Shape) (Shape, error) {
 }
 
 // Cost implements Layer: the dense convolution that training computes, In*Out
-// weights per pixel, and the batch norm. PrunedCost is the price of the converted
-// layer.
-func (l *LearnedGroupConv) Cost(in Shape) Cost { return l.body.Cost(in) }
+// weights per pixel, and the batch norm; with PriceConverted, PrunedCost, the price
+// of the converted layer.
+func (l *LearnedGroupConv) Cost(in Shape) Cost {
+	if l.cfg.PriceConverted {
+		return l.PrunedCost(in)
+	}
+	return l.body.Cost(in)
+}
 
 // PrunedCost returns the price of the converted layer after all C-1 condensation
 // stages (CondensingConv in the reference): a batch norm over the G*In/C selected

@@ -281,6 +281,76 @@ func TestLearnedGroupConvCost(t *testing.T) {
 	}
 }
 
+// TestLearnedGroupConvPriceConverted checks that PriceConverted prices the layer as
+// its converted form, alone and inside a network, whose layer table then shows it as
+// one row, and that it changes nothing else: parameters and outputs are those of the
+// layer priced as trained.
+func TestLearnedGroupConvPriceConverted(t *testing.T) {
+	tests := []struct {
+		cfg LearnedGroupConfig
+		in  Shape
+		// want is PrunedCost, counted by hand in TestLearnedGroupConvCost.
+		want Cost
+	}{
+		{LearnedGroupConfig{In: 16, Out: 32, Groups: 4}, Shape{16, 56, 56}, Cost{401408, 160}},
+		{LearnedGroupConfig{In: 24, Out: 8, Groups: 2, Condense: 4}, Shape{24, 5, 5}, Cost{1200, 72}},
+	}
+	for _, tt := range tests {
+		priced := tt.cfg
+		priced.PriceConverted = true
+		l, err := NewLearnedGroupConv(priced, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dense, err := NewLearnedGroupConv(tt.cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Cost(tt.in); got != tt.want {
+			t.Errorf("%+v: Cost(%v) = %+v, want %+v", priced, tt.in, got, tt.want)
+		}
+		if got := l.ChildShapes(tt.in); got != nil {
+			t.Errorf("%+v: ChildShapes(%v) = %v, want nil", priced, tt.in, got)
+		}
+		if got, want := l.Describe(), dense.Describe()+" (priced converted)"; got != want {
+			t.Errorf("%+v: Describe() = %q, want %q", priced, got, want)
+		}
+		net, err := NewNetwork(l, tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := net.Cost(); got != tt.want {
+			t.Errorf("%+v: network cost %+v, want %+v", priced, got, tt.want)
+		}
+		if rows := net.Layers(); len(rows) != 1 || rows[0].Cost != tt.want {
+			t.Errorf("%+v: layer table %+v, want one row at %+v", priced, rows, tt.want)
+		}
+		// The parameters are the training form's either way.
+		if got, want := net.ParamCount(), dense.Cost(tt.in).Params; got != want {
+			t.Errorf("%+v: %d parameter values, want the training form's %d", priced, got, want)
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		Init(l, rng)
+		for i, p := range Params(l) {
+			copyInto(t, Params(dense)[i].Value, p.Value)
+		}
+		SetTraining(l, false)
+		SetTraining(dense, false)
+		x := randTensor(8, 2, Shape{C: tt.cfg.In, H: 3, W: 2})
+		y, err := l.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		yd, err := dense.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(y.Float32s(), yd.Float32s()) {
+			t.Errorf("%+v: outputs differ from the layer priced as trained", priced)
+		}
+	}
+}
+
 // TestLearnedGroupConvErrors checks invalid configurations.
 func TestLearnedGroupConvErrors(t *testing.T) {
 	bad := []LearnedGroupConfig{

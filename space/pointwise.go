@@ -59,7 +59,9 @@ func rewriteConvs(l ops.Layer, f func(*ops.Conv2D) (ops.Layer, error)) (ops.Laye
 // group convolutions' setting) priced as its converted form, or a DynamicGroupConv
 // with st.Groups heads. CondenseNet's learned layer brings its own batch norm and
 // ReLU before the convolution (its pre-activation), which the block's do not
-// replace.
+// replace. The network a genome decodes to trains the learned layer in its training
+// form but deploys it converted, which is what the budget limits
+// (ops.LearnedGroupConfig.PriceConverted).
 func groupPointwise(l ops.Layer, st Stage) (ops.Layer, error) {
 	if st.Grouping == FixedGroups {
 		return l, nil
@@ -72,11 +74,11 @@ func groupPointwise(l ops.Layer, st Stage) (ops.Layer, error) {
 		switch st.Grouping {
 		case LearnedGroups:
 			lg, err := ops.NewLearnedGroupConv(ops.LearnedGroupConfig{In: cfg.In, Out: cfg.Out, Groups: st.Groups,
-				Condense: st.Groups}, nil)
+				Condense: st.Groups, PriceConverted: true}, nil)
 			if err != nil {
 				return nil, err
 			}
-			return &learnedPointwise{lg}, nil
+			return lg, nil
 		case DynamicGroups:
 			return ops.NewDynamicGroupConv(ops.DGCConfig{In: cfg.In, Out: cfg.Out, KH: 1, KW: 1, Heads: st.Groups,
 				Lasso: dgcLasso})
@@ -103,44 +105,20 @@ func quantizeConvs(l ops.Layer, bits int) (ops.Layer, error) {
 	})
 }
 
-// learnedPointwise is a LearnedGroupConv priced as the grouped convolution it
-// converts to (ops.LearnedGroupConv.PrunedCost): the network a genome decodes to
-// trains in the layer's training form, but deploys in its converted form, which is
-// what the budget limits.
-type learnedPointwise struct {
-	*ops.LearnedGroupConv
-}
-
-var (
-	_ ops.Layer       = (*learnedPointwise)(nil)
-	_ ops.Container   = (*learnedPointwise)(nil)
-	_ ops.ShapeWalker = (*learnedPointwise)(nil)
-	_ ops.Initializer = (*learnedPointwise)(nil)
-	_ ops.Scheduled   = (*learnedPointwise)(nil)
-	_ ops.Regularizer = (*learnedPointwise)(nil)
-	_ ops.Describer   = (*learnedPointwise)(nil)
-)
-
-// Cost implements ops.Layer: the converted layer's cost.
-func (l *learnedPointwise) Cost(in ops.Shape) ops.Cost { return l.PrunedCost(in) }
-
-// ChildShapes implements ops.ShapeWalker with no shapes, so that a network's layer
-// table (ops.Network.Layers) shows the layer as one row at its converted cost instead
-// of its training form's rows and a negative remainder.
-func (l *learnedPointwise) ChildShapes(ops.Shape) []ops.Shape { return nil }
-
-// Describe implements ops.Describer.
-func (l *learnedPointwise) Describe() string {
-	return l.LearnedGroupConv.Describe() + " (priced converted)"
-}
+// learnedPointwise is the layer groupPointwise builds for a learned grouping
+// stage, an ops.LearnedGroupConv with PriceConverted; the name remains for the
+// tests that look for it.
+type learnedPointwise = ops.LearnedGroupConv
 
 // storageBits returns the bits the deployed form of l stores for its parameters:
 // ops.WeightBits, except that a learned group convolution stores its converted
 // form's parameters, as 32-bit floats.
 func storageBits(l ops.Layer) int64 {
 	switch l := l.(type) {
-	case *learnedPointwise:
-		return 32 * l.PrunedCost(ops.Shape{C: l.Config().In, H: 1, W: 1}).Params
+	case *ops.LearnedGroupConv:
+		if l.Config().PriceConverted {
+			return 32 * l.PrunedCost(ops.Shape{C: l.Config().In, H: 1, W: 1}).Params
+		}
 	case ops.CompactStorage:
 		return l.StorageBits()
 	}
