@@ -66,8 +66,12 @@ initialization drawn from a fixed seed, written to weights.safetensors so that
 check.safetensors is reproducible. --weights exports a candidate's proxy-trained
 weights (at the proxy shape). --input and --classes export at another shape.
 
-arch.json holds name or genome, hash, macs, params, input, classes, weights
-("initial" or "trained"), seed, and provenance (nas_version, source).`,
+arch.json holds name or genome, hash, macs, params, model_params, input, classes,
+weights ("initial" or "trained"), seed, and provenance (nas_version, source). macs
+and params are nas's price of the network; model_params is the number of trainable
+values the exported model holds, which is more where the price is of a deployed form
+(a learned group convolution, exported in its masked training form, is priced as the
+group convolution it converts to).`,
 		Example: `  nas export --zoo mobilenet_v2 --input 32x32x3 --classes 10 -o out/mnv2
   nas export --zoo shufflenet_v2 --format onnx -o out/shufflenet
   nas export 42 --format pytorch --weights -o out/candidate42`,
@@ -157,7 +161,7 @@ func runExport(o *exportOptions) error {
 		arch["weights"] = "trained"
 	}
 	c := net.Cost()
-	arch["macs"], arch["params"] = c.MACs, c.Params
+	arch["macs"], arch["params"], arch["model_params"] = c.MACs, c.Params, net.ParamCount()
 	arch["input"], arch["classes"] = net.Input().String(), net.OutShape().Size()
 	if _, ok := arch["hash"]; !ok {
 		h, err := layersHash(net)

@@ -11,6 +11,7 @@ import (
 
 	"nas/ops"
 	"nas/ops/zoo"
+	"nas/space"
 )
 
 func exportTo(t *testing.T, o exportOptions) (string, error) {
@@ -56,9 +57,10 @@ func TestExportZooFormats(t *testing.T) {
 	if err := json.Unmarshal(b, &arch); err != nil {
 		t.Fatal(err)
 	}
-	if arch["name"] != "reference_net" || arch["params"] != float64(98_266) || arch["macs"] != float64(4_340_896) ||
+	if arch["name"] != "reference_net" || arch["params"] != float64(98_266) || arch["model_params"] != float64(98_266) ||
+		arch["macs"] != float64(4_340_896) ||
 		arch["input"] != "28x28x1" || arch["classes"] != float64(10) || arch["weights"] != "initial" {
-		t.Errorf("arch.json %v, want reference_net, 98266 params, 4340896 MACs, 28x28x1, 10 classes, initial weights", arch)
+		t.Errorf("arch.json %v, want reference_net, 98266 params and model params, 4340896 MACs, 28x28x1, 10 classes, initial weights", arch)
 	}
 	if p, ok := arch["provenance"].(map[string]any); !ok || p["nas_version"] == nil || p["source"] == nil {
 		t.Errorf("arch.json provenance %v, want nas_version and source", arch["provenance"])
@@ -180,5 +182,78 @@ func TestExportCandidateHook(t *testing.T) {
 	// 0.5 as little-endian float32 bytes: the trained weights, not a fresh draw.
 	if !bytes.Contains(w, []byte{0, 0, 0, 0x3f, 0, 0, 0, 0x3f}) {
 		t.Errorf("weights.safetensors does not hold the candidate's weights")
+	}
+}
+
+// TestExportWidenedCandidate exports, in every format, a candidate of the widened
+// space (nas run --families all --groupings fixed,learned,dynamic --bits 32,8,4)
+// through a stand-in for the store: learned, dynamic, DSConv and ScaleNet stages. Its
+// learned layers are priced as their converted form, so arch.json's params, nas's
+// price, is below model_params, the values the exported model holds.
+func TestExportWidenedCandidate(t *testing.T) {
+	sp, err := space.New(space.Config{Budget: 1 << 40, Target: ops.Shape{C: 3, H: 32, W: 32}, Classes: 10, Head: 256,
+		Families: space.AllFamilies, Groupings: []space.Grouping{space.FixedGroups, space.LearnedGroups, space.DynamicGroups},
+		Bits: []int{32, 8, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := space.Genome{WidthMult: 0.5}
+	for i := range space.MobileNetV2Skeleton {
+		st := space.Stage{Family: space.InvertedResidual, Depth: 1, Width: 1, Expand: 2, Groups: 2, Kernels: []int{3},
+			Grouping: []space.Grouping{space.LearnedGroups, space.DynamicGroups, space.FixedGroups}[i%3], Bits: []int{0, 8, 4}[i%3]}
+		if i == 3 {
+			st.Family = space.ScaleAgg
+		}
+		g.Stages = append(g.Stages, st)
+	}
+	var want ops.Cost
+	var wantModel int64
+	saved := loadCandidate
+	defer func() { loadCandidate = saved }()
+	loadCandidate = func(db string, id int64, in ops.Shape, classes int, withWeights bool) (*ops.Network, map[string]any, error) {
+		net, err := sp.Build(g, space.BuildOptions{Input: in, Classes: classes})
+		if err != nil {
+			return nil, nil, err
+		}
+		want, wantModel = net.Cost(), net.ParamCount()
+		return net, map[string]any{"genome": g, "hash": sp.Hash(g)}, nil
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		format string
+		file   string
+	}{{"pytorch", "model.py"}, {"onnx", "model.onnx"}, {"json", "layers.json"}} {
+		d := filepath.Join(dir, c.format)
+		if _, err := exportTo(t, exportOptions{id: "5", format: c.format, out: d}); err != nil {
+			t.Fatalf("export --format %s: %v", c.format, err)
+		}
+		if st, err := os.Stat(filepath.Join(d, c.file)); err != nil || st.Size() == 0 {
+			t.Errorf("--format %s: %s missing or empty (%v)", c.format, c.file, err)
+		}
+	}
+	var arch map[string]any
+	b, err := os.ReadFile(filepath.Join(dir, "pytorch", "arch.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &arch); err != nil {
+		t.Fatal(err)
+	}
+	if arch["params"] != float64(want.Params) || arch["macs"] != float64(want.MACs) || arch["model_params"] != float64(wantModel) {
+		t.Errorf("arch.json params %v, macs %v, model_params %v; want %d, %d, %d", arch["params"], arch["macs"], arch["model_params"],
+			want.Params, want.MACs, wantModel)
+	}
+	if want.Params >= wantModel {
+		t.Errorf("genome %v: priced at %d parameters, exported with %d: want the learned layers priced below their training form",
+			g, want.Params, wantModel)
+	}
+	py, err := os.ReadFile(filepath.Join(dir, "pytorch", "model.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"LearnedGroupConv(", "DynamicGroupConv(", "DSConv2d(", "ScaleAggregation("} {
+		if !bytes.Contains(py, []byte(m)) {
+			t.Errorf("model.py of genome %v constructs no %s", g, m)
+		}
 	}
 }

@@ -11,7 +11,10 @@
 // CondenseNet's LearnedGroupConv in its masked (training) form, the dense 1x1 weight
 // with the dropped connections zeroed and the mask a constant of model.py, so that
 // parameter names and counts are nas's (zoo.Convert gives the converted form, which
-// exports as IndexSelect, batch norm, group convolution and shuffle); DSConv as a
+// exports as IndexSelect, batch norm, group convolution and shuffle; one priced as
+// its converted layer, ops.LearnedGroupConfig.PriceConverted as the search space
+// builds them, exports the same masked form, so the model holds more parameters,
+// ops.Network.ParamCount, than the network's Cost prices); DSConv as a
 // convolution over its reconstructed weights (DSConv.Dequantized), its channel shift
 // kept as a parameter when it has one; ScaleNet's scale aggregation with its pooling
 // and nearest or bilinear resizing; and DynamicGroupConv with its saliency generators

@@ -180,6 +180,107 @@ func TestExportSpace(t *testing.T) {
 	}
 }
 
+// TestExportWidenedSpace exports candidates of the widened space (every family,
+// grouping mode and bit width, as nas run --families all --groupings
+// fixed,learned,dynamic --bits 32,8,4 searches): a genome with learned, dynamic,
+// DSConv and ScaleNet stages, whose layers must all be there, and random samples.
+// The learned layers are priced as their converted form, so the network's cost is
+// below its parameter count; the exports hold the training form's parameters.
+func TestExportWidenedSpace(t *testing.T) {
+	s, err := space.New(space.Config{Budget: 1 << 40, Target: ops.Shape{C: 3, H: 32, W: 32}, Classes: 10, Head: 256,
+		Families: space.AllFamilies, Groupings: []space.Grouping{space.FixedGroups, space.LearnedGroups, space.DynamicGroups},
+		Bits: []int{32, 8, 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ir := space.Stage{Family: space.InvertedResidual, Depth: 1, Width: 1, Expand: 2, Groups: 2, Kernels: []int{3}}
+	stage := func(f space.Family, m space.Grouping, bits int) space.Stage {
+		st := ir
+		st.Family, st.Grouping, st.Bits = f, m, bits
+		return st
+	}
+	// One stage per skeleton stage: learned and dynamic inverted residuals, with and
+	// without DSConv weights, ShuffleNet V1 learned, ScaleNet with 8-bit weights.
+	mixed := space.Genome{WidthMult: 0.5, Stages: []space.Stage{
+		stage(space.InvertedResidual, space.LearnedGroups, 0),
+		stage(space.InvertedResidual, space.DynamicGroups, 0),
+		stage(space.InvertedResidual, space.FixedGroups, 4),
+		stage(space.ScaleAgg, space.FixedGroups, 8),
+		stage(space.InvertedResidual, space.LearnedGroups, 8),
+		stage(space.ShuffleV1, space.LearnedGroups, 0),
+		stage(space.InvertedResidual, space.DynamicGroups, 4),
+	}}
+	if len(mixed.Stages) != len(space.MobileNetV2Skeleton) {
+		t.Fatalf("the mixed genome has %d stages, the skeleton %d", len(mixed.Stages), len(space.MobileNetV2Skeleton))
+	}
+	genomes := []space.Genome{mixed}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 6 {
+		g, err := s.Sample(rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		genomes = append(genomes, g)
+	}
+	for i, g := range genomes {
+		net, err := s.Build(g, space.BuildOptions{})
+		if err != nil {
+			t.Fatalf("genome %v: %v", g, err)
+		}
+		exportAll(t, g.String(), net)
+		if i > 0 {
+			continue
+		}
+		found := map[string]int{}
+		ops.Walk(net.Root(), func(_ string, l ops.Layer) {
+			switch l := l.(type) {
+			case *ops.LearnedGroupConv:
+				if l.Config().PriceConverted {
+					found["learned"]++
+				}
+			case *ops.DynamicGroupConv:
+				found["dynamic"]++
+			case *ops.DSConv:
+				found["dsconv"]++
+			case *ops.ScaleAggregation:
+				found["scale"]++
+			}
+		})
+		for _, k := range []string{"learned", "dynamic", "dsconv", "scale"} {
+			if found[k] == 0 {
+				t.Errorf("genome %v builds no %s layer (found %v)", g, k, found)
+			}
+		}
+		if c := net.Cost(); c.Params >= net.ParamCount() {
+			t.Errorf("genome %v: priced at %d parameters, training form %d: want the learned layers priced converted, below",
+				g, c.Params, net.ParamCount())
+		}
+		// Each priced learned layer is one row of its own, within nothing.
+		var rows int
+		for _, l := range export.Layers(net).Layers {
+			if strings.HasPrefix(l.Kind, "LearnedGroupConv") {
+				rows++
+				if !strings.HasSuffix(l.Kind, "(priced converted)") || l.Within != "" {
+					t.Errorf("genome %v: JSON row %s %q within %q, want a priced converted row within nothing", g, l.Path, l.Kind, l.Within)
+				}
+			}
+			if strings.HasPrefix(l.Within, "LearnedGroupConv") {
+				t.Errorf("genome %v: JSON row %s %q is within %q, want no row within a priced learned layer", g, l.Path, l.Kind, l.Within)
+			}
+		}
+		if rows != found["learned"] {
+			t.Errorf("genome %v: %d JSON rows of learned layers, want %d", g, rows, found["learned"])
+		}
+		var py bytes.Buffer
+		if err := export.PyTorch(net, &py); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.Count(py.String(), "LearnedGroupConv("), found["learned"]; got < want {
+			t.Errorf("genome %v: model.py constructs LearnedGroupConv %d times, want at least %d", g, got, want)
+		}
+	}
+}
+
 // oddLayer is a layer type the exporters do not know.
 type oddLayer struct{ ops.ReLU }
 

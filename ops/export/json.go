@@ -28,7 +28,9 @@ type LayerJSON struct {
 	// whose convolution row is priced dense, as trained, with the dropped
 	// connections zeroed), scale aggregation or scale branch ("scale_branch /4": max
 	// pooling by 4, the row's convolution, resizing back). The rows list leaves only,
-	// so this is where those containers appear. Absent for other rows.
+	// so this is where those containers appear. A learned group convolution priced
+	// as its converted form (ops.LearnedGroupConfig.PriceConverted) is one row of its
+	// own, at that price, and no row is within it. Absent for other rows.
 	Within string `json:"within,omitempty"`
 }
 
@@ -52,8 +54,13 @@ func Layers(net *ops.Network) NetworkJSON {
 		if !ok {
 			return
 		}
-		switch l.(type) {
-		case *ops.LearnedGroupConv, *ops.ScaleAggregation:
+		switch l := l.(type) {
+		case *ops.LearnedGroupConv:
+			// Priced converted, the layer is a row of its own (ops.LearnedGroupConfig).
+			if !l.Config().PriceConverted {
+				within[path] = d.Describe()
+			}
+		case *ops.ScaleAggregation:
 			within[path] = d.Describe()
 		default:
 			if reflect.TypeOf(l).String() == scaleBranchType {

@@ -3,6 +3,7 @@ package export
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 
 	"nas/ops"
@@ -152,7 +153,9 @@ func parseLayer(path string, l ops.Layer, in ops.Shape) (*node, error) {
 		if err := checkLearnedGroup(path, t); err != nil {
 			return nil, err
 		}
-		ins = t.ChildShapes(in)
+		// Every child sees the layer's input shape (batch norm, ReLU and dropout
+		// keep it); ChildShapes says so too unless the layer is priced converted.
+		ins = slices.Repeat([]ops.Shape{in}, len(t.Children()))
 	case *ops.ScaleAggregation:
 		n.kind = kScaleAgg
 		return parseScaleAgg(n, t)

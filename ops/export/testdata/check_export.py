@@ -13,7 +13,8 @@ grouping operators (ops/export/internal/cases: learned group and dynamic group
 convolutions, DSConv, ScaleNet's scale aggregation, CondenseNet-74's training form),
 with random batch norm statistics and condensed or dropping as after training, through
 'go run ./ops/export/testdata/exportgen'. For each export it checks:
-  - the PyTorch model's parameter count equals nas's (arch.json's params);
+  - the PyTorch model's parameter count equals nas's (arch.json's model_params,
+    the values the exported model holds; params, nas's price, where it is absent);
   - its logits on check.safetensors match nas's within 1e-4, relative to their
     largest magnitude (the issue's tolerance);
   - onnx.checker.check_model accepts model.onnx;
@@ -104,7 +105,7 @@ def check_dir(name, d, node_modules, results):
     line = name
     if os.path.exists(os.path.join(d, "model.py")):
         arch = json.load(open(os.path.join(d, "arch.json")))
-        got, want, diff = check_torch(d, arch["params"])
+        got, want, diff = check_torch(d, arch.get("model_params", arch["params"]))
         good = got == want and diff <= TOL
         ok &= good
         line += "  torch: params %d (nas %d) diff %.2e%s" % (got, want, diff, "" if good else "  FAIL")

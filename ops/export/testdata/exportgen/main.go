@@ -10,7 +10,7 @@
 //	go run ./ops/export/testdata/exportgen -o /tmp/nas-export
 //
 // Each case goes into DIR/NAME: model.py, weights.safetensors, check.safetensors,
-// model.onnx and arch.json (params, macs, input).
+// model.onnx and arch.json (params, model_params, macs, input).
 package main
 
 import (
@@ -147,7 +147,7 @@ func write(dir string, net *ops.Network, seed uint64) error {
 		"weights.safetensors": func(w io.Writer) error { return export.Safetensors(w, export.StateDict(net)) },
 		"check.safetensors":   func(w io.Writer) error { return export.Safetensors(w, checks) },
 		"arch.json": func(w io.Writer) error {
-			return json.NewEncoder(w).Encode(map[string]any{"params": c.Params, "macs": c.MACs, "input": net.Input().String()})
+			return json.NewEncoder(w).Encode(map[string]any{"params": c.Params, "model_params": net.ParamCount(), "macs": c.MACs, "input": net.Input().String()})
 		},
 	}
 	for name, f := range files {
