@@ -124,6 +124,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"query", "--db", path}, exitUsage},
 		{[]string{"runs", "--db", filepath.Join(t.TempDir(), "missing.db")}, exitFailure},
 		{[]string{"best", "--db", path, "--run", "nope"}, exitFailure},
+		{[]string{"run", "--db", filepath.Join(t.TempDir(), "g0.db"), "--generations", "0"}, exitUsage},
 		{[]string{"version"}, exitOK},
 	}
 	for _, tt := range tests {

@@ -151,6 +151,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	switch {
 	case c.Population < 2:
 		return usagef("--population %d: want at least 2", c.Population)
+	case c.Generations == 0:
+		// search.Config reads 0 as its own default, so it cannot mean "none" here.
+		return usagef("--generations 0: want at least 1 (use --evaluations to stop after the initial population)")
 	case c.Generations < 0 || c.Evaluations < 0 || c.Workers < 0:
 		return usagef("--generations, --evaluations and --workers must not be negative")
 	case o.epochs <= 0:

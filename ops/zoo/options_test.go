@@ -18,8 +18,10 @@ func scalableNames(t *testing.T) []string {
 	t.Helper()
 	var names []string
 	for _, s := range List() {
-		if s.Widths != (s.ProxyStrides > 0) {
-			t.Errorf("spec %q: Widths %v but ProxyStrides %d", s.Name, s.Widths, s.ProxyStrides)
+		// A network that scales in width also takes proxy strides; the converse need
+		// not hold (dgc_resnet18 takes proxy strides at its published width only).
+		if s.Widths && s.ProxyStrides == 0 {
+			t.Errorf("spec %q: Widths but no ProxyStrides", s.Name)
 		}
 		if s.Widths {
 			names = append(names, s.Name)
