@@ -386,7 +386,7 @@ func TestExtendedLayers(t *testing.T) {
 		n := map[string]int{}
 		ops.Walk(net.Root(), func(_ string, l ops.Layer) {
 			switch l := l.(type) {
-			case *learnedPointwise:
+			case *ops.LearnedGroupConv:
 				n["learned"]++
 			case *ops.DynamicGroupConv:
 				n["dynamic"]++

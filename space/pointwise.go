@@ -105,11 +105,6 @@ func quantizeConvs(l ops.Layer, bits int) (ops.Layer, error) {
 	})
 }
 
-// learnedPointwise is the layer groupPointwise builds for a learned grouping
-// stage, an ops.LearnedGroupConv with PriceConverted; the name remains for the
-// tests that look for it.
-type learnedPointwise = ops.LearnedGroupConv
-
 // storageBits returns the bits the deployed form of l stores for its parameters:
 // ops.WeightBits, except that a learned group convolution stores its converted
 // form's parameters, as 32-bit floats.
