@@ -91,7 +91,7 @@ func (c ScaleAggConfig) kernel(i int) int {
 // reject the window; it lets the layer run at the small inputs of proxies.
 type ScaleAggregation struct {
 	cfg      ScaleAggConfig
-	branches []Layer // the *scaleBranch of each branch with channels, in order
+	branches []Layer // the *ScaleBranch of each branch with channels, in order
 	index    []int   // the configuration index of each branch in branches
 
 	n     int
@@ -127,9 +127,9 @@ func NewScaleAggregation(c ScaleAggConfig) (*ScaleAggregation, error) {
 		if err != nil {
 			return nil, fmt.Errorf("scale aggregation: branch %d: %w", i, err)
 		}
-		b := &scaleBranch{factor: c.Scales[i], conv: conv, post: Seq(NewBatchNorm2D(o), NewReLU())}
+		b := &ScaleBranch{factor: c.Scales[i], conv: conv, post: Seq(NewBatchNorm2D(o), NewReLU())}
 		if b.factor > 1 {
-			b.pool = &scalePool{factor: b.factor}
+			b.pool = &ScalePool{factor: b.factor}
 		}
 		l.branches = append(l.branches, b)
 		l.index = append(l.index, i)
@@ -180,7 +180,7 @@ func (l *ScaleAggregation) ChildShapes(in Shape) []Shape {
 func (l *ScaleAggregation) Gammas() [][]float32 {
 	g := make([][]float32, len(l.cfg.Out))
 	for j, b := range l.branches {
-		g[l.index[j]] = slices.Clone(b.(*scaleBranch).bn().Weight().Value.Float32s())
+		g[l.index[j]] = slices.Clone(b.(*ScaleBranch).bn().Weight().Value.Float32s())
 	}
 	return g
 }
@@ -262,12 +262,12 @@ func (l *ScaleAggregation) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	return dx, nil
 }
 
-// scaleBranch is one branch of a ScaleAggregation: max pooling by factor (clamped
+// ScaleBranch is one branch of a ScaleAggregation: max pooling by factor (clamped
 // to the input's sides), the convolution, resizing back to the input's size, and
 // batch norm with ReLU (post).
-type scaleBranch struct {
+type ScaleBranch struct {
 	factor int
-	pool   *scalePool // nil for factor 1
+	pool   *ScalePool // nil for factor 1
 	conv   *Conv2D
 	post   *Sequential // BatchNorm2D, ReLU
 
@@ -281,30 +281,33 @@ type scaleBranch struct {
 }
 
 var (
-	_ Layer       = (*scaleBranch)(nil)
-	_ Container   = (*scaleBranch)(nil)
-	_ ShapeWalker = (*scaleBranch)(nil)
-	_ Describer   = (*scaleBranch)(nil)
+	_ Layer       = (*ScaleBranch)(nil)
+	_ Container   = (*ScaleBranch)(nil)
+	_ ShapeWalker = (*ScaleBranch)(nil)
+	_ Describer   = (*ScaleBranch)(nil)
 )
 
 // bn returns the batch norm after the branch's convolution.
-func (b *scaleBranch) bn() *BatchNorm2D { return b.post.Layers[0].(*BatchNorm2D) }
+func (b *ScaleBranch) bn() *BatchNorm2D { return b.post.Layers[0].(*BatchNorm2D) }
+
+// Factor returns the branch's pooling factor.
+func (b *ScaleBranch) Factor() int { return b.factor }
 
 // Describe names the branch by its pooling factor, such as "scale_branch /4".
-func (b *scaleBranch) Describe() string { return fmt.Sprintf("scale_branch /%d", b.factor) }
+func (b *ScaleBranch) Describe() string { return fmt.Sprintf("scale_branch /%d", b.factor) }
 
 // Children implements Container: the convolution, then batch norm and ReLU.
-func (b *scaleBranch) Children() []Layer { return []Layer{b.conv, b.post} }
+func (b *ScaleBranch) Children() []Layer { return []Layer{b.conv, b.post} }
 
 // ChildShapes implements ShapeWalker: the convolution sees the pooled input, the
 // batch norm its output resized to the input's size.
-func (b *scaleBranch) ChildShapes(in Shape) []Shape {
+func (b *ScaleBranch) ChildShapes(in Shape) []Shape {
 	p := b.poolShape(in)
 	return []Shape{p, {b.conv.cfg.Out, in.H, in.W}}
 }
 
 // poolShape returns the shape of the pooled input.
-func (b *scaleBranch) poolShape(in Shape) Shape {
+func (b *ScaleBranch) poolShape(in Shape) Shape {
 	if b.pool == nil {
 		return in
 	}
@@ -312,7 +315,7 @@ func (b *scaleBranch) poolShape(in Shape) Shape {
 }
 
 // OutShape implements Layer.
-func (b *scaleBranch) OutShape(in Shape) (Shape, error) {
+func (b *ScaleBranch) OutShape(in Shape) (Shape, error) {
 	if !in.valid() {
 		return Shape{}, fmt.Errorf("input shape %v is empty", in)
 	}
@@ -323,12 +326,12 @@ func (b *scaleBranch) OutShape(in Shape) (Shape, error) {
 }
 
 // Cost implements Layer.
-func (b *scaleBranch) Cost(in Shape) Cost {
+func (b *ScaleBranch) Cost(in Shape) Cost {
 	return b.conv.Cost(b.poolShape(in)).Add(b.post.Cost(Shape{b.conv.cfg.Out, in.H, in.W}))
 }
 
 // Forward implements Layer.
-func (b *scaleBranch) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+func (b *ScaleBranch) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	n, in, _, err := checkInput(b, x)
 	if err != nil {
 		return nil, err
@@ -349,7 +352,7 @@ func (b *scaleBranch) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		b.rs.set(b.pooled.H, b.pooled.W, in.H, in.W)
 		u := b.up.get(n, full)
 		b.job = planeJob{src: c.Float32s(), dst: u.Float32s(), in: Shape{full.C, b.pooled.H, b.pooled.W}, out: full}
-		runPlanes(b, n*full.C, n*full.Size()*b.rs.taps(), (*scaleBranch).upPlanes)
+		runPlanes(b, n*full.C, n*full.Size()*b.rs.taps(), (*ScaleBranch).upPlanes)
 		c = u
 	}
 	b.job = planeJob{}
@@ -357,7 +360,7 @@ func (b *scaleBranch) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 }
 
 // Backward implements Layer.
-func (b *scaleBranch) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+func (b *ScaleBranch) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	if b.n == 0 {
 		return nil, fmt.Errorf("backward before forward")
 	}
@@ -370,7 +373,7 @@ func (b *scaleBranch) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		small := Shape{full.C, b.pooled.H, b.pooled.W}
 		d := b.dconv.get(b.n, small)
 		b.job = planeJob{src: g.Float32s(), dst: d.Float32s(), in: small, out: full}
-		runPlanes(b, b.n*full.C, b.n*full.Size()*b.rs.taps(), (*scaleBranch).upBackPlanes)
+		runPlanes(b, b.n*full.C, b.n*full.Size()*b.rs.taps(), (*ScaleBranch).upBackPlanes)
 		g = d
 	}
 	b.job = planeJob{}
@@ -384,7 +387,7 @@ func (b *scaleBranch) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 }
 
 // upPlanes resizes planes [lo, hi) of job.src (job.in's size) to job.dst (job.out's).
-func (b *scaleBranch) upPlanes(lo, hi int) {
+func (b *ScaleBranch) upPlanes(lo, hi int) {
 	in, out, r := b.job.in, b.job.out, &b.rs
 	ip, op := in.H*in.W, out.H*out.W
 	for p := lo; p < hi; p++ {
@@ -410,7 +413,7 @@ func (b *scaleBranch) upPlanes(lo, hi int) {
 
 // upBackPlanes sums the gradient job.src (job.out's size) back onto the small
 // planes [lo, hi) of job.dst (job.in's size), each value with the weight it had.
-func (b *scaleBranch) upBackPlanes(lo, hi int) {
+func (b *ScaleBranch) upBackPlanes(lo, hi int) {
 	in, out, r := b.job.in, b.job.out, &b.rs
 	ip, op := in.H*in.W, out.H*out.W
 	clear(b.job.dst[lo*ip : hi*ip])
@@ -438,12 +441,12 @@ func (b *scaleBranch) upBackPlanes(lo, hi int) {
 	}
 }
 
-// scalePool max-pools by a factor, as F.max_pool2d(x, f, f) does (window and stride f,
+// ScalePool max-pools by a factor, as F.max_pool2d(x, f, f) does (window and stride f,
 // floor), except that a factor larger than the input's height or width pools that
 // whole side: ScaleNet's pooling, kept working at inputs smaller than the reference's.
 // Backward routes each gradient to its window's maximum, the first one in row-major
 // order on ties, and a NaN wins, as in PyTorch's max_pool2d.
-type scalePool struct {
+type ScalePool struct {
 	factor int
 
 	planeState
@@ -451,15 +454,18 @@ type scalePool struct {
 }
 
 var (
-	_ Layer     = (*scalePool)(nil)
-	_ Describer = (*scalePool)(nil)
+	_ Layer     = (*ScalePool)(nil)
+	_ Describer = (*ScalePool)(nil)
 )
 
+// Factor returns the pooling factor.
+func (l *ScalePool) Factor() int { return l.factor }
+
 // Describe names the layer and its factor, such as "ScalePool /2".
-func (l *scalePool) Describe() string { return fmt.Sprintf("ScalePool /%d", l.factor) }
+func (l *ScalePool) Describe() string { return fmt.Sprintf("ScalePool /%d", l.factor) }
 
 // outShape returns the pooled shape of a valid input shape.
-func (l *scalePool) outShape(in Shape) Shape {
+func (l *ScalePool) outShape(in Shape) Shape {
 	kh, kw := min(l.factor, in.H), min(l.factor, in.W)
 	if kh < 1 || kw < 1 {
 		return in
@@ -468,7 +474,7 @@ func (l *scalePool) outShape(in Shape) Shape {
 }
 
 // OutShape implements Layer.
-func (l *scalePool) OutShape(in Shape) (Shape, error) {
+func (l *ScalePool) OutShape(in Shape) (Shape, error) {
 	if !in.valid() {
 		return Shape{}, fmt.Errorf("scale pool: input shape %v is empty", in)
 	}
@@ -476,10 +482,10 @@ func (l *scalePool) OutShape(in Shape) (Shape, error) {
 }
 
 // Cost implements Layer: pooling is free under the package's cost convention.
-func (l *scalePool) Cost(Shape) Cost { return Cost{} }
+func (l *ScalePool) Cost(Shape) Cost { return Cost{} }
 
 // Forward implements Layer.
-func (l *scalePool) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+func (l *ScalePool) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	n, in, out, err := checkInput(l, x)
 	if err != nil {
 		return nil, err
@@ -490,12 +496,12 @@ func (l *scalePool) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	} else {
 		l.arg = l.arg[:m]
 	}
-	runPlanes(l, n*in.C, n*in.Size(), (*scalePool).forwardPlanes)
+	runPlanes(l, n*in.C, n*in.Size(), (*ScalePool).forwardPlanes)
 	l.job = planeJob{}
 	return y, nil
 }
 
-func (l *scalePool) forwardPlanes(lo, hi int) {
+func (l *ScalePool) forwardPlanes(lo, hi int) {
 	in, out := l.job.in, l.job.out
 	kh, kw := min(l.factor, in.H), min(l.factor, in.W)
 	ip, op := in.H*in.W, out.H*out.W
@@ -520,17 +526,17 @@ func (l *scalePool) forwardPlanes(lo, hi int) {
 }
 
 // Backward implements Layer.
-func (l *scalePool) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
+func (l *ScalePool) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	dx, err := l.startBackward(l, "scale pool", dy)
 	if err != nil {
 		return nil, err
 	}
-	runPlanes(l, l.n*l.in.C, l.n*l.in.Size(), (*scalePool).backwardPlanes)
+	runPlanes(l, l.n*l.in.C, l.n*l.in.Size(), (*ScalePool).backwardPlanes)
 	l.job = planeJob{}
 	return dx, nil
 }
 
-func (l *scalePool) backwardPlanes(lo, hi int) {
+func (l *ScalePool) backwardPlanes(lo, hi int) {
 	ip, op := l.job.in.H*l.job.in.W, l.job.out.H*l.job.out.W
 	clear(l.job.dst[lo*ip : hi*ip])
 	for p := lo; p < hi; p++ {
@@ -661,7 +667,7 @@ func NewScaleBottleneck(c ScaleBottleneckConfig) (*Block, error) {
 	}
 	var l Layer = &Residual{Body: body, Shortcut: short, Post: NewReLU()}
 	if c.Stride > 1 {
-		l = Seq(&scalePool{factor: c.Stride}, l)
+		l = Seq(&ScalePool{factor: c.Stride}, l)
 	}
 	settings := fmt.Sprintf("%d->%d->%v->%d s%d", c.In, c.Planes, sa.cfg.Out, out, c.Stride)
 	return &Block{Kind: "scale_bottleneck", Settings: settings, Body: l}, nil

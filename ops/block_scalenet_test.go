@@ -79,7 +79,7 @@ func TestScaleAggregationKernels(t *testing.T) {
 		}
 		var got []int
 		for _, b := range l.Children() {
-			got = append(got, b.(*scaleBranch).conv.cfg.KH)
+			got = append(got, b.(*ScaleBranch).conv.cfg.KH)
 		}
 		if !slices.Equal(got, tt.kernels) {
 			t.Errorf("side %d: kernels %v, want %v", tt.side, got, tt.kernels)
@@ -211,7 +211,7 @@ func TestScaleAggregationGammas(t *testing.T) {
 	}
 	set := [][]float32{{0.1, -0.9}, {0.2, -1.8, 1.0}, {0.3}} // per branch with channels
 	for j, b := range l.Children() {
-		copy(b.(*scaleBranch).bn().Weight().Value.Float32s(), set[j])
+		copy(b.(*ScaleBranch).bn().Weight().Value.Float32s(), set[j])
 	}
 	g := l.Gammas()
 	want := [][]float32{{0.1, -0.9}, nil, {0.2, -1.8, 1.0}, {0.3}}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 
 	"nas/ops"
@@ -60,12 +59,8 @@ func Layers(net *ops.Network) NetworkJSON {
 			if !l.Config().PriceConverted {
 				within[path] = d.Describe()
 			}
-		case *ops.ScaleAggregation:
+		case *ops.ScaleAggregation, *ops.ScaleBranch:
 			within[path] = d.Describe()
-		default:
-			if reflect.TypeOf(l).String() == scaleBranchType {
-				within[path] = d.Describe()
-			}
 		}
 	})
 	for _, l := range net.Layers() {

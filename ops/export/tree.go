@@ -2,7 +2,6 @@ package export
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 
@@ -289,28 +288,15 @@ func typeNames(ls []ops.Layer) []string {
 	return s
 }
 
-// Package ops keeps ScaleNet's branch and pooling layers unexported; the exporters
-// recognise them by their type's name and check their description and shapes
-// against what they assume, so that a change in ops gives an error, not a wrong
-// model.
-const (
-	scaleBranchType = "*ops.scaleBranch"
-	scalePoolType   = "*ops.scalePool"
-)
-
 // scalePoolFactor returns the factor of ScaleNet's max pooling layer (the stride
 // pool of ops.NewScaleBottleneck): window and stride f, each clamped to the input's
 // side, floor. Any other layer is unsupported.
 func scalePoolFactor(path string, l ops.Layer) (int, error) {
-	d, ok := l.(ops.Describer)
-	if !ok || reflect.TypeOf(l).String() != scalePoolType {
+	p, ok := l.(*ops.ScalePool)
+	if !ok {
 		return 0, unsupported(path, l)
 	}
-	var f int
-	if _, err := fmt.Sscanf(d.Describe(), "ScalePool /%d", &f); err != nil || f < 1 {
-		return 0, fmt.Errorf("export: scale pool at %q describes itself as %q, want \"ScalePool /F\"", path, d.Describe())
-	}
-	return f, nil
+	return p.Factor(), nil
 }
 
 // scalePoolShape returns the shape of in max-pooled by factor f as ScaleNet pools it.
@@ -351,16 +337,14 @@ func parseScaleBranch(path string, l ops.Layer, in ops.Shape, factor int) (*node
 	bad := func(why string) error {
 		return fmt.Errorf("export: scale branch %T at %q: %s", l, path, why)
 	}
-	c, ok := l.(ops.Container)
-	sw, ok2 := l.(ops.ShapeWalker)
-	d, ok3 := l.(ops.Describer)
-	if !ok || !ok2 || !ok3 || reflect.TypeOf(l).String() != scaleBranchType {
+	b, ok := l.(*ops.ScaleBranch)
+	if !ok {
 		return nil, bad("not ScaleNet's branch")
 	}
-	if want := fmt.Sprintf("scale_branch /%d", factor); d.Describe() != want {
-		return nil, bad(fmt.Sprintf("describes itself as %q, want %q", d.Describe(), want))
+	if b.Factor() != factor {
+		return nil, bad(fmt.Sprintf("pools by %d, want %d", b.Factor(), factor))
 	}
-	cs := c.Children()
+	cs := b.Children()
 	if len(cs) != 2 {
 		return nil, bad(fmt.Sprintf("%d children, want 2", len(cs)))
 	}
@@ -373,7 +357,7 @@ func parseScaleBranch(path string, l ops.Layer, in ops.Shape, factor int) (*node
 	if factor > 1 {
 		_, _, pooled = scalePoolShape(in, factor)
 	}
-	shapes := sw.ChildShapes(in)
+	shapes := b.ChildShapes(in)
 	cc := conv.Config()
 	if len(shapes) != 2 || shapes[0] != pooled || shapes[1] != (ops.Shape{C: cc.Out, H: in.H, W: in.W}) {
 		return nil, bad(fmt.Sprintf("child shapes %v, want %v and %v", shapes, pooled, ops.Shape{C: cc.Out, H: in.H, W: in.W}))
