@@ -536,16 +536,7 @@ func (l *ScalePool) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	return dx, nil
 }
 
-func (l *ScalePool) backwardPlanes(lo, hi int) {
-	ip, op := l.job.in.H*l.job.in.W, l.job.out.H*l.job.out.W
-	clear(l.job.dst[lo*ip : hi*ip])
-	for p := lo; p < hi; p++ {
-		dxp := l.job.dst[p*ip : (p+1)*ip]
-		for i, g := range l.job.src[p*op : (p+1)*op] {
-			dxp[l.arg[p*op+i]] += g
-		}
-	}
-}
+func (l *ScalePool) backwardPlanes(lo, hi int) { argmaxBackward(&l.job, l.arg, lo, hi) }
 
 // resizer holds the source taps of a resize from (ih, iw) to (oh, ow): nearest when
 // both sides divide, as the reference chooses, else bilinear without aligned corners.

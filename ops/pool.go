@@ -261,13 +261,18 @@ func (l *MaxPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	return dx, nil
 }
 
-func (l *MaxPool2D) backwardPlanes(lo, hi int) {
-	ip, op := l.job.in.H*l.job.in.W, l.job.out.H*l.job.out.W
-	clear(l.job.dst[lo*ip : hi*ip])
+func (l *MaxPool2D) backwardPlanes(lo, hi int) { argmaxBackward(&l.job, l.arg, lo, hi) }
+
+// argmaxBackward writes the input gradient of planes [lo, hi) of a max pooling job:
+// each output value's gradient goes to the input value arg recorded as its window's
+// maximum (an index within its input plane), and every other input gets zero.
+func argmaxBackward(job *planeJob, arg []int32, lo, hi int) {
+	ip, op := job.in.H*job.in.W, job.out.H*job.out.W
+	clear(job.dst[lo*ip : hi*ip])
 	for p := lo; p < hi; p++ {
-		dxp := l.job.dst[p*ip : (p+1)*ip]
-		for i, g := range l.job.src[p*op : (p+1)*op] {
-			dxp[l.arg[p*op+i]] += g
+		dxp := job.dst[p*ip : (p+1)*ip]
+		for i, g := range job.src[p*op : (p+1)*op] {
+			dxp[arg[p*op+i]] += g
 		}
 	}
 }
