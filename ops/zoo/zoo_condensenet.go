@@ -46,22 +46,8 @@ func condenseLayer(in, growth, g int) (ops.Layer, error) {
 // classifier.
 func condenseNet74(g int) func(ops.Shape, int) (ops.Layer, error) {
 	return func(in ops.Shape, classes int) (ops.Layer, error) {
-		stages, growth := []int{4, 6, 8, 10, 8}, []int{8, 16, 32, 64, 128}
 		var b builder
-		c := 2 * growth[0]
-		b.add(ops.NewConv2D(ops.ConvConfig{In: in.C, Out: c, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}))
-		for i, n := range stages {
-			for range n {
-				b.add(condenseLayer(c, growth[i], g))
-				c += growth[i]
-			}
-			if i != len(stages)-1 {
-				b.add(avgPool(2, 2, 0))
-			}
-		}
-		b.add(ops.NewBatchNorm2D(c), nil)
-		b.add(ops.NewReLU(), nil)
-		b.add(ops.NewGlobalAvgPool(), nil)
+		c := condenseNet74Body(&b, in, 2, func(c, growth int) (ops.Layer, error) { return condenseLayer(c, growth, g) })
 		b.add(NewIndexSelect(evenIndex(c / 2)))
 		b.add(ops.NewLinear(c/2, classes, true))
 		return b.seq()
@@ -176,6 +162,30 @@ func condenseLayerLearned(in, growth, g int) (ops.Layer, error) {
 		Body: &ops.Branches{Layers: []ops.Layer{nil, body}}}, nil
 }
 
+// condenseNet74Body adds CondenseNet-74's layers up to its classifier to b: the 3x3
+// stem to 16 channels at the given stride, the five dense blocks of 4, 6, 8, 10 and 8
+// layers (growth 8, 16, 32, 64, 128) built by layer from their input channels and
+// growth, with 2x2 average pools between them, then BN, ReLU and global average
+// pooling. It returns the number of features.
+func condenseNet74Body(b *builder, in ops.Shape, stemStride int, layer func(c, growth int) (ops.Layer, error)) int {
+	stages, growth := []int{4, 6, 8, 10, 8}, []int{8, 16, 32, 64, 128}
+	c := 2 * growth[0]
+	b.add(ops.NewConv2D(ops.ConvConfig{In: in.C, Out: c, KH: 3, KW: 3, StrideH: stemStride, StrideW: stemStride, PadH: 1, PadW: 1}))
+	for i, n := range stages {
+		for range n {
+			b.add(layer(c, growth[i]))
+			c += growth[i]
+		}
+		if i != len(stages)-1 {
+			b.add(avgPool(2, 2, 0))
+		}
+	}
+	b.add(ops.NewBatchNorm2D(c), nil)
+	b.add(ops.NewReLU(), nil)
+	b.add(ops.NewGlobalAvgPool(), nil)
+	return c
+}
+
 // condenseNet74Learned returns CondenseNet-74 with C = G = g in training form
 // (ShichenLiu/CondenseNet models/condensenet.py CondenseNet with the README's
 // ImageNet settings): condenseNet74's layout with _DenseLayer's learned group
@@ -183,23 +193,10 @@ func condenseLayerLearned(in, growth, g int) (ops.Layer, error) {
 // from the strider (the reference's init_stride).
 func condenseNet74Learned(g int) scaledBuild {
 	return func(in ops.Shape, classes int, _ float64, d *strider) (ops.Layer, error) {
-		stages, growth := []int{4, 6, 8, 10, 8}, []int{8, 16, 32, 64, 128}
 		var b builder
-		c := 2 * growth[0]
-		s := d.next(2)
-		b.add(ops.NewConv2D(ops.ConvConfig{In: in.C, Out: c, KH: 3, KW: 3, StrideH: s, StrideW: s, PadH: 1, PadW: 1}))
-		for i, n := range stages {
-			for range n {
-				b.add(condenseLayerLearned(c, growth[i], g))
-				c += growth[i]
-			}
-			if i != len(stages)-1 {
-				b.add(avgPool(2, 2, 0))
-			}
-		}
-		b.add(ops.NewBatchNorm2D(c), nil)
-		b.add(ops.NewReLU(), nil)
-		b.add(ops.NewGlobalAvgPool(), nil)
+		c := condenseNet74Body(&b, in, d.next(2), func(c, growth int) (ops.Layer, error) {
+			return condenseLayerLearned(c, growth, g)
+		})
 		b.add(ops.NewLinear(c, classes, true))
 		return b.seq()
 	}
