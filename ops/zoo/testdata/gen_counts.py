@@ -604,11 +604,13 @@ def with_input_channels(net, c):
     raise ValueError("no convolution")
 
 
-def proxy_strides(net, c, side, n):
+def proxy_strides(net, c, side, n, kinds=(nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
     """Set net's first n stride-2 downsamplings to stride 1. A downsampling is the set
-    of stride-2 convolutions and pools whose inputs have one side length in a forward
-    pass at the target side (a ShuffleNet unit's two strided depthwise convolutions
-    are one); they are counted in the order the forward pass meets them."""
+    of stride-2 modules of the given kinds (convolutions and pools by default) whose
+    inputs have one side length in a forward pass at the target side (a ShuffleNet
+    unit's two strided depthwise convolutions are one); they are counted in the order
+    the forward pass meets them. A module that is not an nn.Conv2d gets the int
+    stride 1."""
     sites = []
 
     def hook(m, i, o):
@@ -617,7 +619,7 @@ def proxy_strides(net, c, side, n):
             sites.append((i[0].shape[-1], m))
 
     hs = [m.register_forward_hook(hook) for m in net.modules()
-          if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d))]
+          if isinstance(m, kinds)]
     net.eval()
     with torch.no_grad():
         net(torch.zeros(1, c, side, side))

@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import gen_counts
 from gen_counts import HERE, count, with_input_channels
 
 HEADS, GATE_FACTOR, SQUEEZE_RATE = 4, 0.45, 16
@@ -147,30 +148,7 @@ def proxy_strides(net, c, side, n):
     """gen_counts.py's proxy_strides with DynamicMultiHeadConv among the downsampling
     modules (its stride is an attribute F.conv2d reads): the first n stride-2
     downsamplings, found in a forward pass at side x side, become stride 1."""
-    sites = []
-
-    def hook(m, i, o):
-        s = m.stride if isinstance(m.stride, int) else m.stride[0]
-        if s == 2:
-            sites.append((i[0].shape[-1], m))
-
-    hs = [m.register_forward_hook(hook) for m in net.modules()
-          if isinstance(m, (nn.Conv2d, nn.MaxPool2d, DynamicMultiHeadConv))]
-    net.eval()
-    with torch.no_grad():
-        net(torch.zeros(1, c, side, side))
-    for hd in hs:
-        hd.remove()
-    sides = []
-    for s, _ in sites:
-        if s not in sides:
-            sides.append(s)
-    if len(sides) < n:
-        raise ValueError(f"{n} proxy strides, only {len(sides)} downsamplings")
-    for s, m in sites:
-        if s in sides[:n]:
-            m.stride = (1, 1) if isinstance(m, nn.Conv2d) else 1
-    return net
+    return gen_counts.proxy_strides(net, c, side, n, kinds=(nn.Conv2d, nn.MaxPool2d, DynamicMultiHeadConv))
 
 
 SOURCE = ("hellozhuo/dgc models/dynamic_resnet.py dyresnet18, layers.py DynamicMultiHeadConv (heads 4, "

@@ -30,30 +30,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gen_counts import count
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 STRUCTURE = os.path.join(HERE, "scalenet50.json")
 SOURCE = ("Eli-YiLi/ScaleNet pytorch/scalenet.py scalenet50(), SABlock, with structures/scalenet50.json "
           "(Li et al. 2019)")
-
-
-def count(net, c, h, w):
-    """Parameters and MACs of one c x h x w image, as gen_counts.py's count()."""
-    macs = 0
-
-    def hook(m, i, o):
-        nonlocal macs
-        if isinstance(m, nn.Conv2d):
-            macs += o[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
-        elif isinstance(m, nn.Linear):
-            macs += m.in_features * m.out_features
-
-    hs = [m.register_forward_hook(hook) for m in net.modules()]
-    net.eval()
-    with torch.no_grad():
-        net(torch.zeros(1, c, h, w))
-    for hd in hs:
-        hd.remove()
-    return sum(p.numel() for p in net.parameters()), macs
 
 
 class SABlock(nn.Module):
