@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from fixture import write
+from gen_blocks_b import count
 
 SCALES = (1, 2, 4, 7)  # SABlock.scales = [None, 2, 4, 7]
 
@@ -95,23 +96,6 @@ class SABlock(nn.Module):
         out = self.sa(out)
         out = self.bn3(self.conv3(out))
         return F.relu(out + residual)
-
-
-def count(net, shape):
-    macs = 0
-
-    def hook(m, i, o):
-        nonlocal macs
-        if isinstance(m, nn.Conv2d):
-            macs += o[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
-
-    hs = [m.register_forward_hook(hook) for m in net.modules()]
-    net.eval()
-    with torch.no_grad():
-        net(torch.zeros(1, *shape))
-    for h in hs:
-        h.remove()
-    return macs, sum(p.numel() for p in net.parameters())
 
 
 def case(name, net, shape, config, batch=2):
