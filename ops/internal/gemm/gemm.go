@@ -159,6 +159,19 @@ func blocks(total, limit, unit int) int {
 	return (size + unit - 1) / unit * unit
 }
 
+// plan returns the block sizes of an m x n x k product with kern, the micro-kernels
+// for A's layout and the row stride of the packed A block: the set-up sgemmPacked
+// and sgemmStream share, so that they block and compute alike.
+func (kern *kernel) plan(transA bool, m, n, k int) (kcBlk, mcBlk, ncBlk int, micro []microKernel, ldp int) {
+	kcBlk = blocks(k, kern.kc, 1)
+	mcBlk = blocks(m, kern.mc, kern.mr)
+	ncBlk = blocks(n, kern.nc, kern.nr)
+	if transA {
+		return kcBlk, mcBlk, ncBlk, kern.microT, aStride(min(mcBlk, m))
+	}
+	return kcBlk, mcBlk, ncBlk, kern.microN, aStride(kcBlk)
+}
+
 // sgemmPacked runs the five loops of Goto's algorithm around kern's micro-kernel,
 // packing every block of B. Sgemm runs sgemmStream instead; sgemmPacked stays as the
 // reference that sgemmStream must match bit for bit (results recorded before the
@@ -171,17 +184,7 @@ func sgemmPacked(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	mr, nr := kern.mr, kern.nr
-	kcBlk := blocks(k, kern.kc, 1)
-	mcBlk := blocks(m, kern.mc, mr)
-	ncBlk := blocks(n, kern.nc, nr)
-	micro := kern.microN
-	var ldp int // row stride of the packed A block
-	if transA {
-		micro = kern.microT
-		ldp = aStride(min(mcBlk, m))
-	} else {
-		ldp = aStride(kcBlk)
-	}
+	kcBlk, mcBlk, ncBlk, micro, ldp := kern.plan(transA, m, n, k)
 	bp := grow(ws.b, kcBlk*((min(ncBlk, n)+nr-1)/nr*nr))
 	ap := grow(ws.a, ldp*max(kcBlk, min(mcBlk, m)))
 	ws.a, ws.b = ap, bp
@@ -249,17 +252,7 @@ func sgemmStream(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 	ws := workspaces.Get().(*workspace)
 	defer workspaces.Put(ws)
 	mr, nr := kern.mr, kern.nr
-	kcBlk := blocks(k, kern.kc, 1)
-	mcBlk := blocks(m, kern.mc, mr)
-	ncBlk := blocks(n, kern.nc, nr)
-	micro := kern.microN
-	var ldp int // row stride of the packed A block
-	if transA {
-		micro = kern.microT
-		ldp = aStride(min(mcBlk, m))
-	} else {
-		ldp = aStride(kcBlk)
-	}
+	kcBlk, mcBlk, ncBlk, micro, ldp := kern.plan(transA, m, n, k)
 	direct := !transB && mcBlk >= m && spreadStride(ldb, kcBlk)
 	bp := grow(ws.b, kcBlk*((min(ncBlk, n)+nr-1)/nr*nr))
 	ap := grow(ws.a, ldp*max(kcBlk, min(mcBlk, m)))
