@@ -11,14 +11,15 @@ import (
 // scratch and weight gradients, so that steps at a stable shape do not allocate.
 type dwState struct {
 	in, out Shape
-	s2      bool           // stride 2: the input is split into four phase planes first
+	s2      bool           // stride 2: dx is computed in four phase planes
+	direct  *dwconv.S2Plan // stride 2: the forward pass and weight gradient read x directly (nil: x is split into phases)
 	fwd     *dwconv.Plan   // x (or its phases) -> y; also the weight-gradient plan
 	bwd     []*dwconv.Plan // dy -> dx (stride 1) or dy -> each phase of dx (nil: no tap)
 	ps      int            // values in one phase plane
 	wf      []float32      // forward weights, Out x fwd taps
 	wb      [][]float32    // backward weights per bwd plan, Out x its taps
 	scratch [][]float32    // per worker: the phases of x, then those of dx
-	dwp     [][]float32    // per worker weight gradients in fwd plan order
+	dwp     [][]float32    // per worker weight gradients in fwd plan order (direct: 16 partial sums per weight)
 	db      [][]float32    // per worker bias gradients
 }
 
@@ -70,6 +71,11 @@ func newDWState(c ConvConfig, in Shape) (*dwState, error) {
 	}
 	if st.fwd, err = dwconv.NewPlan(og, src, fwd); err != nil {
 		return nil, err
+	}
+	if st.s2 && dwconv.S2Applies(in.W) && c.KW <= 9 {
+		if st.direct, err = dwconv.NewS2Plan(in.H, in.W, out.H, out.W, c.KH, c.KW, c.PadH, c.PadW, c.DilH, c.DilW); err != nil {
+			return nil, err
+		}
 	}
 	st.bwd = make([]*dwconv.Plan, len(bwd))
 	st.wb = make([][]float32, len(bwd))
@@ -133,7 +139,7 @@ func (l *Conv2D) dwFlatForward() {
 	gather(st.wf, l.weight.Value.Float32s(), st.fwd, c.Out, c.KH*c.KW)
 	units := p.n * c.In
 	p.limit = c.In
-	if st.s2 {
+	if st.s2 && st.direct == nil {
 		p.limit = st.s2Limit()
 		st.scratch = perWorker(st.scratch, workers(units), 8*p.limit*st.ps)
 	}
@@ -156,6 +162,20 @@ func (l *Conv2D) dwFlatFwdChunk(wk, lo, hi int) {
 		u += cnt
 		x, si := l.inputOf(wk, s)
 		src, stride := x.span(si, ch, cnt, ihw), ihw
+		if st.direct != nil {
+			wd, kk := l.weight.Value.Float32s(), c.KH*c.KW
+			for m := 0; m < mult; m++ {
+				o := ch*mult + m
+				var b []float32
+				if bd != nil {
+					b = bd[o:]
+				}
+				st.direct.ConvPlanes(p.y.d[p.y.off(s, o, ohw):], src, wd[o*kk:], b,
+					dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: ihw, W: mult * kk, B: mult})
+			}
+			l.outStats(s, ch*mult, cnt*mult)
+			continue
+		}
 		if st.s2 {
 			ph := st.scratch[wk][:cnt*4*st.ps]
 			for j := 0; j < cnt; j++ {
@@ -196,14 +216,28 @@ func (l *Conv2D) dwFlatBackward() {
 		p.limit = st.s2Limit()
 		st.scratch = perWorker(st.scratch, w, 8*p.limit*st.ps)
 	}
-	st.dwp = perWorker(st.dwp, w, c.Out*t)
+	if st.direct != nil {
+		st.dwp = perWorker(st.dwp, w, c.Out*kk*16)
+	} else {
+		st.dwp = perWorker(st.dwp, w, c.Out*t)
+	}
 	st.db = perWorker(st.db, w, c.Out)
 	l.parallel(units, passFlatBwd)
 	gw := l.weight.Grad.Float32s()
 	for wk := 0; wk < w; wk++ {
-		for o := 0; o < c.Out; o++ {
-			for i, wi := range st.fwd.Weights {
-				gw[o*kk+wi] += st.dwp[wk][o*t+i]
+		if st.direct != nil {
+			for i := range gw[:c.Out*kk] {
+				var g float32
+				for _, v := range st.dwp[wk][16*i : 16*i+16] {
+					g += v
+				}
+				gw[i] += g
+			}
+		} else {
+			for o := 0; o < c.Out; o++ {
+				for i, wi := range st.fwd.Weights {
+					gw[o*kk+wi] += st.dwp[wk][o*t+i]
+				}
 			}
 		}
 		if l.bias != nil {
@@ -234,7 +268,10 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		x := xp.span(si, ch, cnt, ihw)
 		xs, xstride := x, ihw
 		var dph []float32
-		if st.s2 {
+		switch {
+		case st.direct != nil:
+			dph = st.scratch[wk][p.limit*ps4 : p.limit*ps4+cnt*ps4]
+		case st.s2:
 			ph := st.scratch[wk][:cnt*ps4]
 			for j := 0; j < cnt; j++ {
 				dwconv.Deinterleave(ph[j*ps4:], x[j*ihw:(j+1)*ihw], in.H, in.W)
@@ -245,7 +282,12 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		for m := 0; m < mult; m++ {
 			o := ch*mult + m
 			dys := dyp.d[dyp.off(sd, o, ohw):]
-			st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
+			if st.direct != nil {
+				kk := c.KH * c.KW
+				st.direct.WeightGradPlanes(dwp[16*o*kk:], x, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: ihw, W: 16 * mult * kk})
+			} else {
+				st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
+			}
 			if l.bias != nil {
 				for j := 0; j < cnt; j++ {
 					biasGrad(db, dys[j*mult*ohw:], o+j*mult, 1, ohw)

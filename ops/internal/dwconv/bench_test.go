@@ -39,3 +39,43 @@ func BenchmarkConv3x3(b *testing.B) {
 		})
 	}
 }
+
+// s2Shapes are the stride-2 depthwise convolutions of the reference network
+// (/work/shared/bench/reference_net.py): input side and kernel size.
+var s2Shapes = []struct{ hw, k int }{{28, 3}, {14, 3}, {14, 5}, {7, 3}}
+
+// s2Bench runs f over 64 planes of one stride-2 shape, b.N times, and reports the
+// forward GFLOP/s (2*K*K multiply-adds per output value) of those planes.
+func s2Bench(b *testing.B, f func(p *S2Plan, x, y, w, dwv []float32, s Strides)) {
+	const planes = 64
+	for _, c := range s2Shapes {
+		b.Run(fmt.Sprintf("HW%d_k%d", c.hw, c.k), func(b *testing.B) {
+			o := (c.hw + 1) / 2
+			p, err := NewS2Plan(c.hw, c.hw, o, o, c.k, c.k, c.k/2, c.k/2, 1, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x, y := make([]float32, planes*c.hw*c.hw), make([]float32, planes*o*o)
+			w, dwv := make([]float32, planes*c.k*c.k), make([]float32, planes*16*c.k*c.k)
+			s := Strides{Count: planes, Dst: o * o, Src: c.hw * c.hw, W: c.k * c.k}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				f(p, x, y, w, dwv, s)
+			}
+			b.ReportMetric(2*float64(c.k*c.k*o*o*planes)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkS2Conv times the direct stride-2 forward kernel over 64 planes.
+func BenchmarkS2Conv(b *testing.B) {
+	s2Bench(b, func(p *S2Plan, x, y, w, _ []float32, s Strides) { p.ConvPlanes(y, x, w, nil, s) })
+}
+
+// BenchmarkS2WeightGrad times the direct stride-2 weight gradient over 64 planes.
+func BenchmarkS2WeightGrad(b *testing.B) {
+	s2Bench(b, func(p *S2Plan, x, y, _, dwv []float32, s Strides) {
+		s.W = 16 * p.Taps()
+		p.WeightGradPlanes(dwv, x, y, s)
+	})
+}

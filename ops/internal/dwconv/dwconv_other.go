@@ -21,3 +21,11 @@ func deinterleaveAVX512(src, dst *float32, h, w, rows, pitch int) {
 func interleaveAVX512(src, dst *float32, h, w, rows, pitch int) {
 	panic("dwconv: no assembly on this architecture")
 }
+
+func s2convAVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dstStride, wStride, biasStride int) {
+	panic("dwconv: no assembly on this architecture")
+}
+
+func s2wgradAVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dyStride, dwvStride int) {
+	panic("dwconv: no assembly on this architecture")
+}

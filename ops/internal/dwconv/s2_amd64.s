@@ -1,0 +1,323 @@
+#include "textflag.h"
+
+// The stride-2 kernels of S2Plan. Row loads are masked, so that a row outside the
+// plane (mask 0) reads as zeros and no load touches memory past a plane's edge.
+
+// FTAP multiplies kernel column n's permutation of Z2||Z3 by its weight at R12
+// into acc.
+#define FTAP(n, acc) \
+	VMOVUPS (n*64)(R13), Z4; \
+	VPERMI2PS Z3, Z2, Z4; \
+	VFMADD231PS.BCST (n*4)(R12), Z4, acc
+
+// func s2convAVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dstStride, wStride, biasStride int)
+// vstride and the plane strides are in bytes; bias may be nil.
+TEXT ·s2convAVX512(SB), NOSPLIT, $0-136
+fplane:
+	CMPQ count+96(FP), $0
+	JLE  fdone
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ rows+32(FP), R8
+	MOVQ rmask+40(FP), R9
+	MOVQ store+56(FP), R11
+	MOVQ vecs+80(FP), CX
+	VPXORD Z31, Z31, Z31
+	MOVQ bias+24(FP), AX
+	TESTQ AX, AX
+	JEQ  fvec
+	VBROADCASTSS (AX), Z31
+	MOVQ biasStride+128(FP), BX
+	ADDQ BX, bias+24(FP)
+
+fvec:
+	VMOVAPS Z31, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	VPXORD  Z16, Z16, Z16
+	VPXORD  Z17, Z17, Z17
+	VPXORD  Z18, Z18, Z18
+	MOVQ w+16(FP), R12
+	MOVQ kh+64(FP), BX
+	MOVQ kw+72(FP), DX
+	MOVQ idx+48(FP), R13
+
+fkh:
+	MOVLQSX 0(R8), AX
+	KMOVW   0(R9), K1
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVLQSX 4(R8), AX
+	KMOVW   2(R9), K2
+	VMOVUPS.Z (SI)(AX*4), K2, Z3
+	ADDQ $8, R8
+	ADDQ $4, R9
+	FTAP(0, Z10)
+	CMPQ DX, $1
+	JEQ  fkhend
+	FTAP(1, Z11)
+	CMPQ DX, $2
+	JEQ  fkhend
+	FTAP(2, Z12)
+	CMPQ DX, $3
+	JEQ  fkhend
+	FTAP(3, Z13)
+	CMPQ DX, $4
+	JEQ  fkhend
+	FTAP(4, Z14)
+	CMPQ DX, $5
+	JEQ  fkhend
+	FTAP(5, Z15)
+	CMPQ DX, $6
+	JEQ  fkhend
+	FTAP(6, Z16)
+	CMPQ DX, $7
+	JEQ  fkhend
+	FTAP(7, Z17)
+	CMPQ DX, $8
+	JEQ  fkhend
+	FTAP(8, Z18)
+
+fkhend:
+	LEAQ (R12)(DX*4), R12
+	DECQ BX
+	JNZ  fkh
+
+	CMPQ DX, $1
+	JEQ  fvend
+	VADDPS Z11, Z10, Z10
+	CMPQ DX, $2
+	JEQ  fvend
+	VADDPS Z12, Z10, Z10
+	CMPQ DX, $3
+	JEQ  fvend
+	VADDPS Z13, Z10, Z10
+	CMPQ DX, $4
+	JEQ  fvend
+	VADDPS Z14, Z10, Z10
+	CMPQ DX, $5
+	JEQ  fvend
+	VADDPS Z15, Z10, Z10
+	CMPQ DX, $6
+	JEQ  fvend
+	VADDPS Z16, Z10, Z10
+	CMPQ DX, $7
+	JEQ  fvend
+	VADDPS Z17, Z10, Z10
+	CMPQ DX, $8
+	JEQ  fvend
+	VADDPS Z18, Z10, Z10
+
+fvend:
+	KMOVW  0(R11), K3
+	VMOVUPS Z10, K3, 0(DI)
+	ADDQ vstride+88(FP), DI
+	ADDQ $2, R11
+	DECQ CX
+	JNZ  fvec
+
+	MOVQ srcStride+104(FP), AX
+	ADDQ AX, src+0(FP)
+	MOVQ dstStride+112(FP), AX
+	ADDQ AX, dst+8(FP)
+	MOVQ wStride+120(FP), AX
+	ADDQ AX, w+16(FP)
+	DECQ count+96(FP)
+	JMP  fplane
+
+fdone:
+	VZEROUPPER
+	RET
+
+// WTAP multiplies kernel column n's permutation of Z2||Z3 by the output gradient Z6
+// into acc (Z10-Z18 for even vectors, Z19-Z27 for odd ones); WFLUSH adds the sum of
+// the two accumulators of column n to its partial sums at R14.
+#define WTAP(n, acc) \
+	VMOVUPS (n*64)(R13), Z4; \
+	VPERMI2PS Z3, Z2, Z4; \
+	VFMADD231PS Z6, Z4, acc
+
+#define WFLUSH(n, acc, acc2) \
+	VADDPS acc2, acc, acc; \
+	VADDPS (n*64)(R14), acc, acc; \
+	VMOVUPS acc, (n*64)(R14)
+
+// func s2wgradAVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dyStride, dwvStride int)
+// vstride and the plane strides are in bytes; kw is at most 9.
+TEXT ·s2wgradAVX512(SB), NOSPLIT, $0-120
+wplane:
+	CMPQ count+88(FP), $0
+	JLE  wdone
+	MOVQ src+0(FP), SI
+	MOVQ dwv+16(FP), R14
+	MOVQ kw+64(FP), DX
+	MOVQ kh+56(FP), R15
+	SHLQ $3, R15 // bytes of row offsets per vector
+	MOVQ R15, R12
+	SHRQ $1, R12 // bytes of row masks per vector
+	XORQ BX, BX  // kernel row
+
+wkh:
+	CMPQ BX, kh+56(FP)
+	JGE  wnext
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	MOVQ dy+8(FP), DI
+	MOVQ store+48(FP), R11
+	MOVQ rows+24(FP), R8
+	LEAQ (R8)(BX*8), R8
+	MOVQ rmask+32(FP), R9
+	LEAQ (R9)(BX*4), R9
+	MOVQ vecs+72(FP), CX
+
+wvec:
+	MOVLQSX 0(R8), AX
+	KMOVW   0(R9), K1
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVLQSX 4(R8), AX
+	KMOVW   2(R9), K2
+	VMOVUPS.Z (SI)(AX*4), K2, Z3
+	KMOVW   0(R11), K3
+	VMOVUPS.Z (DI), K3, Z6
+	MOVQ idx+40(FP), R13
+	WTAP(0, Z10)
+	CMPQ DX, $1
+	JEQ  wvend0
+	WTAP(1, Z11)
+	CMPQ DX, $2
+	JEQ  wvend0
+	WTAP(2, Z12)
+	CMPQ DX, $3
+	JEQ  wvend0
+	WTAP(3, Z13)
+	CMPQ DX, $4
+	JEQ  wvend0
+	WTAP(4, Z14)
+	CMPQ DX, $5
+	JEQ  wvend0
+	WTAP(5, Z15)
+	CMPQ DX, $6
+	JEQ  wvend0
+	WTAP(6, Z16)
+	CMPQ DX, $7
+	JEQ  wvend0
+	WTAP(7, Z17)
+	CMPQ DX, $8
+	JEQ  wvend0
+	WTAP(8, Z18)
+
+wvend0:
+	ADDQ R15, R8
+	ADDQ R12, R9
+	ADDQ vstride+80(FP), DI
+	ADDQ $2, R11
+	DECQ CX
+	JZ   wflush
+	MOVLQSX 0(R8), AX
+	KMOVW   0(R9), K1
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVLQSX 4(R8), AX
+	KMOVW   2(R9), K2
+	VMOVUPS.Z (SI)(AX*4), K2, Z3
+	KMOVW   0(R11), K3
+	VMOVUPS.Z (DI), K3, Z6
+	MOVQ idx+40(FP), R13
+	WTAP(0, Z19)
+	CMPQ DX, $1
+	JEQ  wvend1
+	WTAP(1, Z20)
+	CMPQ DX, $2
+	JEQ  wvend1
+	WTAP(2, Z21)
+	CMPQ DX, $3
+	JEQ  wvend1
+	WTAP(3, Z22)
+	CMPQ DX, $4
+	JEQ  wvend1
+	WTAP(4, Z23)
+	CMPQ DX, $5
+	JEQ  wvend1
+	WTAP(5, Z24)
+	CMPQ DX, $6
+	JEQ  wvend1
+	WTAP(6, Z25)
+	CMPQ DX, $7
+	JEQ  wvend1
+	WTAP(7, Z26)
+	CMPQ DX, $8
+	JEQ  wvend1
+	WTAP(8, Z27)
+
+wvend1:
+	ADDQ R15, R8
+	ADDQ R12, R9
+	ADDQ vstride+80(FP), DI
+	ADDQ $2, R11
+	DECQ CX
+	JNZ  wvec
+
+wflush:
+	WFLUSH(0, Z10, Z19)
+	CMPQ DX, $1
+	JEQ  wkhend
+	WFLUSH(1, Z11, Z20)
+	CMPQ DX, $2
+	JEQ  wkhend
+	WFLUSH(2, Z12, Z21)
+	CMPQ DX, $3
+	JEQ  wkhend
+	WFLUSH(3, Z13, Z22)
+	CMPQ DX, $4
+	JEQ  wkhend
+	WFLUSH(4, Z14, Z23)
+	CMPQ DX, $5
+	JEQ  wkhend
+	WFLUSH(5, Z15, Z24)
+	CMPQ DX, $6
+	JEQ  wkhend
+	WFLUSH(6, Z16, Z25)
+	CMPQ DX, $7
+	JEQ  wkhend
+	WFLUSH(7, Z17, Z26)
+	CMPQ DX, $8
+	JEQ  wkhend
+	WFLUSH(8, Z18, Z27)
+
+wkhend:
+	MOVQ DX, AX
+	SHLQ $6, AX
+	ADDQ AX, R14
+	INCQ BX
+	JMP  wkh
+
+wnext:
+	MOVQ srcStride+96(FP), AX
+	ADDQ AX, src+0(FP)
+	MOVQ dyStride+104(FP), AX
+	ADDQ AX, dy+8(FP)
+	MOVQ dwvStride+112(FP), AX
+	ADDQ AX, dwv+16(FP)
+	DECQ count+88(FP)
+	JMP  wplane
+
+wdone:
+	VZEROUPPER
+	RET
