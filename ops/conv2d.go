@@ -53,6 +53,11 @@ type Conv2D struct {
 	force convPath
 	dws   *dwState // depthwise plans and scratch for the last input shape
 	pwf   *pwFlat  // pointwise plans for the last input shape
+	// pwSamples, when not zero, sets the samples per unit of the pointwise Sgemm
+	// kernels instead of pwBatchSamples (1: the per-sample kernels, more: the
+	// batched ones, never the flat ones); tests and benchmarks use it to compare.
+	pwSamples int
+	pwb       [][]float32 // per worker scratch of the batched pointwise kernels
 
 	// pass holds the arguments of the running pass and chunkFn, made once, runs its
 	// chunks (conv_pass.go).

@@ -32,6 +32,8 @@ const (
 	passPointwiseBwd
 	passPointwiseFlatFwd
 	passPointwiseFlatBwd
+	passPointwiseBatchFwd
+	passPointwiseBatchBwd
 	passFlatFwd
 	passFlatBwd
 	passDirectFwd
@@ -49,6 +51,7 @@ type convPass struct {
 	// dy the output gradient backward.
 	x, y, dy planes
 	limit    int // depthwise flat: the most channels per kernel call
+	bs       int // batched pointwise: the samples per unit
 }
 
 // parallel runs the pass kind over units with parallelFor and then drops the pass's
@@ -77,6 +80,10 @@ func (l *Conv2D) runChunk(wk, lo, hi int) {
 		l.pointwiseFlatFwdChunk(wk, lo, hi)
 	case passPointwiseFlatBwd:
 		l.pointwiseFlatBwdChunk(wk, lo, hi)
+	case passPointwiseBatchFwd:
+		l.pointwiseBatchFwdChunk(wk, lo, hi)
+	case passPointwiseBatchBwd:
+		l.pointwiseBatchBwdChunk(wk, lo, hi)
 	case passFlatFwd:
 		l.dwFlatFwdChunk(wk, lo, hi)
 	case passFlatBwd:

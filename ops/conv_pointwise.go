@@ -20,10 +20,16 @@ const (
 
 // pointwiseForward runs a 1x1, stride-1, unpadded convolution without im2col: in NCHW
 // the cin/g input planes of one sample and group already form a (cin/g) x HW matrix,
-// so each (sample, group) unit is one product Y_g = W_g * X_g.
+// so each (sample, group) unit is one product Y_g = W_g * X_g. On small planes the
+// batched kernels (pwBatchMaxHW) run instead, and the flat ones for groups of few
+// input channels (pwFlatMaxFwd).
 func (l *Conv2D) pointwiseForward() {
-	c := l.cfg
-	if dwconv.Accelerated() && c.In/c.Groups <= pwFlatMaxFwd {
+	c, p := l.cfg, &l.pass
+	if p.bs = l.pwBatchSamples(p.n, p.in.H*p.in.W); p.bs > 1 {
+		l.pointwiseBatchForward()
+		return
+	}
+	if l.pwSamples == 0 && dwconv.Accelerated() && c.In/c.Groups <= pwFlatMaxFwd {
 		l.pointwiseFlatForward()
 		return
 	}
@@ -46,11 +52,17 @@ func (l *Conv2D) pointwiseFwdChunk(wk, lo, hi int) {
 	}
 }
 
-// pointwiseBackward computes dW_g += dY_g * X_g^T and dX_g = W_g^T * dY_g per unit.
+// pointwiseBackward computes dW_g += dY_g * X_g^T and dX_g = W_g^T * dY_g per unit,
+// on the flat kernels for groups of few channels (pwFlatMaxBwd) and otherwise on the
+// batched ones for small planes (pwBatchMaxHW).
 func (l *Conv2D) pointwiseBackward() {
-	c := l.cfg
-	if dwconv.Accelerated() && min(c.In, c.Out)/c.Groups <= pwFlatMaxBwd {
+	c, p := l.cfg, &l.pass
+	if l.pwSamples == 0 && dwconv.Accelerated() && min(c.In, c.Out)/c.Groups <= pwFlatMaxBwd {
 		l.pointwiseFlatBackward()
+		return
+	}
+	if p.bs = l.pwBatchSamples(p.n, p.in.H*p.in.W); p.bs > 1 {
+		l.pointwiseBatchBackward()
 		return
 	}
 	units := l.pass.n * c.Groups
