@@ -427,12 +427,32 @@ func (l *GlobalAvgPool) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 func (l *GlobalAvgPool) forwardPlanes(lo, hi int) {
 	ip := l.job.in.H * l.job.in.W
 	area := float32(ip)
-	for p := lo; p < hi; p++ {
+	src, dst := l.job.src, l.job.dst
+	p := lo
+	// Four planes at a time: each plane is still summed in order, so the result is
+	// the same, but the four independent chains of additions overlap where one
+	// chain waits on each addition's latency (the 4x4 planes before a classifier
+	// are many and short).
+	for ; p+4 <= hi; p += 4 {
+		a := src[p*ip : (p+1)*ip]
+		b := src[(p+1)*ip : (p+2)*ip]
+		c := src[(p+2)*ip : (p+3)*ip]
+		d := src[(p+3)*ip : (p+4)*ip]
+		var sa, sb, sc, sd float32
+		for i := range a {
+			sa += a[i]
+			sb += b[i]
+			sc += c[i]
+			sd += d[i]
+		}
+		dst[p], dst[p+1], dst[p+2], dst[p+3] = sa/area, sb/area, sc/area, sd/area
+	}
+	for ; p < hi; p++ {
 		var sum float32
-		for _, v := range l.job.src[p*ip : (p+1)*ip] {
+		for _, v := range src[p*ip : (p+1)*ip] {
 			sum += v
 		}
-		l.job.dst[p] = sum / area
+		dst[p] = sum / area
 	}
 }
 
