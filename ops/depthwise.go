@@ -13,13 +13,13 @@ type dwState struct {
 	in, out Shape
 	s2      bool           // stride 2: dx is computed in four phase planes
 	direct  *dwconv.S2Plan // stride 2: the forward pass and weight gradient read x directly (nil: x is split into phases)
-	fwd     *dwconv.Plan   // x (or its phases) -> y; also the weight-gradient plan
+	fwd     *dwconv.Plan   // x (or its phases) -> y; also the weight-gradient plan of phased stride 2
 	bwd     []*dwconv.Plan // dy -> dx (stride 1) or dy -> each phase of dx (nil: no tap)
 	ps      int            // values in one phase plane
 	wf      []float32      // forward weights, Out x fwd taps
 	wb      [][]float32    // backward weights per bwd plan, Out x its taps
 	scratch [][]float32    // per worker: the phases of x, then those of dx
-	dwp     [][]float32    // per worker weight gradients in fwd plan order (direct: 16 partial sums per weight)
+	dwp     [][]float32    // per worker weight gradients: phased stride 2 in fwd plan order; direct stride 2 16 partial sums per weight; stride 1 16 per tap of bwd[0]
 	db      [][]float32    // per worker bias gradients
 }
 
@@ -196,8 +196,9 @@ func (l *Conv2D) dwFlatFwdChunk(wk, lo, hi int) {
 	}
 }
 
-// dwFlatBackward computes the weight gradient with the forward plan and the input
-// gradient with the backward plans, over (sample, input channel) units in parallel;
+// dwFlatBackward computes the input gradient with the backward plans and the weight
+// gradient with the forward plan (stride 2) or in the same sweep as the input
+// gradient (stride 1, Plan.BackwardPlanes), over (sample, input channel) units in parallel;
 // per-worker weight gradients are reduced in worker order.
 func (l *Conv2D) dwFlatBackward() {
 	p, c := &l.pass, l.cfg
@@ -216,24 +217,31 @@ func (l *Conv2D) dwFlatBackward() {
 		p.limit = st.s2Limit()
 		st.scratch = perWorker(st.scratch, w, 8*p.limit*st.ps)
 	}
-	if st.direct != nil {
+	switch {
+	case st.direct != nil:
 		st.dwp = perWorker(st.dwp, w, c.Out*kk*16)
-	} else {
+	case !st.s2:
+		st.dwp = perWorker(st.dwp, w, c.Out*t*16)
+	default:
 		st.dwp = perWorker(st.dwp, w, c.Out*t)
 	}
 	st.db = perWorker(st.db, w, c.Out)
 	l.parallel(units, passFlatBwd)
 	gw := l.weight.Grad.Float32s()
 	for wk := 0; wk < w; wk++ {
-		if st.direct != nil {
+		switch {
+		case st.direct != nil:
 			for i := range gw[:c.Out*kk] {
-				var g float32
-				for _, v := range st.dwp[wk][16*i : 16*i+16] {
-					g += v
-				}
-				gw[i] += g
+				gw[i] += sum16(st.dwp[wk][16*i:])
 			}
-		} else {
+		case !st.s2:
+			bp := st.bwd[0]
+			for o := 0; o < c.Out; o++ {
+				for i, wi := range bp.Weights {
+					gw[o*kk+wi] += sum16(st.dwp[wk][16*(o*t+i):])
+				}
+			}
+		default:
 			for o := 0; o < c.Out; o++ {
 				for i, wi := range st.fwd.Weights {
 					gw[o*kk+wi] += st.dwp[wk][o*t+i]
@@ -282,22 +290,23 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		for m := 0; m < mult; m++ {
 			o := ch*mult + m
 			dys := dyp.d[dyp.off(sd, o, ohw):]
-			if st.direct != nil {
-				kk := c.KH * c.KW
-				st.direct.WeightGradPlanes(dwp[16*o*kk:], x, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: ihw, W: 16 * mult * kk})
-			} else {
-				st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
-			}
 			if l.bias != nil {
 				for j := 0; j < cnt; j++ {
 					biasGrad(db, dys[j*mult*ohw:], o+j*mult, 1, ohw)
 				}
 			}
 			if !st.s2 {
-				pt := st.bwd[0].Taps()
-				st.bwd[0].ConvPlanes(p.y.d[p.y.off(s, ch, ihw):], dys, st.wb[0][o*pt:], nil,
-					dwconv.Strides{Count: cnt, Dst: ihw, Src: mult * ohw, W: mult * pt}, m > 0)
+				// One sweep over dy gives dx and the weight gradient (its 16 lanes
+				// per tap, in backward plan order).
+				st.bwd[0].BackwardPlanes(p.y.d[p.y.off(s, ch, ihw):], dwp[16*o*t:], dys, x, st.wb[0][o*t:],
+					dwconv.BackwardStrides{Count: cnt, DX: ihw, DY: mult * ohw, X: ihw, W: mult * t, DWV: 16 * mult * t}, m > 0)
 				continue
+			}
+			if st.direct != nil {
+				kk := c.KH * c.KW
+				st.direct.WeightGradPlanes(dwp[16*o*kk:], x, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: ihw, W: 16 * mult * kk})
+			} else {
+				st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
 			}
 			for q, bp := range st.bwd {
 				if bp == nil {
@@ -321,6 +330,15 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		}
 		l.gradStats(s, ch, cnt)
 	}
+}
+
+// sum16 returns the sum of v[0:16] in order: the lanes of one weight's partial sums.
+func sum16(v []float32) float32 {
+	var g float32
+	for _, x := range v[:16] {
+		g += x
+	}
+	return g
 }
 
 // colRange returns the output columns [lo, hi) of a row of outW whose input column

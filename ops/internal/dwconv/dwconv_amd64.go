@@ -26,3 +26,6 @@ func s2convAVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *i
 
 //go:noescape
 func s2wgradAVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dyStride, dwvStride int)
+
+//go:noescape
+func bwdAVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, blocks, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool)
