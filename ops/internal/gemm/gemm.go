@@ -128,6 +128,7 @@ var (
 // workspace holds the packing buffers of one call.
 type workspace struct {
 	a, b, p []float32 // A block, B block, one B panel
+	t       []float32 // packBTPanel's staging rows and tiles
 }
 
 var workspaces = sync.Pool{New: func() any { return new(workspace) }}
@@ -197,7 +198,7 @@ func sgemmPacked(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 			if pc > 0 {
 				bet = 1
 			}
-			packB(kern, bp, transB, b, ldb, pc, kc, jc, nc)
+			packB(kern, bp, transB, b, ldb, pc, kc, jc, nc, &ws.t)
 			for ic := 0; ic < m; ic += mcBlk {
 				mc := min(mcBlk, m-ic)
 				ts := splitTiles(tiles[:0], mc, mr)
@@ -276,9 +277,9 @@ func sgemmStream(kern *kernel, transA, transB bool, m, n, k int, alpha float32, 
 				bet = 1
 			}
 			if !direct {
-				packB(kern, bp, transB, b, ldb, pc, kc, jc, nc)
+				packB(kern, bp, transB, b, ldb, pc, kc, jc, nc, &ws.t)
 			} else if full*nr < nc {
-				packB(kern, bp[full*nr*kc:], false, b, ldb, pc, kc, jc+full*nr, nc-full*nr)
+				packB(kern, bp[full*nr*kc:], false, b, ldb, pc, kc, jc+full*nr, nc-full*nr, &ws.t)
 			}
 			// panel returns the address and row stride (in floats) of the panel of
 			// this block that starts at column jr.
@@ -393,23 +394,22 @@ func splitTiles(ts []tile, mc, mr int) []tile {
 
 // packB packs rows p0..p0+kc-1, columns j0..j0+nc-1 of op(B) into nr-wide panels of
 // dst (dst[q*kc*nr + p*nr + j] = op(B)[p0+p][j0+q*nr+j]), padding the last panel with
-// zeros.
-func packB(kern *kernel, dst []float32, transB bool, b []float32, ldb, p0, kc, j0, nc int) {
+// zeros. t is scratch for packBTPanel.
+func packB(kern *kernel, dst []float32, transB bool, b []float32, ldb, p0, kc, j0, nc int, t *[]float32) {
 	nr := kern.nr
 	if transB {
 		// op(B)[p][j] = b[j*ldb+p]: each column of a panel is contiguous in b.
 		for q := 0; q*nr < nc; q++ {
 			w := min(nr, nc-q*nr)
 			d := dst[q*kc*nr : (q+1)*kc*nr]
-			done := 0 // rows of the panel packed by packBT
-			if kern.packBT != nil && w == nr && kc >= 16 {
-				kern.packBT(unsafe.Pointer(&d[0]), unsafe.Pointer(&b[(j0+q*nr)*ldb+p0]), kc/16, ldb)
-				done = kc / 16 * 16
+			if kern.packBT != nil {
+				packBTPanel(kern, d, b[(j0+q*nr)*ldb+p0:], ldb, kc, w, t)
+				continue
 			}
-			for j := 0; j < w && done < kc; j++ {
+			for j := 0; j < w; j++ {
 				row := (j0 + q*nr + j) * ldb
-				src := b[row+p0+done : row+p0+kc]
-				dj := d[done*nr+j:]
+				src := b[row+p0 : row+p0+kc]
+				dj := d[j:]
 				for p, v := range src {
 					dj[p*nr] = v
 				}
@@ -435,11 +435,57 @@ func packB(kern *kernel, dst []float32, transB bool, b []float32, ldb, p0, kc, j
 		}
 	}
 	if w := nc - full*nr; w > 0 {
+		// One clear of the panel, then a copy a row: half the runtime calls of
+		// clearing each row's padding on its own.
 		d := dst[full*kc*nr : (full+1)*kc*nr]
+		clear(d)
 		for p := 0; p < kc; p++ {
 			row := (p0+p)*ldb + j0 + full*nr
 			copy(d[p*nr:p*nr+w], b[row:row+w])
-			clear(d[p*nr+w : p*nr+nr])
 		}
 	}
+}
+
+// packBTPanel packs one panel of a transposed B with kern.packBT (nr = 32): the w <= 32
+// rows of b, ldb apart, each holding kc values of K, become the kc x 32 panel d, whose
+// columns past w are zeros. packBT transposes whole 32 x 16 blocks only, so a partial
+// panel is first staged in *t as 32 rows padded with zeros, and the last kc%16 values
+// of K go through a zero-padded 32 x 16 tile: the scalar copy this replaces cost 20%
+// of the backward pass of a grouped 1x1 convolution on 7x7 planes (M12 N48 K49).
+func packBTPanel(kern *kernel, d, b []float32, ldb, kc, w int, t *[]float32) {
+	const nr, blk = 32, 16
+	full := kc / blk * blk
+	ldt := full + blk // staging row stride: room for the tail tile's 16 columns
+	rows, stride := b, ldb
+	need := 2 * nr * blk // the tail tile and its transpose
+	if w < nr {
+		need += nr * ldt
+	}
+	if cap(*t) < need {
+		*t = make([]float32, need)
+	}
+	buf := (*t)[:need]
+	tile, out := buf[:nr*blk], buf[nr*blk:2*nr*blk]
+	if w < nr {
+		st := buf[2*nr*blk:]
+		for j := 0; j < w; j++ {
+			copy(st[j*ldt:j*ldt+kc], b[j*ldb:j*ldb+kc])
+			clear(st[j*ldt+kc : (j+1)*ldt])
+		}
+		clear(st[w*ldt:])
+		rows, stride = st, ldt
+	}
+	if full > 0 {
+		kern.packBT(unsafe.Pointer(&d[0]), unsafe.Pointer(&rows[0]), full/blk, stride)
+	}
+	r := kc - full
+	if r == 0 {
+		return
+	}
+	clear(tile)
+	for j := 0; j < w; j++ {
+		copy(tile[j*blk:j*blk+r], rows[j*stride+full:])
+	}
+	kern.packBT(unsafe.Pointer(&out[0]), unsafe.Pointer(&tile[0]), 1, blk)
+	copy(d[full*nr:kc*nr], out[:r*nr])
 }
