@@ -323,10 +323,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 			}
 		}
 		if st.s2 {
-			dx := p.y.span(s, ch, cnt, ihw)
-			for j := 0; j < cnt; j++ {
-				dwconv.Interleave(dx[j*ihw:(j+1)*ihw], dph[j*ps4:(j+1)*ps4], in.H, in.W)
-			}
+			dwconv.InterleavePlanes(p.y.span(s, ch, cnt, ihw), dph, in.H, in.W, cnt)
 		}
 		l.gradStats(s, ch, cnt)
 	}

@@ -127,3 +127,35 @@ func TestBackwardPlanesMatchSinglePlanes(t *testing.T) {
 		}
 	}
 }
+
+// TestInterleavePlanes checks that one InterleavePlanes call equals one Interleave
+// call per plane, bit for bit, and writes nothing past its planes.
+func TestInterleavePlanes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	modes := []bool{false}
+	if Accelerated() {
+		modes = append(modes, true)
+	}
+	for _, asm := range modes {
+		for _, hw := range [][2]int{{1, 1}, {4, 4}, {7, 7}, {14, 14}, {28, 28}, {5, 33}, {9, 70}} {
+			h, w := hw[0], hw[1]
+			g := Phases(h, w)
+			ps4 := 4 * g.Rows * g.Pitch
+			count := 1 + rng.IntN(5)
+			src := randSlice(rng, count*ps4)
+			withAsm(asm, func() {
+				got := randSlice(rng, count*h*w+1)
+				want := append([]float32(nil), got...)
+				InterleavePlanes(got, src, h, w, count)
+				for j := 0; j < count; j++ {
+					Interleave(want[j*h*w:], src[j*ps4:], h, w)
+				}
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("asm=%v InterleavePlanes(%d x %dx%d)[%d] = %v, want %v", asm, count, h, w, i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}

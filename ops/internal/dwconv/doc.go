@@ -10,11 +10,14 @@
 // into the neighbouring row. This works for any plane width, so 7x7 and 4x4 planes
 // fill the vector lanes as well as 14x14 ones do.
 //
+// At stride 1, Plan.BackwardPlanes computes the input gradient and the weight
+// gradient in one sweep over the output gradient, from the same masked loads.
+//
 // At stride 2, S2Plan computes the forward pass and the weight gradient straight
 // from the input plane: each kernel tap is one two-source lane permutation of the
 // input rows it needs, so the input is not split into phases first. The input
 // gradient still runs through the phases (Plan on the output gradient, then
-// Interleave).
+// InterleavePlanes).
 //
 // The kernels run in AVX-512 assembly when the CPU has it (checked at run time with
 // golang.org/x/sys/cpu) and in the pure-Go twins otherwise; both compute the same

@@ -19,7 +19,7 @@ func wgradAVX512(src, dy, dw *float32, off *int32, mask *uint16, taps, blocks, c
 func deinterleaveAVX512(src, dst *float32, h, w, rows, pitch int)
 
 //go:noescape
-func interleaveAVX512(src, dst *float32, h, w, rows, pitch int)
+func interleaveAVX512(src, dst *float32, h, w, rows, pitch, count int)
 
 //go:noescape
 func s2convAVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dstStride, wStride, biasStride int)

@@ -381,8 +381,8 @@ ddone:
 	VZEROUPPER
 	RET
 
-// func interleaveAVX512(src, dst *float32, h, w, rows, pitch int)
-TEXT ·interleaveAVX512(SB), NOSPLIT, $0-48
+// func interleaveAVX512(src, dst *float32, h, w, rows, pitch, count int)
+TEXT ·interleaveAVX512(SB), NOSPLIT, $0-56
 	MOVQ dst+8(FP), DI
 	MOVQ h+16(FP), R8
 	MOVQ w+24(FP), R9
@@ -393,6 +393,8 @@ TEXT ·interleaveAVX512(SB), NOSPLIT, $0-48
 	MOVQ R10, R12
 	IMULQ R11, R12
 	SHLQ $2, R12
+
+iplane:
 	XORQ BX, BX
 
 irow:
@@ -457,5 +459,12 @@ inext:
 	JMP  irow
 
 idone:
+	// The next plane's phases follow this plane's four; its dst follows this
+	// plane's last row, where DI is.
+	MOVQ R12, AX
+	SHLQ $2, AX
+	ADDQ AX, src+0(FP)
+	DECQ count+48(FP)
+	JG   iplane
 	VZEROUPPER
 	RET

@@ -18,7 +18,7 @@ func deinterleaveAVX512(src, dst *float32, h, w, rows, pitch int) {
 	panic("dwconv: no assembly on this architecture")
 }
 
-func interleaveAVX512(src, dst *float32, h, w, rows, pitch int) {
+func interleaveAVX512(src, dst *float32, h, w, rows, pitch, count int) {
 	panic("dwconv: no assembly on this architecture")
 }
 
