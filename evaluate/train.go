@@ -193,7 +193,7 @@ func Fit(ctx context.Context, net *ops.Network, data Dataset, r Recipe, seed uin
 			return nil, fmt.Errorf("step %d: loss backward: %w", s, err)
 		}
 		net.ZeroGrad()
-		if _, err := net.Backward(dl); err != nil {
+		if err := net.BackwardParams(dl); err != nil {
 			return nil, fmt.Errorf("step %d: backward: %w", s, err)
 		}
 		b.release() // the first layer keeps its input until its backward pass is done

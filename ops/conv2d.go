@@ -82,6 +82,12 @@ type Conv2D struct {
 	dyin *bnGrad
 	dsc  [][]float32
 	dscS []int
+
+	// noDX, set through skipInputGrad for a network's first layer in a training
+	// step, makes Backward leave the input gradient uncomputed (input_grad.go) on
+	// the im2col and pointwise kernels. The flat depthwise kernels compute it from
+	// the same loads of dy as the weight gradient and still do.
+	noDX bool
 }
 
 var _ Layer = (*Conv2D)(nil)
@@ -279,14 +285,17 @@ func (l *Conv2D) im2colBwdChunk(wk, lo, hi int) {
 			im2col(x.d[x.off(si, g*cig, in.H*in.W):], cig, in, out, c, col)
 		}
 		gemm.Sgemm(false, true, cog, kk, hw, 1, dys, hw, col, hw, 1, dw[g*cog*kk:], kk)
+		if l.bias != nil {
+			biasGrad(db, dys, g*cog, cog, hw)
+		}
+		if l.noDX {
+			continue
+		}
 		gemm.Sgemm(true, false, kk, hw, cog, 1, wd[g*cog*kk:], kk, dys, hw, 0, dcol, hw)
 		dxs := p.y.span(s, g*cig, cig, in.H*in.W)
 		clear(dxs)
 		col2im(dcol, cig, in, out, c, dxs)
 		l.gradStats(s, g*cig, cig)
-		if l.bias != nil {
-			biasGrad(db, dys, g*cog, cog, hw)
-		}
 	}
 }
 

@@ -128,11 +128,14 @@ func (l *Conv2D) pointwiseBwdChunk(wk, lo, hi int) {
 		} else {
 			gemm.Sgemm(false, true, cog, cig, hw, 1, dys, hw, xs, hw, 1, dw[g*cog*cig:], cig)
 		}
-		gemm.Sgemm(true, false, cig, hw, cog, 1, wd[g*cog*cig:], cig, dys, hw, 0, dxs, hw)
-		l.gradStats(s, g*cig, cig)
 		if l.bias != nil {
 			biasGrad(db, dys, g*cog, cog, hw)
 		}
+		if l.noDX {
+			continue
+		}
+		gemm.Sgemm(true, false, cig, hw, cog, 1, wd[g*cog*cig:], cig, dys, hw, 0, dxs, hw)
+		l.gradStats(s, g*cig, cig)
 	}
 }
 
@@ -231,11 +234,14 @@ func (l *Conv2D) pointwiseFlatBwdChunk(wk, lo, hi int) {
 		dy, sd := l.dyOf(wk, s)
 		dys := dy.span(sd, g*cog, cog, hw)
 		pf.fwd.WeightGradPlanes(dw[g*cog*cig:(g+1)*cog*cig], xs, dys, dwconv.Strides{Count: cog, Dst: hw, W: cig})
-		pf.bwd.ConvPlanes(p.y.span(s, g*cig, cig, hw), dys, pf.wt[g*cig*cog:(g+1)*cig*cog], nil,
-			dwconv.Strides{Count: cig, Dst: hw, W: cog}, false)
-		l.gradStats(s, g*cig, cig)
 		if l.bias != nil {
 			biasGrad(db, dys, g*cog, cog, hw)
 		}
+		if l.noDX {
+			continue
+		}
+		pf.bwd.ConvPlanes(p.y.span(s, g*cig, cig, hw), dys, pf.wt[g*cig*cog:(g+1)*cig*cog], nil,
+			dwconv.Strides{Count: cig, Dst: hw, W: cog}, false)
+		l.gradStats(s, g*cig, cig)
 	}
 }

@@ -183,7 +183,12 @@ func (l *Conv2D) pointwiseBatchBwdChunk(wk, lo, hi int) {
 			} else {
 				gemm.Sgemm(false, true, cog, cig, ld, 1, dys, ld, xs, ld, 1, dw[g*cog*cig:], cig)
 			}
-			gemm.Sgemm(true, false, cig, ld, cog, 1, wd[g*cog*cig:], cig, dys, ld, 0, dxb[g*cig*ld:], ld)
+			if !l.noDX {
+				gemm.Sgemm(true, false, cig, ld, cog, 1, wd[g*cog*cig:], cig, dys, ld, 0, dxb[g*cig*ld:], ld)
+			}
+		}
+		if l.noDX {
+			continue
 		}
 		for j := 0; j < sb; j++ {
 			scatterPlanes(p.y.span(s0+j, 0, c.In, hw), dxb, j, c.In, hw, ld)

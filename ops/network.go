@@ -203,8 +203,8 @@ func (n *Network) Step(x *tensor.Dense, labels []int, loss *SoftmaxCrossEntropy,
 		return 0, fmt.Errorf("network: loss backward: %w", err)
 	}
 	n.ZeroGrad()
-	if _, err := n.Backward(dy); err != nil {
-		return 0, fmt.Errorf("network: backward: %w", err)
+	if err := n.BackwardParams(dy); err != nil {
+		return 0, err
 	}
 	opt.Step(n.params)
 	return l, nil
