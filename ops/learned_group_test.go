@@ -371,6 +371,11 @@ func TestLearnedGroupConvErrors(t *testing.T) {
 // TestLearnedGroupConvAllocs checks that the mask adds no allocation to a training
 // step: the layer allocates as much as batch norm, ReLU and convolution alone.
 func TestLearnedGroupConvAllocs(t *testing.T) {
+	if raceEnabled() {
+		// Under the race detector sync.Pool drops gemm's packing buffers at random,
+		// so the two counts differ by chance (1 in 3 runs failed there).
+		t.Skip("allocation counts are not meaningful under -race (sync.Pool drops items)")
+	}
 	in, out := Shape{C: 16, H: 6, W: 6}, Shape{C: 8, H: 6, W: 6}
 	x, dy := randTensor(1, 4, in), randTensor(2, 4, out)
 	l, err := NewLearnedGroupConv(LearnedGroupConfig{In: 16, Out: 8, Groups: 4}, nil)
