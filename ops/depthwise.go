@@ -11,8 +11,8 @@ import (
 // scratch and weight gradients, so that steps at a stable shape do not allocate.
 type dwState struct {
 	in, out Shape
-	s2      bool           // stride 2: dx is computed in four phase planes
-	direct  *dwconv.S2Plan // stride 2: the forward pass and weight gradient read x directly (nil: x is split into phases)
+	s2      bool           // stride 2: without direct, x and dx are split into four phase planes
+	direct  *dwconv.S2Plan // stride 2: the forward pass, weight gradient and dx read x and dy directly (nil: through phases)
 	fwd     *dwconv.Plan   // x (or its phases) -> y; also the weight-gradient plan of phased stride 2
 	bwd     []*dwconv.Plan // dy -> dx (stride 1) or dy -> each phase of dx (nil: no tap)
 	ps      int            // values in one phase plane
@@ -196,9 +196,9 @@ func (l *Conv2D) dwFlatFwdChunk(wk, lo, hi int) {
 	}
 }
 
-// dwFlatBackward computes the input gradient with the backward plans and the weight
-// gradient with the forward plan (stride 2) or in the same sweep as the input
-// gradient (stride 1, Plan.BackwardPlanes), over (sample, input channel) units in parallel;
+// dwFlatBackward computes the input gradient and the weight gradient over (sample,
+// input channel) units in parallel: at stride 1 in one sweep (Plan.BackwardPlanes),
+// at stride 2 straight from x and dy (S2Plan) or through the phase plans;
 // per-worker weight gradients are reduced in worker order.
 func (l *Conv2D) dwFlatBackward() {
 	p, c := &l.pass, l.cfg
@@ -206,14 +206,14 @@ func (l *Conv2D) dwFlatBackward() {
 	wd := l.weight.Value.Float32s()
 	kk, t := c.KH*c.KW, st.fwd.Taps()
 	for q, bp := range st.bwd {
-		if bp != nil {
+		if bp != nil && st.direct == nil {
 			gather(st.wb[q], wd, bp, c.Out, kk)
 		}
 	}
 	units := p.n * c.In
 	p.limit = c.In
 	w := workers(units)
-	if st.s2 {
+	if st.s2 && st.direct == nil {
 		p.limit = st.s2Limit()
 		st.scratch = perWorker(st.scratch, w, 8*p.limit*st.ps)
 	}
@@ -276,10 +276,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		x := xp.span(si, ch, cnt, ihw)
 		xs, xstride := x, ihw
 		var dph []float32
-		switch {
-		case st.direct != nil:
-			dph = st.scratch[wk][p.limit*ps4 : p.limit*ps4+cnt*ps4]
-		case st.s2:
+		if st.s2 && st.direct == nil {
 			ph := st.scratch[wk][:cnt*ps4]
 			for j := 0; j < cnt; j++ {
 				dwconv.Deinterleave(ph[j*ps4:], x[j*ihw:(j+1)*ihw], in.H, in.W)
@@ -303,11 +300,14 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 				continue
 			}
 			if st.direct != nil {
+				// The weight gradient and dx straight from x and dy: no phases.
 				kk := c.KH * c.KW
 				st.direct.WeightGradPlanes(dwp[16*o*kk:], x, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: ihw, W: 16 * mult * kk})
-			} else {
-				st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
+				st.direct.InputGradPlanes(p.y.d[p.y.off(s, ch, ihw):], dys, l.weight.Value.Float32s()[o*kk:],
+					dwconv.Strides{Count: cnt, Dst: ihw, Src: mult * ohw, W: mult * kk}, m > 0)
+				continue
 			}
+			st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
 			for q, bp := range st.bwd {
 				if bp == nil {
 					if m == 0 {
@@ -322,7 +322,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 					dwconv.Strides{Count: cnt, Dst: ps4, Src: mult * ohw, W: mult * pt}, m > 0)
 			}
 		}
-		if st.s2 {
+		if st.s2 && st.direct == nil {
 			dwconv.InterleavePlanes(p.y.span(s, ch, cnt, ihw), dph, in.H, in.W, cnt)
 		}
 		l.gradStats(s, ch, cnt)

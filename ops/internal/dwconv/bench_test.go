@@ -79,3 +79,10 @@ func BenchmarkS2WeightGrad(b *testing.B) {
 		p.WeightGradPlanes(dwv, x, y, s)
 	})
 }
+
+// BenchmarkS2InputGrad times the direct stride-2 input gradient over 64 planes.
+func BenchmarkS2InputGrad(b *testing.B) {
+	s2Bench(b, func(p *S2Plan, x, y, w, _ []float32, s Strides) {
+		p.InputGradPlanes(x, y, w, Strides{Count: s.Count, Dst: s.Src, Src: s.Dst, W: s.W}, false)
+	})
+}

@@ -15,9 +15,10 @@
 //
 // At stride 2, S2Plan computes the forward pass and the weight gradient straight
 // from the input plane: each kernel tap is one two-source lane permutation of the
-// input rows it needs, so the input is not split into phases first. The input
-// gradient still runs through the phases (Plan on the output gradient, then
-// InterleavePlanes).
+// input rows it needs, so the input is not split into phases first. Its input
+// gradient is written straight into the input-gradient plane the same way, one
+// permutation of the output-gradient rows per tap (S2Plan.InputGradPlanes); the
+// phases (Deinterleave, Plan, InterleavePlanes) remain for planes S2Plan cannot take.
 //
 // The kernels run in AVX-512 assembly when the CPU has it (checked at run time with
 // golang.org/x/sys/cpu) and in the pure-Go twins otherwise; both compute the same

@@ -29,3 +29,6 @@ func s2wgradAVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32
 
 //go:noescape
 func bwdAVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, blocks, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool)
+
+//go:noescape
+func s2dxAVX512(dy, dx, w *float32, vec, ent, idx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool)

@@ -19,6 +19,7 @@ type S2Plan struct {
 	rmask                []uint16 // per (vector, kernel row): lane masks of the A and B loads
 	idx                  []int32  // per kernel column: 16 lanes of indices into A||B
 	store                []uint16 // per vector: lanes inside the output plane
+	dx                   s2dx     // the input gradient's tables
 }
 
 // S2Applies reports whether NewS2Plan accepts an input plane w values wide.
@@ -80,6 +81,7 @@ func NewS2Plan(h, w, oh, ow, kh, kw, padH, padW, dilH, dilW int) (*S2Plan, error
 			}
 		}
 	}
+	p.dx = newS2dx(p, padH, padW, dilH, dilW)
 	return p, nil
 }
 

@@ -1,0 +1,139 @@
+#include "textflag.h"
+
+// The input-gradient kernel of S2Plan (see s2dx.go for the tables it reads).
+
+// DTAP permutes A||B (Z2||Z3) by kernel column n's indices at R13, zeroing the
+// lanes outside its mask at R14, and multiplies the result by the column's weight
+// of this kernel row (at R15) into acc.
+#define DTAP(n, acc) \
+	KMOVW   (n*2)(R14), K4; \
+	VMOVUPS (n*64)(R13), Z4; \
+	VPERMI2PS.Z Z3, Z2, K4, Z4; \
+	VFMADD231PS.BCST (n*4)(R15), Z4, acc
+
+// func s2dxAVX512(dy, dx, w *float32, vec, ent, idx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool)
+// The plane strides are in bytes; kw is at most 9.
+TEXT ·s2dxAVX512(SB), NOSPLIT, $0-105
+xplane:
+	CMPQ count+72(FP), $0
+	JLE  xdone
+	MOVQ dy+0(FP), SI
+	MOVQ dx+8(FP), DI
+	MOVQ w+16(FP), R12
+	MOVQ vec+24(FP), R8
+	MOVQ ent+32(FP), R9
+	MOVQ vecs+64(FP), CX
+	MOVQ kw+56(FP), DX
+
+xvec:
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	MOVLQSX 4(R8), AX // first idx row of this vector's phase
+	MOVQ    AX, R13
+	SHLQ    $6, R13
+	ADDQ    idx+40(FP), R13
+	MOVQ    km+48(FP), R14
+	LEAQ    (R14)(AX*2), R14
+	MOVLQSX 0(R8), BX // entries
+	TESTQ   BX, BX
+	JZ      xsum
+
+xent:
+	MOVLQSX 0(R9), AX
+	LEAQ    (R12)(AX*1), R15
+	MOVLQSX 4(R9), AX
+	KMOVW   12(R9), K1
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVLQSX 8(R9), AX
+	KMOVW   14(R9), K2
+	VMOVUPS.Z (SI)(AX*4), K2, Z3
+	ADDQ    $16, R9
+	DTAP(0, Z10)
+	CMPQ DX, $1
+	JEQ  xentend
+	DTAP(1, Z11)
+	CMPQ DX, $2
+	JEQ  xentend
+	DTAP(2, Z12)
+	CMPQ DX, $3
+	JEQ  xentend
+	DTAP(3, Z13)
+	CMPQ DX, $4
+	JEQ  xentend
+	DTAP(4, Z14)
+	CMPQ DX, $5
+	JEQ  xentend
+	DTAP(5, Z15)
+	CMPQ DX, $6
+	JEQ  xentend
+	DTAP(6, Z16)
+	CMPQ DX, $7
+	JEQ  xentend
+	DTAP(7, Z17)
+	CMPQ DX, $8
+	JEQ  xentend
+	DTAP(8, Z18)
+
+xentend:
+	DECQ BX
+	JNZ  xent
+
+xsum:
+	CMPQ DX, $1
+	JEQ  xstore
+	VADDPS Z11, Z10, Z10
+	CMPQ DX, $2
+	JEQ  xstore
+	VADDPS Z12, Z10, Z10
+	CMPQ DX, $3
+	JEQ  xstore
+	VADDPS Z13, Z10, Z10
+	CMPQ DX, $4
+	JEQ  xstore
+	VADDPS Z14, Z10, Z10
+	CMPQ DX, $5
+	JEQ  xstore
+	VADDPS Z15, Z10, Z10
+	CMPQ DX, $6
+	JEQ  xstore
+	VADDPS Z16, Z10, Z10
+	CMPQ DX, $7
+	JEQ  xstore
+	VADDPS Z17, Z10, Z10
+	CMPQ DX, $8
+	JEQ  xstore
+	VADDPS Z18, Z10, Z10
+
+xstore:
+	MOVLQSX 8(R8), AX // dx offset in bytes
+	KMOVW   12(R8), K3
+	CMPB    accumulate+104(FP), $0
+	JEQ     xput
+	VMOVUPS.Z (DI)(AX*1), K3, Z5
+	VADDPS  Z10, Z5, Z10
+
+xput:
+	VMOVUPS Z10, K3, (DI)(AX*1)
+	ADDQ    $16, R8
+	DECQ    CX
+	JNZ     xvec
+
+	MOVQ dyStride+80(FP), AX
+	ADDQ AX, dy+0(FP)
+	MOVQ dxStride+88(FP), AX
+	ADDQ AX, dx+8(FP)
+	MOVQ wStride+96(FP), AX
+	ADDQ AX, w+16(FP)
+	DECQ count+72(FP)
+	JMP  xplane
+
+xdone:
+	VZEROUPPER
+	RET
