@@ -63,6 +63,10 @@ type BatchNorm2D struct {
 	preReduced  bool
 	noApplyBack bool
 	bout        bnGrad
+	// addend, when set by Sequential for one Forward of a batch norm run alone
+	// (no activation or shuffle fused), is added to the output as it is written:
+	// the identity shortcut of a Residual whose body ends with this batch norm.
+	addend []float32
 }
 
 var (
@@ -247,6 +251,12 @@ func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32, f bnFuse) {
 			bnActFwdPlanes(xd[base+from*hw:], yd[base+dst*hw:], hw, to-from, hw, g*hw,
 				l.ca[from:to], l.cb[from:to], clo, chi)
 		})
+		if l.addend != nil {
+			// The sample's planes are still in cache: the residual sum costs no
+			// pass of its own (the same additions as addTensors, in the same order).
+			ys := yd[base+lo*hw : base+hi*hw]
+			addRow(ys, ys, l.addend[base+lo*hw:])
+		}
 	}
 }
 

@@ -68,9 +68,25 @@ func (r *Residual) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		return nil, err
 	}
 	r.n = n
+	// With an identity shortcut, a body ending with a batch norm adds x as it
+	// writes its output, saving the sum a pass over memory.
+	seq, fuse := r.Body.(*Sequential)
+	fuse = fuse && r.Shortcut == nil
+	if fuse {
+		seq.addend, seq.addendUsed = x, false
+	}
 	b, err := r.Body.Forward(x)
+	if fuse {
+		seq.addend = nil
+	}
 	if err != nil {
 		return nil, err
+	}
+	if fuse && seq.addendUsed {
+		if r.Post != nil {
+			return r.Post.Forward(b)
+		}
+		return b, nil
 	}
 	s := x
 	if r.Shortcut != nil {

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"gorgonia.org/tensor"
 )
@@ -18,6 +19,12 @@ type Sequential struct {
 
 	runs  []seqRun  // how the last Forward grouped the layers, for Backward
 	convs []*Conv2D // scratch of fusableConvs
+
+	// addend, when a Residual sets it for one Forward, is a tensor to add to the
+	// output if the last layer is a batch norm run alone, which then adds it as it
+	// writes its output (see BatchNorm2D.addend); addendUsed reports that it did.
+	addend     *tensor.Dense
+	addendUsed bool
 }
 
 // seqRun is a run of layers that Forward executed together: one layer, or a batch
@@ -135,6 +142,11 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 			}
 		case k > 1:
 			y, err = s.forwardFused(i, k, f, x, false)
+		case isBN && k == 1 && i+k == len(s.Layers) && s.addend != nil && fuseConvBN && sameShape(s.addend, x):
+			bn.addend = s.addend.Float32s()
+			y, err = bn.Forward(x)
+			bn.addend = nil
+			s.addendUsed = err == nil
 		default:
 			y, err = s.Layers[i].Forward(x)
 		}
@@ -353,3 +365,6 @@ func (s *Sequential) backwardConv(run seqRun, dy *tensor.Dense, bn *BatchNorm2D)
 	}
 	return dx, err
 }
+
+// sameShape reports whether tensors a and b have the same shape.
+func sameShape(a, b *tensor.Dense) bool { return slices.Equal(a.Shape(), b.Shape()) }
