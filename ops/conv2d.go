@@ -58,6 +58,7 @@ type Conv2D struct {
 	// batched ones, never the flat ones); tests and benchmarks use it to compare.
 	pwSamples int
 	pwb       [][]float32 // per worker scratch of the batched pointwise kernels
+	pwg       *pwGpw      // packed weights and scratch of the gpw pointwise kernels
 
 	// pass holds the arguments of the running pass and chunkFn, made once, runs its
 	// chunks (conv_pass.go).

@@ -34,6 +34,8 @@ const (
 	passPointwiseFlatBwd
 	passPointwiseBatchFwd
 	passPointwiseBatchBwd
+	passPointwiseGpwFwd
+	passPointwiseGpwBwd
 	passFlatFwd
 	passFlatBwd
 	passDirectFwd
@@ -84,6 +86,10 @@ func (l *Conv2D) runChunk(wk, lo, hi int) {
 		l.pointwiseBatchFwdChunk(wk, lo, hi)
 	case passPointwiseBatchBwd:
 		l.pointwiseBatchBwdChunk(wk, lo, hi)
+	case passPointwiseGpwFwd:
+		l.pointwiseGpwFwdChunk(wk, lo, hi)
+	case passPointwiseGpwBwd:
+		l.pointwiseGpwBwdChunk(wk, lo, hi)
 	case passFlatFwd:
 		l.dwFlatFwdChunk(wk, lo, hi)
 	case passFlatBwd:

@@ -29,6 +29,10 @@ func (l *Conv2D) pointwiseForward() {
 		l.pointwiseBatchForward()
 		return
 	}
+	if l.gpwApplies(p.in.H * p.in.W) {
+		l.pointwiseGpwForward()
+		return
+	}
 	if l.pwSamples == 0 && dwconv.Accelerated() && c.In/c.Groups <= pwFlatMaxFwd {
 		l.pointwiseFlatForward()
 		return
@@ -57,6 +61,10 @@ func (l *Conv2D) pointwiseFwdChunk(wk, lo, hi int) {
 // batched ones for small planes (pwBatchMaxHW).
 func (l *Conv2D) pointwiseBackward() {
 	c, p := l.cfg, &l.pass
+	if l.gpwApplies(p.in.H * p.in.W) {
+		l.pointwiseGpwBackward()
+		return
+	}
 	if l.pwSamples == 0 && dwconv.Accelerated() && min(c.In, c.Out)/c.Groups <= pwFlatMaxBwd {
 		l.pointwiseFlatBackward()
 		return
