@@ -1,9 +1,6 @@
 package ops
 
-import (
-	"math"
-	"unsafe"
-)
+import "math"
 
 // This file holds the kernels of batch norm with a fused clamp activation and
 // channel shuffle (see bnFuse), and of the clamp activations and the addition: a
@@ -216,26 +213,4 @@ func addRow(z, a, b []float32) {
 	for i, v := range a {
 		z[i] = v + b[i]
 	}
-}
-
-// streamCopy copies src into dst (of at least len(src) values). Where AVX-512 is
-// available, the part of dst that starts on a 64-byte boundary is written with
-// non-temporal stores, which do not read each destination cache line from memory
-// before overwriting it: for an output that will not be read again soon (a whole
-// batch's activations, larger than the caches), that saves a third of the copy's
-// memory traffic. The values are copied exactly either way.
-func streamCopy(dst, src []float32) {
-	n := len(src)
-	dst = dst[:n]
-	if !useBNAsm || n < 64 {
-		copy(dst, src)
-		return
-	}
-	head := int((64-uintptr(unsafe.Pointer(&dst[0]))%64)%64) / 4
-	copy(dst[:head], src[:head])
-	body := (n - head) &^ 31
-	if body > 0 {
-		streamAVX512(&dst[head], &src[head], body)
-	}
-	copy(dst[head+body:], src[head+body:])
 }

@@ -27,6 +27,3 @@ func maskGradAVX512(dx, dy, y *float32, n int, lo, hi float32)
 
 //go:noescape
 func addAVX512(z, a, b *float32, n int)
-
-//go:noescape
-func streamAVX512(dst, src *float32, n int)

@@ -484,29 +484,3 @@ adtail:
 addone:
 	VZEROUPPER
 	RET
-
-// func streamAVX512(dst, src *float32, n int)
-// Copies n values (a multiple of 32) from src to a 64-byte aligned dst with
-// non-temporal stores, which write whole cache lines to memory without first
-// reading them, then fences the stores.
-TEXT ·streamAVX512(SB), NOSPLIT, $0-24
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	TESTQ CX, CX
-	JLE  sdone
-
-sloop:
-	VMOVUPS  (SI), Z0
-	VMOVUPS  64(SI), Z1
-	VMOVNTPS Z0, (DI)
-	VMOVNTPS Z1, 64(DI)
-	ADDQ     $128, SI
-	ADDQ     $128, DI
-	SUBQ     $32, CX
-	JG       sloop
-	SFENCE
-
-sdone:
-	VZEROUPPER
-	RET

@@ -32,7 +32,3 @@ func maskGradAVX512(dx, dy, y *float32, n int, lo, hi float32) {
 func addAVX512(z, a, b *float32, n int) {
 	panic("ops: no assembly on this architecture")
 }
-
-func streamAVX512(dst, src *float32, n int) {
-	panic("ops: streamAVX512 without AVX-512")
-}

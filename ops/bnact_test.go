@@ -445,31 +445,3 @@ func (u *unfused) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 
 func (u *unfused) OutShape(in Shape) (Shape, error) { return in, nil }
 func (u *unfused) Cost(Shape) Cost                  { return Cost{} }
-
-// TestStreamCopy checks that streamCopy copies exactly, for lengths and destination
-// offsets around its 64-byte alignment and 32-value blocks, and writes nothing past
-// the copy.
-func TestStreamCopy(t *testing.T) {
-	src := make([]float32, 300)
-	for i := range src {
-		src[i] = float32(i) + 0.5
-	}
-	for _, n := range []int{0, 1, 31, 63, 64, 65, 95, 96, 127, 200, 257} {
-		for off := 0; off < 16; off++ {
-			dst := make([]float32, off+n+8)
-			for i := range dst {
-				dst[i] = -1
-			}
-			streamCopy(dst[off:off+n], src[:n])
-			for i, v := range dst {
-				want := float32(-1)
-				if i >= off && i < off+n {
-					want = src[i-off]
-				}
-				if v != want {
-					t.Fatalf("n %d, offset %d: dst[%d] = %v, want %v", n, off, i, v, want)
-				}
-			}
-		}
-	}
-}

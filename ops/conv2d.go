@@ -89,11 +89,6 @@ type Conv2D struct {
 	// the im2col and pointwise kernels. The flat depthwise kernels compute it from
 	// the same loads of dy as the weight gradient and still do.
 	noDX bool
-
-	// streamOut makes the pass write its output through the per-worker scratch
-	// ysc and streamCopy (streamOutput).
-	streamOut bool
-	ysc       [][]float32
 }
 
 var _ Layer = (*Conv2D)(nil)

@@ -37,30 +37,7 @@ func (l *Conv2D) pointwiseForward() {
 		l.pointwiseFlatForward()
 		return
 	}
-	units := l.pass.n * c.Groups
-	if l.streamOut = streamOutput(p.n, c.Out/c.Groups*p.out.H*p.out.W); l.streamOut {
-		l.ysc = perWorker(l.ysc, workers(units), c.Out/c.Groups*p.out.H*p.out.W)
-	}
-	l.parallel(units, passPointwiseFwd)
-}
-
-// streamMinUnit and streamMinBatch say when a convolution writes its output through
-// per-worker scratch and streamCopy: when one unit's output is at least streamMinUnit
-// values (so the copy's fixed costs are small) and the batch's at least
-// streamMinBatch (larger than the caches, so the output will have left them before
-// it is read). On the reference network's first 1x1 convolution (16 -> 64 channels
-// at 28x28, batch 128, a 25.7 MB output), BenchmarkConv/ref_b1_pw_C16to64_HW28_fwd
-// took 0.98-1.03 ms streamed against 1.07-1.09 ms with plain stores (alternating
-// runs); a whole training step gained about 1%.
-const (
-	streamMinUnit  = 16 << 10
-	streamMinBatch = 2 << 20
-)
-
-// streamOutput reports whether n units of unit output values each are written
-// through streamCopy.
-func streamOutput(n, unit int) bool {
-	return useBNAsm && unit >= streamMinUnit && n*unit >= streamMinBatch
+	l.parallel(l.pass.n*c.Groups, passPointwiseFwd)
 }
 
 func (l *Conv2D) pointwiseFwdChunk(wk, lo, hi int) {
@@ -73,18 +50,9 @@ func (l *Conv2D) pointwiseFwdChunk(wk, lo, hi int) {
 		x, si := l.inputOf(wk, s)
 		xs := x.span(si, g*cig, cig, hw)
 		ys := p.y.span(s, g*cog, cog, hw)
-		if !l.streamOut {
-			gemm.Sgemm(false, false, cog, hw, cig, 1, wd[g*cog*cig:], cig, xs, hw, 0, ys, hw)
-			l.addBias(ys, g*cog, cog, hw)
-			l.outStats(s, g*cog, cog)
-			continue
-		}
-		// The same values, computed in cache, then streamed out.
-		sc := l.ysc[wk][:cog*hw]
-		gemm.Sgemm(false, false, cog, hw, cig, 1, wd[g*cog*cig:], cig, xs, hw, 0, sc, hw)
-		l.addBias(sc, g*cog, cog, hw)
-		l.outStatsOf(sc, s, g*cog, cog)
-		streamCopy(ys, sc)
+		gemm.Sgemm(false, false, cog, hw, cig, 1, wd[g*cog*cig:], cig, xs, hw, 0, ys, hw)
+		l.addBias(ys, g*cog, cog, hw)
+		l.outStats(s, g*cog, cog)
 	}
 }
 

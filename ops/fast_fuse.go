@@ -106,21 +106,14 @@ func (l *Conv2D) inputOf(wk, s int) (planes, int) {
 // outStats writes the statistics of count output planes from channel ch of sample s
 // (of the pass's output planes) for a following batch norm, when one asked for them.
 func (l *Conv2D) outStats(s, ch, count int) {
-	p := &l.pass
-	hw := p.out.H * p.out.W
-	o := p.y.off(s, ch, hw)
-	l.outStatsOf(p.y.d[o:o+count*hw], s, ch, count)
-}
-
-// outStatsOf is outStats for those planes held in y instead.
-func (l *Conv2D) outStatsOf(y []float32, s, ch, count int) {
 	if l.yst == nil || count == 0 {
 		return
 	}
 	p := &l.pass
 	hw := p.out.H * p.out.W
+	o := p.y.off(s, ch, hw)
 	i := s*p.y.c + p.y.c0 + ch
-	bnStatsPlanes(y[:count*hw], hw, count, hw, l.yst[3*i:3*(i+count)])
+	bnStatsPlanes(p.y.d[o:o+count*hw], hw, count, hw, l.yst[3*i:3*(i+count)])
 }
 
 // In the backward pass the same pairs save three more passes:
