@@ -32,3 +32,9 @@ func bwdAVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps
 
 //go:noescape
 func s2dxAVX512(dy, dx, w *float32, vec, ent, idx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool)
+
+//go:noescape
+func conv1AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, count, srcStride, dstStride, wStride, biasStride int, accumulate bool)
+
+//go:noescape
+func bwd1AVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool)

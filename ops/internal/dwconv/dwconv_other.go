@@ -37,3 +37,11 @@ func bwdAVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps
 func s2dxAVX512(dy, dx, w *float32, vec, ent, idx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool) {
 	panic("dwconv: no assembly on this architecture")
 }
+
+func conv1AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, count, srcStride, dstStride, wStride, biasStride int, accumulate bool) {
+	panic("dwconv: no assembly on this architecture")
+}
+
+func bwd1AVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool) {
+	panic("dwconv: no assembly on this architecture")
+}

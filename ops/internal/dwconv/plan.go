@@ -110,6 +110,24 @@ func (p *Plan) ConvPlanes(dst, src, w, bias []float32, s Strides, accumulate boo
 			s, len(dst), len(src), len(w), len(bias), p.N, p.srcLen, len(p.off)))
 	}
 	if useAsm {
+		if q := s.Count &^ 3; p.blocks == 1 && q > 0 && s.Dst >= p.N {
+			// One-block planes four at a time (bit-identical to convAVX512),
+			// then the rest below.
+			var bp *float32
+			if bias != nil {
+				bp = &bias[0]
+			}
+			conv1AVX512(&src[0], &dst[0], &w[0], bp, &p.off[0], &p.mask[0], &p.store[0], len(p.off),
+				q, 4*s.Src, 4*s.Dst, 4*s.W, 4*s.B, accumulate)
+			if q == s.Count {
+				return
+			}
+			dst, src, w = dst[q*s.Dst:], src[q*s.Src:], w[q*s.W:]
+			if bias != nil {
+				bias = bias[q*s.B:]
+			}
+			s.Count -= q
+		}
 		var bp *float32
 		if bias != nil {
 			bp = &bias[0]
