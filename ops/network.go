@@ -105,6 +105,7 @@ type Network struct {
 	out    Shape
 	cost   Cost
 	params []*Param
+	clock  *layerClock // per-layer times, when TimeLayers turned them on
 }
 
 // NewNetwork checks that root accepts inputs of shape in and returns the network.

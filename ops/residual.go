@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"time"
 
 	"gorgonia.org/tensor"
 )
@@ -15,6 +16,11 @@ type Residual struct {
 	sum buffer
 	dx  buffer
 	n   int
+
+	// clock, when a Network times its layers (timing.go), receives the time of the
+	// shortcut sum under path.
+	clock *layerClock
+	path  string
 }
 
 var (
@@ -98,8 +104,10 @@ func (r *Residual) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if _, ss, _ := ShapeOf(s); ss != bs || len(s.Float32s()) != len(b.Float32s()) {
 		return nil, fmt.Errorf("residual: body output %v and shortcut output %v differ", bs, ss)
 	}
+	t0 := time.Now()
 	y := r.sum.get(n, bs)
 	addTensors(y.Float32s(), b.Float32s(), s.Float32s())
+	r.timeSum(false, t0)
 	if r.Post != nil {
 		return r.Post.Forward(y)
 	}
@@ -125,9 +133,18 @@ func (r *Residual) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		}
 	}
 	_, in, _ := ShapeOf(db)
+	t0 := time.Now()
 	dx := r.dx.get(r.n, in)
 	addTensors(dx.Float32s(), db.Float32s(), ds.Float32s())
+	r.timeSum(true, t0)
 	return dx, nil
+}
+
+// timeSum records the time of a shortcut sum started at t0, when timed.
+func (r *Residual) timeSum(backward bool, t0 time.Time) {
+	if r.clock != nil {
+		r.clock.add(r.path, "residual sum", backward, time.Since(t0))
+	}
 }
 
 // addTensors sets z = a + b, split across both cores when the tensors are large.

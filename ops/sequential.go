@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"gorgonia.org/tensor"
 )
@@ -25,6 +26,12 @@ type Sequential struct {
 	// writes its output (see BatchNorm2D.addend); addendUsed reports that it did.
 	addend     *tensor.Dense
 	addendUsed bool
+
+	// clock, when a Network times its layers (timing.go), receives the time of
+	// each run whose first layer leaf accepts, named from path.
+	clock *layerClock
+	path  string
+	leaf  func(Layer) bool
 }
 
 // seqRun is a run of layers that Forward executed together: one layer, or a batch
@@ -130,6 +137,7 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		}
 		var y *tensor.Dense
 		var err error
+		t0 := time.Now()
 		bn, isBN := s.Layers[i].(*BatchNorm2D)
 		switch {
 		case isBN && s.consumerAt(i+k, x):
@@ -161,6 +169,7 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
+		s.timeRun(i, k, false, t0)
 		s.runs = append(s.runs, run)
 		x = y
 		i += k
@@ -308,6 +317,7 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		}
 		var dx *tensor.Dense
 		var err error
+		t0 := time.Now()
 		bn, isBN := s.Layers[run.start].(*BatchNorm2D)
 		switch {
 		case run.conv:
@@ -331,6 +341,7 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", run.start, err)
 		}
+		s.timeRun(run.start, run.count, true, t0)
 		dy = dx
 	}
 	return dy, nil

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +24,9 @@ type benchOptions struct {
 	input   string
 	classes int
 	profile string
+	layers  bool
 	json    bool
+	tty     bool
 	out     io.Writer
 }
 
@@ -34,13 +40,23 @@ three warm-up steps, then --steps training steps (forward, cross-entropy,
 backward, SGD with Nesterov momentum) and --steps inference passes in evaluation
 mode at --batch images, and single-image inference latency. Both cores are used.
 
+With --layers, also prints where a training step's time goes: per layer (a
+convolution with the batch-norm work fused into it, a batch norm with the
+activation and shuffle fused into it, a residual sum, ...), the forward and
+backward milliseconds per step and their share of the step; "(rest)" is the
+loss, the optimizer and what the containers do between layers.
+
 With --json, prints an object with the fields network, input, batch, steps,
-threads, train_images_per_second, inference_images_per_second and latency_ms.`,
+threads, train_images_per_second, inference_images_per_second, latency_ms,
+macs_per_image and train_gflops_per_second, and with --layers "layers": a list
+of {path, kind, forward_ms, backward_ms} per step.`,
 		Example: `  nas bench reference_net --batch 128
+  nas bench reference_net --layers
   nas bench mobilenet_v2 --input 32x32x3 --classes 10 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.name = args[0]
+			o.tty = isTerminal(o.out)
 			return runBench(o)
 		},
 	}
@@ -49,6 +65,7 @@ threads, train_images_per_second, inference_images_per_second and latency_ms.`,
 	cmd.Flags().StringVar(&o.input, "input", "", "input shape HxWxC (default the network's reference shape)")
 	cmd.Flags().IntVar(&o.classes, "classes", 0, "number of classes (default the network's reference count)")
 	cmd.Flags().StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the timed training steps to this file")
+	cmd.Flags().BoolVar(&o.layers, "layers", false, "also print the time of each layer in a training step")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
 	return cmd
 }
@@ -65,6 +82,16 @@ type benchReport struct {
 	LatencyMillis  float64 `json:"latency_ms"`
 	MACsPerImage   int64   `json:"macs_per_image"`
 	TrainGFLOPsSec float64 `json:"train_gflops_per_second"`
+	// Layers, with --layers, gives each layer's time per training step.
+	Layers []benchLayer `json:"layers,omitempty"`
+}
+
+// benchLayer is one layer's time per training step in nas bench --layers.
+type benchLayer struct {
+	Path       string  `json:"path"`
+	Kind       string  `json:"kind"`
+	ForwardMS  float64 `json:"forward_ms"`
+	BackwardMS float64 `json:"backward_ms"`
 }
 
 func runBench(o *benchOptions) error {
@@ -117,15 +144,19 @@ func runBench(o *benchOptions) error {
 			return err
 		}
 	}
+	net.TimeLayers(o.layers)
 	start := time.Now()
 	for range o.steps {
 		if err := step(); err != nil {
 			return err
 		}
 	}
+	stepTime := time.Since(start) / time.Duration(o.steps)
 	if o.profile != "" {
 		pprof.StopCPUProfile()
 	}
+	layers := net.LayerTimes()
+	net.TimeLayers(false)
 	train := float64(o.steps*o.batch) / time.Since(start).Seconds()
 	net.SetTraining(false)
 	if _, err := net.Forward(x); err != nil {
@@ -155,10 +186,49 @@ func runBench(o *benchOptions) error {
 		// A training step is a forward and a backward pass of about twice its cost:
 		// 3 MACs, 6 floating-point operations, per MAC and image.
 		TrainGFLOPsSec: train * float64(macs) * 6 / 1e9}
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(o.steps) }
+	slices.SortStableFunc(layers, func(a, b ops.LayerTime) int { return comparePaths(a.Path, b.Path) })
+	for _, l := range layers {
+		rep.Layers = append(rep.Layers, benchLayer{Path: l.Path, Kind: l.Kind, ForwardMS: ms(l.Forward), BackwardMS: ms(l.Backward)})
+	}
 	if o.json {
 		return writeJSON(o.out, rep)
 	}
 	_, err = fmt.Fprintf(o.out, "%s %s batch %d, %d threads: train %.0f images/s (%.1f GFLOP/s), inference %.0f images/s, latency %.2f ms\n",
 		o.name, rep.Input, o.batch, rep.Threads, train, rep.TrainGFLOPsSec, infer, latency)
-	return err
+	if err != nil || !o.layers {
+		return err
+	}
+	return layerTable(rep.Layers, stepTime.Seconds()*1000).write(o.out, o.tty)
+}
+
+// comparePaths orders layer paths ("2.0.10") by their numeric parts, a parent
+// before its children.
+func comparePaths(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		x, _ := strconv.Atoi(as[i])
+		y, _ := strconv.Atoi(bs[i])
+		if c := cmp.Compare(x, y); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(as), len(bs))
+}
+
+// layerTable lays out the per-layer times of one training step of stepMS
+// milliseconds, with a last row for the time no layer accounts for.
+func layerTable(layers []benchLayer, stepMS float64) *table {
+	t := &table{header: []string{"LAYER", "KIND", "FORWARD_MS", "BACKWARD_MS", "TOTAL_MS", "SHARE"}}
+	rest := stepMS
+	row := func(path, kind string, f, b float64) {
+		t.add(path, kind, fmt.Sprintf("%.3f", f), fmt.Sprintf("%.3f", b), fmt.Sprintf("%.3f", f+b),
+			fmt.Sprintf("%.1f%%", 100*(f+b)/stepMS))
+	}
+	for _, l := range layers {
+		row(l.Path, l.Kind, l.ForwardMS, l.BackwardMS)
+		rest -= l.ForwardMS + l.BackwardMS
+	}
+	t.add("", "(rest)", "", "", fmt.Sprintf("%.3f", rest), fmt.Sprintf("%.1f%%", 100*rest/stepMS))
+	return t
 }
