@@ -34,10 +34,14 @@ func (p *Plan) BackwardPlanes(dx, dwv, dy, x, w []float32, s BackwardStrides, ac
 			s, len(dx), len(dwv), len(dy), len(x), len(w), p.N, 16*t, p.srcLen, p.N, t))
 	}
 	if useAsm {
-		if q := s.Count &^ 3; p.blocks == 1 && q > 0 && s.DX >= p.N && s.DWV >= 16*t {
-			// One-block planes four at a time (bit-identical to bwdAVX512), then
-			// the rest below.
-			bwd1AVX512(&dy[0], &dx[0], &x[0], &w[0], &dwv[0], &p.off[0], &p.mask[0], &p.store[0], t,
+		if q := s.Count &^ (p.group() - 1); p.group() > 1 && q > 0 && s.DX >= p.N && s.DWV >= 16*t {
+			// One-block planes four and four-block planes two at a time
+			// (bit-identical to bwdAVX512), then the rest below.
+			kernel := bwd1AVX512
+			if p.blocks == 4 {
+				kernel = bwd4AVX512
+			}
+			kernel(&dy[0], &dx[0], &x[0], &w[0], &dwv[0], &p.off[0], &p.mask[0], &p.store[0], t,
 				q, 4*s.DY, 4*s.DX, 4*s.X, 4*s.W, 4*s.DWV, accumulate)
 			if q == s.Count {
 				return

@@ -38,3 +38,9 @@ func conv1AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, ta
 
 //go:noescape
 func bwd1AVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool)
+
+//go:noescape
+func conv4AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, count, srcStride, dstStride, wStride, biasStride int, accumulate bool)
+
+//go:noescape
+func bwd4AVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool)

@@ -45,3 +45,11 @@ func conv1AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, ta
 func bwd1AVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool) {
 	panic("dwconv: no assembly on this architecture")
 }
+
+func conv4AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, count, srcStride, dstStride, wStride, biasStride int, accumulate bool) {
+	panic("dwconv: no assembly on this architecture")
+}
+
+func bwd4AVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool) {
+	panic("dwconv: no assembly on this architecture")
+}

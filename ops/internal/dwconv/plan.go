@@ -75,6 +75,19 @@ func laneMask(n int) uint16 {
 	return uint16(1)<<n - 1
 }
 
+// group returns how many planes the grouped assembly kernels take at a time: four
+// of one block (conv1AVX512, bwd1AVX512), two of four blocks (conv4AVX512,
+// bwd4AVX512), or 1 where no grouped kernel applies.
+func (p *Plan) group() int {
+	switch p.blocks {
+	case 1:
+		return 4
+	case 4:
+		return 2
+	}
+	return 1
+}
+
 // Taps returns the number of taps.
 func (p *Plan) Taps() int { return len(p.off) }
 
@@ -110,14 +123,18 @@ func (p *Plan) ConvPlanes(dst, src, w, bias []float32, s Strides, accumulate boo
 			s, len(dst), len(src), len(w), len(bias), p.N, p.srcLen, len(p.off)))
 	}
 	if useAsm {
-		if q := s.Count &^ 3; p.blocks == 1 && q > 0 && s.Dst >= p.N {
-			// One-block planes four at a time (bit-identical to convAVX512),
-			// then the rest below.
+		if q := s.Count &^ (p.group() - 1); p.group() > 1 && q > 0 && s.Dst >= p.N {
+			// One-block planes four and four-block planes two at a time
+			// (bit-identical to convAVX512), then the rest below.
 			var bp *float32
 			if bias != nil {
 				bp = &bias[0]
 			}
-			conv1AVX512(&src[0], &dst[0], &w[0], bp, &p.off[0], &p.mask[0], &p.store[0], len(p.off),
+			kernel := conv1AVX512
+			if p.blocks == 4 {
+				kernel = conv4AVX512
+			}
+			kernel(&src[0], &dst[0], &w[0], bp, &p.off[0], &p.mask[0], &p.store[0], len(p.off),
 				q, 4*s.Src, 4*s.Dst, 4*s.W, 4*s.B, accumulate)
 			if q == s.Count {
 				return

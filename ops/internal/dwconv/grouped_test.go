@@ -5,19 +5,28 @@ import (
 	"testing"
 )
 
-// TestOneBlockPlanes checks the four-planes-at-a-time kernels of one-block planes (at
-// most 16 values, such as 4x4): ConvPlanes and BackwardPlanes over 1 to 11 planes
-// (so groups of four and a remainder) must equal one call per plane bit for bit, and
-// the forward pass must match the definition within tol.
-func TestOneBlockPlanes(t *testing.T) {
+// TestGroupedPlanes checks the grouped kernels: four one-block planes (at most 16
+// values, such as 4x4) or two four-block planes (49 to 64 values, such as 7x7) at a
+// time. ConvPlanes and BackwardPlanes over 1 to 11 planes (so whole groups and a
+// remainder) must equal one call per plane bit for bit, and the forward pass must
+// match the definition within tol.
+func TestGroupedPlanes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	modes := []bool{false}
 	if Accelerated() {
 		modes = append(modes, true)
 	}
 	for trial := 0; trial < 300; trial++ {
+		// Half the shapes have one block (at most 16 values), half four (49 to 64).
 		w := 1 + rng.IntN(16)
 		g := Grid{Rows: 1 + rng.IntN(16/w), Cols: w, Pitch: w}
+		if trial%2 == 1 {
+			lo, hi := (49+w-1)/w, 64/w
+			g.Rows = lo + rng.IntN(hi-lo+1)
+		}
+		if b := (g.Rows*w + 15) / 16; b != 1 && b != 4 {
+			t.Fatalf("trial %d: grid %+v has %d blocks, want 1 or 4", trial, g, b)
+		}
 		taps := make([]Tap, 1+rng.IntN(49))
 		for i := range taps {
 			taps[i] = Tap{DR: rng.IntN(7) - 3, DC: rng.IntN(7) - 3, W: i}
