@@ -10,6 +10,12 @@
 // into the neighbouring row. This works for any plane width, so 7x7 and 4x4 planes
 // fill the vector lanes as well as 14x14 ones do.
 //
+// Small planes pay more per plane and per tap than per value, so ConvPlanes and
+// BackwardPlanes take one-block planes (at most 16 values, 4x4) four at a time and
+// four-block planes (49 to 64 values, 7x7) two at a time: one offset and mask read
+// per tap for the group, with more independent chains of fused multiply-adds. These
+// grouped kernels add the same terms in the same order as the per-plane ones.
+//
 // At stride 1, Plan.BackwardPlanes computes the input gradient and the weight
 // gradient in one sweep over the output gradient, from the same masked loads.
 //
