@@ -14,7 +14,26 @@ const pwGpwMax = 24
 type pwGpw struct {
 	fwd, bwd []float32   // the weights packed per group for Y = W X and dX = W^T dY
 	lanes    [][]float32 // per worker: the weight gradient's 16-lane partial sums per group
+	ahead    []gpw.Ahead // per worker: what its kernels prefetch for its next sample
 }
+
+// gpwAhead returns worker wk's prefetch runs, emptied, making one per worker of the
+// pass if need be.
+func (st *pwGpw) gpwAhead(wk int) *gpw.Ahead {
+	for len(st.ahead) <= wk {
+		st.ahead = append(st.ahead, gpw.Ahead{})
+	}
+	a := &st.ahead[wk]
+	a.Reset()
+	return a
+}
+
+// gpwNext reports whether unit u, of sample s and group g, is the first of its sample
+// and the chunk ending at hi also runs the next sample: then the chunk's kernels
+// prefetch that sample's operands while they compute this one's, so that the
+// memory-bound passes at its start (the input transform, the batch norm's gradient)
+// find them in the L2 cache.
+func gpwNext(u, g, hi, groups int) bool { return g == 0 && u+groups < hi }
 
 // gpwApplies reports whether the pointwise kernels run on package gpw for planes of
 // hw values.
@@ -68,7 +87,8 @@ func (l *Conv2D) gpwState(fwd bool) *pwGpw {
 
 // pointwiseGpwForward computes Y_g = W_g X_g per (sample, group) unit on gpw.Apply.
 func (l *Conv2D) pointwiseGpwForward() {
-	l.gpwState(true)
+	st := l.gpwState(true)
+	st.gpwAhead(runtimeWorkers() - 1)
 	l.parallel(l.pass.n*l.cfg.Groups, passPointwiseGpwFwd)
 }
 
@@ -77,15 +97,22 @@ func (l *Conv2D) pointwiseGpwFwdChunk(wk, lo, hi int) {
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
 	hw := p.in.H * p.in.W
 	pl := gpw.PackedLen(cog, cig)
+	ah := &l.pwg.ahead[wk]
 	for u := lo; u < hi; u++ {
 		s, g := u/c.Groups, u%c.Groups
+		if gpwNext(u, g, hi, c.Groups) {
+			ah.Reset()
+			ah.Add(p.x.span(s+1, 0, p.in.C, hw))
+			ah.Add(p.y.span(s+1, 0, p.out.C, hw))
+		}
 		x, si := l.inputOf(wk, s)
 		xs := x.span(si, g*cig, cig, hw)
 		ys := p.y.span(s, g*cog, cog, hw)
-		gpw.Apply(ys, hw, l.pwg.fwd[g*pl:(g+1)*pl], xs, hw, cog, cig, hw)
+		gpw.ApplyAhead(ys, hw, l.pwg.fwd[g*pl:(g+1)*pl], xs, hw, cog, cig, hw, ah)
 		l.addBias(ys, g*cog, cog, hw)
 		l.outStats(s, g*cog, cog)
 	}
+	ah.Reset()
 }
 
 // pointwiseGpwBackward accumulates each worker's weight gradient as 16-lane partial
@@ -98,6 +125,7 @@ func (l *Conv2D) pointwiseGpwBackward() {
 	units := l.pass.n * c.Groups
 	l.gradBuffers(units)
 	st.lanes = perWorker(st.lanes, workers(units), c.Groups*gpwLanesLen(cig, cog))
+	st.gpwAhead(runtimeWorkers() - 1)
 	l.parallel(units, passPointwiseGpwBwd)
 	l.reduceGrads(workers(units))
 }
@@ -111,17 +139,27 @@ func (l *Conv2D) pointwiseGpwBwdChunk(wk, lo, hi int) {
 	lanes := l.pwg.lanes[wk][:c.Groups*ll]
 	clear(lanes)
 	swap := gpwSwap(cig, cog)
+	ah := &l.pwg.ahead[wk]
 	for u := lo; u < hi; u++ {
 		s, g := u/c.Groups, u%c.Groups
+		if gpwNext(u, g, hi, c.Groups) {
+			ah.Reset()
+			ah.Add(p.x.span(s+1, 0, p.in.C, hw))
+			if l.dyin != nil {
+				n := l.dyin.c * p.out.H * p.out.W
+				ah.Add(l.dyin.z[(s+1)*n : (s+2)*n])
+			}
+			ah.Add(p.dy.span(s+1, 0, p.out.C, hw))
+		}
 		x, si := l.inputOf(wk, s)
 		xs := x.span(si, g*cig, cig, hw)
 		dy, sd := l.dyOf(wk, s)
 		dys := dy.span(sd, g*cog, cog, hw)
 		lg := lanes[g*ll : (g+1)*ll]
 		if swap {
-			gpw.WeightGrad(lg, xs, hw, cig, dys, hw, cog, hw)
+			gpw.WeightGradAhead(lg, xs, hw, cig, dys, hw, cog, hw, ah)
 		} else {
-			gpw.WeightGrad(lg, dys, hw, cog, xs, hw, cig, hw)
+			gpw.WeightGradAhead(lg, dys, hw, cog, xs, hw, cig, hw, ah)
 		}
 		if l.bias != nil {
 			biasGrad(db, dys, g*cog, cog, hw)
@@ -129,7 +167,7 @@ func (l *Conv2D) pointwiseGpwBwdChunk(wk, lo, hi int) {
 		if l.noDX {
 			continue
 		}
-		gpw.Apply(p.y.span(s, g*cig, cig, hw), hw, l.pwg.bwd[g*pl:(g+1)*pl], dys, hw, cig, cog, hw)
+		gpw.ApplyAhead(p.y.span(s, g*cig, cig, hw), hw, l.pwg.bwd[g*pl:(g+1)*pl], dys, hw, cig, cog, hw, ah)
 		l.gradStats(s, g*cig, cig)
 	}
 	for g := 0; g < c.Groups; g++ {
@@ -140,4 +178,5 @@ func (l *Conv2D) pointwiseGpwBwdChunk(wk, lo, hi int) {
 			gpw.ReduceLanes(dg, cig, 1, lg, cog, cig)
 		}
 	}
+	ah.Reset()
 }

@@ -6,10 +6,16 @@ import (
 	"testing"
 )
 
-// BenchmarkApply and BenchmarkWeightGrad time the kernels on the per-group shapes of
-// reference_net.py's grouped 1x1 layers in block 2 (14x14 planes) and block 4 (7x7).
+// benchShapes are the (m, k, n) shapes BenchmarkApply and BenchmarkWeightGrad time:
+// the per-group shapes of reference_net.py's grouped 1x1 layers in block 2 (14x14
+// planes) and block 4 (7x7), then the dense b1 pw (16->64 at 28x28), b1 pl (64->24
+// at 14x14) and b3 pw (24->96 at 14x14) as forward and input-gradient products.
+var benchShapes = [][3]int{{24, 6, 196}, {6, 24, 196}, {48, 12, 49}, {12, 48, 49},
+	{64, 16, 784}, {16, 64, 784}, {24, 64, 196}, {64, 24, 196}, {96, 24, 196}, {24, 96, 196}}
+
+// BenchmarkApply and BenchmarkWeightGrad time the kernels on benchShapes.
 func BenchmarkApply(b *testing.B) {
-	for _, s := range [][3]int{{24, 6, 196}, {6, 24, 196}, {48, 12, 49}, {12, 48, 49}} {
+	for _, s := range benchShapes {
 		m, k, n := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("m%d_k%d_n%d", m, k, n), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
@@ -25,7 +31,7 @@ func BenchmarkApply(b *testing.B) {
 }
 
 func BenchmarkWeightGrad(b *testing.B) {
-	for _, s := range [][3]int{{24, 6, 196}, {6, 24, 196}, {48, 12, 49}, {12, 48, 49}} {
+	for _, s := range benchShapes {
 		m, k, n := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("m%d_k%d_n%d", m, k, n), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))

@@ -14,6 +14,11 @@
 // as 16-lane partial sums, six rows of A by four rows of B at a time, which
 // ReduceLanes adds up in a fixed order, so the result is deterministic.
 //
+// Apply runs over column blocks in its outer loop and tiles of rows in its inner one,
+// so that the block of S a column block reads stays in the L1 cache for all tiles.
+// ApplyAhead and WeightGradAhead also prefetch memory that the caller will stream
+// next (Ahead) while they compute, which overlaps the transfer with their arithmetic.
+//
 // The kernels run in AVX-512 assembly when the CPU has it (checked at run time with
 // golang.org/x/sys/cpu) and in the pure-Go twins otherwise; both compute the same
 // sums in the same order, the assembly with fused multiply-adds. Package gpw is

@@ -1,6 +1,9 @@
 package gpw
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Tile sizes of the kernels: Apply computes TileRows output rows at a time,
 // WeightGrad TileRows rows of A by TileCols rows of B, each product as 16 lanes.
@@ -40,6 +43,12 @@ func Pack(dst, a []float32, m, k, rs, cs int) {
 // ...). It writes nothing else of dst and reads nothing past the last element of
 // src's last row.
 func Apply(dst []float32, ldd int, ap, src []float32, lds, m, k, n int) {
+	ApplyAhead(dst, ldd, ap, src, lds, m, k, n, nil)
+}
+
+// ApplyAhead is Apply that also prefetches from ah as it goes (see Ahead); ah may be
+// nil.
+func ApplyAhead(dst []float32, ldd int, ap, src []float32, lds, m, k, n int, ah *Ahead) {
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -49,7 +58,9 @@ func Apply(dst []float32, ldd int, ap, src []float32, lds, m, k, n int) {
 			m, k, n, ldd, lds, len(dst), len(ap), len(src)))
 	}
 	if useAsm {
-		applyAVX512(&dst[0], &ap[0], &src[0], ldd, lds, m, k, n)
+		steps := (m + TileRows - 1) / TileRows * k * (n/64 + (n%64+15)/16)
+		pf, pfn := ah.take(steps / 2)
+		applyAVX512(&dst[0], &ap[0], &src[0], ldd, lds, m, k, n, pf, pfn)
 		return
 	}
 	applyGeneric(dst, ldd, ap, src, lds, m, k, n)
@@ -66,6 +77,12 @@ func LanesLen(ma, mb int) int {
 // mb) values): lane l of each sum takes the columns j = l mod 16, in increasing j.
 // ReduceLanes turns the partial sums into the ma x mb product.
 func WeightGrad(acc, a []float32, lda, ma int, b []float32, ldb, mb, n int) {
+	WeightGradAhead(acc, a, lda, ma, b, ldb, mb, n, nil)
+}
+
+// WeightGradAhead is WeightGrad that also prefetches from ah as it goes (see Ahead);
+// ah may be nil.
+func WeightGradAhead(acc, a []float32, lda, ma int, b []float32, ldb, mb, n int, ah *Ahead) {
 	if ma <= 0 || mb <= 0 || n <= 0 {
 		return
 	}
@@ -81,7 +98,8 @@ func WeightGrad(acc, a []float32, lda, ma int, b []float32, ldb, mb, n int) {
 			t := acc[(i*tb+j)*TileRows*TileCols*Lanes:][:TileRows*TileCols*Lanes]
 			pa, pb := a[i*TileRows*lda:], b[j*TileCols*ldb:]
 			if useAsm {
-				wgradAVX512(&t[0], &pa[0], lda, ra, &pb[0], ldb, rb, n)
+				pf, pfn := ah.take(n / Lanes / 2)
+				wgradAVX512(&t[0], &pa[0], lda, ra, &pb[0], ldb, rb, n, pf, pfn)
 			} else {
 				wgradGeneric(t, pa, lda, ra, pb, ldb, rb, n)
 			}
@@ -104,4 +122,68 @@ func ReduceLanes(dst []float32, rs, cs int, acc []float32, ma, mb int) {
 			dst[r*rs+c*cs] += s
 		}
 	}
+}
+
+// lineFloats is the number of float32 values in a 64-byte cache line.
+const lineFloats = 16
+
+// Ahead is memory that the assembly kernels prefetch into the L2 cache as they run,
+// one cache line every second step of their inner loops, for a later pass that would
+// otherwise wait for it from main memory: the kernels' arithmetic, which stalls little
+// on memory, then overlaps the transfer. One line per step made the kernels
+// themselves slower by more than it saved (reference_net.py's training step, see the
+// commit message). Prefetching changes no result. The zero value prefetches nothing;
+// it holds at most four runs of memory.
+type Ahead struct {
+	runs [4]aheadRun
+	n    int
+}
+
+// aheadRun is a run of cache lines still to prefetch.
+type aheadRun struct {
+	p     unsafe.Pointer
+	lines int
+}
+
+// Reset drops the runs still to prefetch.
+func (a *Ahead) Reset() { a.n = 0 }
+
+// Add appends the cache lines of s to the runs to prefetch, after those added
+// before; a fifth run is ignored. The caller keeps s alive until the runs are taken.
+func (a *Ahead) Add(s []float32) {
+	if len(s) == 0 || a.n == len(a.runs) {
+		return
+	}
+	a.runs[a.n] = aheadRun{p: unsafe.Pointer(&s[0]), lines: (len(s) + lineFloats - 1) / lineFloats}
+	a.n++
+}
+
+// Lines returns the number of cache lines still to prefetch.
+func (a *Ahead) Lines() int {
+	if a == nil {
+		return 0
+	}
+	t := 0
+	for _, r := range a.runs[:a.n] {
+		t += r.lines
+	}
+	return t
+}
+
+// take removes and returns up to max lines from the start of the first run: their
+// address and count (0 when a is nil or empty).
+func (a *Ahead) take(max int) (unsafe.Pointer, int) {
+	if a == nil || a.n == 0 || max <= 0 {
+		return nil, 0
+	}
+	r := &a.runs[0]
+	k := min(max, r.lines)
+	p := r.p
+	if r.lines -= k; r.lines > 0 {
+		r.p = unsafe.Add(r.p, k*lineFloats*4)
+	} else {
+		copy(a.runs[:], a.runs[1:a.n])
+		a.n--
+	}
+	return p, k
 }

@@ -1,11 +1,16 @@
 #include "textflag.h"
 
-// func applyAVX512(dst, ap, src *float32, ldd, lds, m, k, n int)
+// func applyAVX512(dst, ap, src *float32, ldd, lds, m, k, n int, pf unsafe.Pointer, pfn int)
 //
-// DI: the tile's first output row; AX: its packed weights; SI: src; R8, R9: the row
-// pitches of dst and src in bytes; R10: the rows left; R11: k; R12: n; BX: the
-// column; Z0-Z23 the accumulators (row r, vector v in Z(4r+v)); Z24-Z27 src.
-TEXT ·applyAVX512(SB), NOSPLIT, $0-64
+// The columns are the outer loop and the tiles of six rows the inner one, so that
+// the block of src a column block reads (k rows of 64 values) stays in the L1 cache
+// for all the tiles; each output value is the same sum in the same order either way.
+//
+// DI: dst; AX: the packed weights; SI: src; R8, R9: the row pitches of dst and src
+// in bytes; R10, R11: the next cache line to prefetch and the lines left; R12: n; BX: the column; R13: the tile's packed weights;
+// R14: the tile's first output row at column BX; R15: the rows left; Z0-Z23 the
+// accumulators (row r, vector v in Z(4r+v)); Z24-Z27 src.
+TEXT ·applyAVX512(SB), NOSPLIT, $0-80
 	MOVQ dst+0(FP), DI
 	MOVQ ap+8(FP), AX
 	MOVQ src+16(FP), SI
@@ -13,15 +18,18 @@ TEXT ·applyAVX512(SB), NOSPLIT, $0-64
 	SHLQ $2, R8
 	MOVQ lds+32(FP), R9
 	SHLQ $2, R9
-	MOVQ m+40(FP), R10
-	MOVQ k+48(FP), R11
+	MOVQ pf+64(FP), R10
+	MOVQ pfn+72(FP), R11
 	MOVQ n+56(FP), R12
-tile:
 	XORQ BX, BX
 wide:
 	LEAQ 64(BX), CX
 	CMPQ CX, R12
 	JGT narrow
+	MOVQ AX, R13
+	LEAQ (DI)(BX*4), R14
+	MOVQ m+40(FP), R15
+wtile:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -46,10 +54,17 @@ wide:
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
-	MOVQ AX, R13
 	LEAQ (SI)(BX*4), DX
-	MOVQ R11, CX
+	MOVQ k+48(FP), CX
 wk:
+	TESTQ $1, CX
+	JNZ wkpf
+	TESTQ R11, R11
+	JLE wkpf
+	PREFETCHT1 (R10)
+	ADDQ $64, R10
+	DECQ R11
+wkpf:
 	VMOVUPS 0(DX), Z24
 	VMOVUPS 64(DX), Z25
 	VMOVUPS 128(DX), Z26
@@ -82,40 +97,40 @@ wk:
 	ADDQ R9, DX
 	DECQ CX
 	JNZ wk
-	LEAQ (DI)(BX*4), DX
+	MOVQ R14, DX
 	VMOVUPS Z0, 0(DX)
 	VMOVUPS Z1, 64(DX)
 	VMOVUPS Z2, 128(DX)
 	VMOVUPS Z3, 192(DX)
-	CMPQ R10, $1
+	CMPQ R15, $1
 	JLE wdone
 	ADDQ R8, DX
 	VMOVUPS Z4, 0(DX)
 	VMOVUPS Z5, 64(DX)
 	VMOVUPS Z6, 128(DX)
 	VMOVUPS Z7, 192(DX)
-	CMPQ R10, $2
+	CMPQ R15, $2
 	JLE wdone
 	ADDQ R8, DX
 	VMOVUPS Z8, 0(DX)
 	VMOVUPS Z9, 64(DX)
 	VMOVUPS Z10, 128(DX)
 	VMOVUPS Z11, 192(DX)
-	CMPQ R10, $3
+	CMPQ R15, $3
 	JLE wdone
 	ADDQ R8, DX
 	VMOVUPS Z12, 0(DX)
 	VMOVUPS Z13, 64(DX)
 	VMOVUPS Z14, 128(DX)
 	VMOVUPS Z15, 192(DX)
-	CMPQ R10, $4
+	CMPQ R15, $4
 	JLE wdone
 	ADDQ R8, DX
 	VMOVUPS Z16, 0(DX)
 	VMOVUPS Z17, 64(DX)
 	VMOVUPS Z18, 128(DX)
 	VMOVUPS Z19, 192(DX)
-	CMPQ R10, $5
+	CMPQ R15, $5
 	JLE wdone
 	ADDQ R8, DX
 	VMOVUPS Z20, 0(DX)
@@ -123,11 +138,17 @@ wk:
 	VMOVUPS Z22, 128(DX)
 	VMOVUPS Z23, 192(DX)
 wdone:
+	SUBQ $6, R15
+	JLE wnext
+	IMUL3Q $6, R8, CX
+	ADDQ CX, R14
+	JMP wtile
+wnext:
 	ADDQ $64, BX
 	JMP wide
 narrow:
 	CMPQ BX, R12
-	JGE tiledone
+	JGE done
 	MOVQ R12, CX
 	SUBQ BX, CX
 	MOVL $0xffff, DX
@@ -138,16 +159,27 @@ narrow:
 	DECL DX
 nmask:
 	KMOVW DX, K1
+	MOVQ AX, R13
+	LEAQ (DI)(BX*4), R14
+	MOVQ m+40(FP), R15
+ntile:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	MOVQ AX, R13
 	LEAQ (SI)(BX*4), DX
-	MOVQ R11, CX
+	MOVQ k+48(FP), CX
 nk:
+	TESTQ $1, CX
+	JNZ nkpf
+	TESTQ R11, R11
+	JLE nkpf
+	PREFETCHT1 (R10)
+	ADDQ $64, R10
+	DECQ R11
+nkpf:
 	VMOVUPS.Z (DX), K1, Z24
 	VFMADD231PS.BCST 0(R13), Z24, Z0
 	VFMADD231PS.BCST 4(R13), Z24, Z1
@@ -159,49 +191,48 @@ nk:
 	ADDQ R9, DX
 	DECQ CX
 	JNZ nk
-	LEAQ (DI)(BX*4), DX
+	MOVQ R14, DX
 	VMOVUPS Z0, K1, (DX)
-	CMPQ R10, $1
+	CMPQ R15, $1
 	JLE ndone
 	ADDQ R8, DX
 	VMOVUPS Z1, K1, (DX)
-	CMPQ R10, $2
+	CMPQ R15, $2
 	JLE ndone
 	ADDQ R8, DX
 	VMOVUPS Z2, K1, (DX)
-	CMPQ R10, $3
+	CMPQ R15, $3
 	JLE ndone
 	ADDQ R8, DX
 	VMOVUPS Z3, K1, (DX)
-	CMPQ R10, $4
+	CMPQ R15, $4
 	JLE ndone
 	ADDQ R8, DX
 	VMOVUPS Z4, K1, (DX)
-	CMPQ R10, $5
+	CMPQ R15, $5
 	JLE ndone
 	ADDQ R8, DX
 	VMOVUPS Z5, K1, (DX)
 ndone:
+	SUBQ $6, R15
+	JLE nnext
+	IMUL3Q $6, R8, CX
+	ADDQ CX, R14
+	JMP ntile
+nnext:
 	ADDQ $16, BX
 	JMP narrow
-tiledone:
-	SUBQ $6, R10
-	JLE done
-	IMUL3Q $24, R11, CX
-	ADDQ CX, AX
-	IMUL3Q $6, R8, CX
-	ADDQ CX, DI
-	JMP tile
 done:
 	VZEROUPPER
 	RET
 
-// func wgradAVX512(t, a *float32, lda, ra int, b *float32, ldb, rb, n int)
+// func wgradAVX512(t, a *float32, lda, ra int, b *float32, ldb, rb, n int, pf unsafe.Pointer, pfn int)
 //
 // R8-R13: the rows of a; AX, BX, CX, DX: the rows of b; SI: the column in bytes;
-// DI: n in bytes; Z0-Z23 the partial sums (row r of a, row c of b in Z(4r+c));
+// DI: n in bytes, less 64 in the loop of whole vectors; R14, R15: the next cache
+// line to prefetch and the lines left; Z0-Z23 the partial sums (row r of a, row c of b in Z(4r+c));
 // Z24-Z27 the rows of b, Z28 and Z29 those of a.
-TEXT ·wgradAVX512(SB), NOSPLIT, $0-64
+TEXT ·wgradAVX512(SB), NOSPLIT, $0-80
 	MOVQ t+0(FP), SI
 	VMOVUPS 0(SI), Z0
 	VMOVUPS 64(SI), Z1
@@ -261,11 +292,21 @@ TEXT ·wgradAVX512(SB), NOSPLIT, $0-64
 	CMOVQLT CX, DX
 	MOVQ n+56(FP), DI
 	SHLQ $2, DI
+	SUBQ $64, DI
+	MOVQ pf+64(FP), R14
+	MOVQ pfn+72(FP), R15
 	XORQ SI, SI
 gwide:
-	LEAQ 64(SI), R14
-	CMPQ R14, DI
+	CMPQ SI, DI
 	JGT gtail
+	TESTQ $64, SI
+	JNZ gnopf
+	TESTQ R15, R15
+	JLE gnopf
+	PREFETCHT1 (R14)
+	ADDQ $64, R14
+	DECQ R15
+gnopf:
 	VMOVUPS (AX)(SI*1), Z24
 	VMOVUPS (BX)(SI*1), Z25
 	VMOVUPS (CX)(SI*1), Z26
@@ -303,6 +344,7 @@ gwide:
 	ADDQ $64, SI
 	JMP gwide
 gtail:
+	ADDQ $64, DI
 	CMPQ SI, DI
 	JGE gdone
 	MOVQ DI, R14

@@ -176,3 +176,71 @@ func TestTwinsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestAheadChangesNothing checks that the kernels compute bit-identical results with
+// and without a prefetch stream, whether it outlasts them or runs dry.
+func TestAheadChangesNothing(t *testing.T) {
+	kernels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		// Runs of 1, 40 (a partial last line) and 100,000 values: the stream runs
+		// dry in the larger shapes and outlasts the smaller ones.
+		runs := [][]float32{make([]float32, 1), make([]float32, 40), make([]float32, 100000)}
+		for _, s := range shapes {
+			m, k, n := s[0], s[1], s[2]
+			a, src := randPadded(rng, m, k, k), randPadded(rng, k, n, n)
+			ap := make([]float32, PackedLen(m, k))
+			Pack(ap, a, m, k, k, 1)
+			want, got := make([]float32, m*n), make([]float32, m*n)
+			Apply(want, n, ap, src, n, m, k, n)
+			var ah Ahead
+			for _, r := range runs {
+				ah.Add(r)
+			}
+			ApplyAhead(got, n, ap, src, n, m, k, n, &ah)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("ApplyAhead(m=%d, k=%d, n=%d)[%d] = %v, Apply %v", m, k, n, i, got[i], want[i])
+				}
+			}
+
+			b := randPadded(rng, m, n, n)
+			wacc, gacc := make([]float32, LanesLen(m, k)), make([]float32, LanesLen(m, k))
+			WeightGrad(wacc, b, n, m, src, n, k, n)
+			ah.Reset()
+			for _, r := range runs {
+				ah.Add(r)
+			}
+			WeightGradAhead(gacc, b, n, m, src, n, k, n, &ah)
+			for i := range gacc {
+				if math.Float32bits(gacc[i]) != math.Float32bits(wacc[i]) {
+					t.Fatalf("WeightGradAhead(m=%d, k=%d, n=%d) lane sum [%d] = %v, WeightGrad %v", m, k, n, i, gacc[i], wacc[i])
+				}
+			}
+		}
+	})
+}
+
+func TestAheadTake(t *testing.T) {
+	// Two runs of 3 and 1 cache lines (40 and 16 values) taken 2 at a time: the first
+	// run in pieces of 2 and 1 lines, then the second, then nothing.
+	var ah Ahead
+	r1, r2 := make([]float32, 40), make([]float32, 16)
+	ah.Add(r1)
+	ah.Add(r2)
+	if got, want := ah.Lines(), 4; got != want {
+		t.Fatalf("Lines() = %d, want %d", got, want)
+	}
+	for i, want := range []struct {
+		p *float32
+		n int
+	}{{&r1[0], 2}, {&r1[32], 1}, {&r2[0], 1}, {nil, 0}} {
+		p, n := ah.take(2)
+		if (*float32)(p) != want.p || n != want.n {
+			t.Errorf("take %d = (%p, %d), want (%p, %d)", i, p, n, want.p, want.n)
+		}
+	}
+	var nilAhead *Ahead
+	if p, n := nilAhead.take(5); p != nil || n != 0 {
+		t.Errorf("nil Ahead: take(5) = (%p, %d), want (nil, 0)", p, n)
+	}
+}
