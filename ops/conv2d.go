@@ -86,8 +86,9 @@ type Conv2D struct {
 
 	// noDX, set through skipInputGrad for a network's first layer in a training
 	// step, makes Backward leave the input gradient uncomputed (input_grad.go) on
-	// the im2col and pointwise kernels. The flat depthwise kernels compute it from
-	// the same loads of dy as the weight gradient and still do.
+	// the im2col, pointwise and flat depthwise kernels; the flat depthwise kernels
+	// then sum the weight gradient alone in the same order (bit for bit). The direct
+	// depthwise loops still compute it.
 	noDX bool
 }
 

@@ -199,14 +199,16 @@ func (l *Conv2D) dwFlatFwdChunk(wk, lo, hi int) {
 // dwFlatBackward computes the input gradient and the weight gradient over (sample,
 // input channel) units in parallel: at stride 1 in one sweep (Plan.BackwardPlanes),
 // at stride 2 straight from x and dy (S2Plan) or through the phase plans;
-// per-worker weight gradients are reduced in worker order.
+// per-worker weight gradients are reduced in worker order. With l.noDX it computes
+// the weight (and bias) gradient alone, bit for bit the same: at stride 1 with
+// Plan.BackwardWeightPlanes, at stride 2 by leaving out the input-gradient calls.
 func (l *Conv2D) dwFlatBackward() {
 	p, c := &l.pass, l.cfg
 	st := l.dwStateFor(p.in)
 	wd := l.weight.Value.Float32s()
 	kk, t := c.KH*c.KW, st.fwd.Taps()
 	for q, bp := range st.bwd {
-		if bp != nil && st.direct == nil {
+		if bp != nil && st.direct == nil && !l.noDX {
 			gather(st.wb[q], wd, bp, c.Out, kk)
 		}
 	}
@@ -284,6 +286,23 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 			xs, xstride = ph, ps4
 			dph = st.scratch[wk][p.limit*ps4 : p.limit*ps4+cnt*ps4]
 		}
+		if l.noDX && !st.s2 {
+			// The weight gradient alone, the same lanes in the same order as
+			// BackwardPlanes: each input channel's mult output planes in one call.
+			for m := 0; m < mult && l.bias != nil; m++ {
+				o := ch*mult + m
+				dys := dyp.d[dyp.off(sd, o, ohw):]
+				for j := 0; j < cnt; j++ {
+					biasGrad(db, dys[j*mult*ohw:], o+j*mult, 1, ohw)
+				}
+			}
+			for j := 0; j < cnt; j++ {
+				o := (ch + j) * mult
+				st.bwd[0].BackwardWeightPlanes(dwp[16*o*t:], dyp.d[dyp.off(sd, o, ohw):], x[j*ihw:],
+					dwconv.BackwardStrides{Count: mult, DY: ohw, DWV: 16 * t})
+			}
+			continue
+		}
 		for m := 0; m < mult; m++ {
 			o := ch*mult + m
 			dys := dyp.d[dyp.off(sd, o, ohw):]
@@ -303,11 +322,17 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 				// The weight gradient and dx straight from x and dy: no phases.
 				kk := c.KH * c.KW
 				st.direct.WeightGradPlanes(dwp[16*o*kk:], x, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: ihw, W: 16 * mult * kk})
+				if l.noDX {
+					continue
+				}
 				st.direct.InputGradPlanes(p.y.d[p.y.off(s, ch, ihw):], dys, l.weight.Value.Float32s()[o*kk:],
 					dwconv.Strides{Count: cnt, Dst: ihw, Src: mult * ohw, W: mult * kk}, m > 0)
 				continue
 			}
 			st.fwd.WeightGradPlanes(dwp[o*t:], xs, dys, dwconv.Strides{Count: cnt, Dst: mult * ohw, Src: xstride, W: mult * t})
+			if l.noDX {
+				continue
+			}
 			for q, bp := range st.bwd {
 				if bp == nil {
 					if m == 0 {
@@ -321,6 +346,9 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 				bp.ConvPlanes(dph[q*st.ps:], dys, st.wb[q][o*pt:], nil,
 					dwconv.Strides{Count: cnt, Dst: ps4, Src: mult * ohw, W: mult * pt}, m > 0)
 			}
+		}
+		if l.noDX {
+			continue
 		}
 		if st.s2 && st.direct == nil {
 			dwconv.InterleavePlanes(p.y.span(s, ch, cnt, ihw), dph, in.H, in.W, cnt)

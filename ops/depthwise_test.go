@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -166,6 +167,94 @@ func TestConvPathFor(t *testing.T) {
 		}
 		if got := l.pathFor(tt.in); got != tt.want {
 			t.Errorf("pathFor(%+v, %v) = %d, want %d", tt.cfg, tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestFlatNoDX checks the flat depthwise kernels with noDX set (the first layer of a
+// training step, input_grad.go): the weight and bias gradients must equal those of
+// a full Backward bit for bit, and the input-gradient buffer must be left as it was
+// (filled with NaN beforehand), which shows that the input-gradient work was skipped.
+// Shapes: the reference stem (stride 1, multiplier 16, 49 blocks of 16 values), a
+// multiplier-2 5x5 stride-1 layer with bias, a one-block plane, and stride 2 both
+// straight from x and dy (S2Plan, width 14) and through the phase planes (width 16);
+// in assembly where the CPU has it and with the Go twins.
+func TestFlatNoDX(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  ConvConfig
+		in   Shape
+	}{
+		{"stem", sameConv(1, 16, 3, 1, 1), Shape{1, 28, 28}},
+		{"mult2 5x5 bias", ConvConfig{In: 3, Out: 6, KH: 5, KW: 5, PadH: 2, PadW: 2, Groups: 3, Bias: true}, Shape{3, 9, 11}},
+		{"one block", sameConv(4, 4, 3, 1, 4), Shape{4, 4, 4}},
+		{"s2 direct", ConvConfig{In: 4, Out: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 4, Bias: true}, Shape{4, 14, 14}},
+		{"s2 phases", sameConv(2, 4, 3, 2, 2), Shape{2, 16, 16}},
+	}
+	modes := []bool{false}
+	if dwconv.Accelerated() {
+		modes = append(modes, true)
+	}
+	for _, asm := range modes {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s asm=%v", tt.name, asm), func(t *testing.T) {
+				old := dwconv.SetAccelerated(asm)
+				defer dwconv.SetAccelerated(old)
+				rng := rand.New(rand.NewPCG(41, 42))
+				mk := func() *Conv2D {
+					l, err := NewConv2D(tt.cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					l.Init(rand.New(rand.NewPCG(43, 44)))
+					if tt.cfg.Bias {
+						for i := range l.Bias().Value.Float32s() {
+							l.Bias().Value.Float32s()[i] = rng.Float32() - 0.5
+						}
+					}
+					l.force = pathFlat
+					return l
+				}
+				full, skip := mk(), mk()
+				const n = 5 // several samples per worker and both workers
+				x := randTensor(45, n, tt.in)
+				out, err := full.OutShape(tt.in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dy := randTensor(46, n, out)
+				step := func(l *Conv2D) []float32 {
+					ZeroGrad(l)
+					if _, err := l.Forward(x); err != nil {
+						t.Fatal(err)
+					}
+					dx, err := l.Backward(dy)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return dx.Float32s()
+				}
+				step(full)
+				dx := step(skip)
+				for i := range dx {
+					dx[i] = float32(math.NaN())
+				}
+				skip.noDX = true
+				got := step(skip)
+				for i, v := range got {
+					if !math.IsNaN(float64(v)) {
+						t.Fatalf("input gradient [%d] = %v after a noDX Backward, want it left as it was (NaN)", i, v)
+					}
+				}
+				for i, p := range full.Params() {
+					want, got := p.Grad.Float32s(), skip.Params()[i].Grad.Float32s()
+					for j := range want {
+						if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+							t.Fatalf("parameter %d [%d] = %v with noDX, want %v (full Backward)", i, j, got[j], want[j])
+						}
+					}
+				}
+			})
 		}
 	}
 }

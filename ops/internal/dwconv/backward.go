@@ -95,3 +95,58 @@ func bwdGeneric(p *Plan, dx, dwv, dy, x, w []float32, accumulate bool) {
 		}
 	}
 }
+
+// BackwardWeightPlanes adds to dwv exactly what BackwardPlanes with the same p, dy,
+// x and strides adds, bit for bit, without computing dx: for the first layer of a
+// network, whose input gradient nothing reads. s.DX and s.W are not used. Each lane
+// sums the same terms in the same order as BackwardPlanes (the blocks of 16 input
+// values in order), with the same fused multiply-adds in the assembly and the same
+// expression in the Go twin.
+func (p *Plan) BackwardWeightPlanes(dwv, dy, x []float32, s BackwardStrides) {
+	if s.Count <= 0 {
+		return
+	}
+	t := len(p.off)
+	if s.DY < 0 || s.X < 0 || s.DWV < 0 ||
+		len(x) < s.X*(s.Count-1)+p.N || len(dy) < s.DY*(s.Count-1)+p.srcLen ||
+		len(dwv) < s.DWV*(s.Count-1)+16*t {
+		panic(fmt.Sprintf("dwconv: BackwardWeightPlanes %+v with %d dwv, %d dy, %d x; plane needs %d, %d, %d",
+			s, len(dwv), len(dy), len(x), 16*t, p.srcLen, p.N))
+	}
+	if useAsm {
+		if s.DWV >= 16*t {
+			bwdwAVX512(&dy[0], &x[0], &dwv[0], &p.off[0], &p.mask[0], &p.store[0], t, p.blocks,
+				s.Count, 4*s.DY, 4*s.X, 4*s.DWV)
+			return
+		}
+		// Planes whose lanes overlap go one at a time, in order, as BackwardPlanes
+		// adds them.
+		for j := 0; j < s.Count; j++ {
+			bwdwAVX512(&dy[j*s.DY], &x[j*s.X], &dwv[j*s.DWV], &p.off[0], &p.mask[0], &p.store[0], t, p.blocks,
+				1, 0, 0, 0)
+		}
+		return
+	}
+	for j := 0; j < s.Count; j++ {
+		bwdwGeneric(p, dwv[j*s.DWV:], dy[j*s.DY:], x[j*s.X:])
+	}
+}
+
+// bwdwGeneric is the pure-Go twin of bwdwAVX512 for one plane: the weight-gradient
+// half of bwdGeneric, the same expression in the same order.
+func bwdwGeneric(p *Plan, dwv, dy, x []float32) {
+	for b := 0; b < p.blocks; b++ {
+		xb := x[16*b : 16*b+min(16, p.N-16*b)]
+		for t, o := range p.off {
+			m := p.mask[t*p.blocks+b]
+			base := 16*b + int(o)
+			dv := dwv[16*t : 16*t+16]
+			for j := range xb {
+				if m>>j&1 != 0 {
+					d := dy[base+j]
+					dv[j] += d * xb[j]
+				}
+			}
+		}
+	}
+}

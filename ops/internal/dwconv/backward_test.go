@@ -159,3 +159,65 @@ func TestInterleavePlanes(t *testing.T) {
 		}
 	}
 }
+
+// TestBackwardWeightPlanes checks that BackwardWeightPlanes adds to the weight-gradient
+// lanes exactly what BackwardPlanes adds, bit for bit, in assembly and in Go, on
+// random grids, taps and strides: one-block and four-block planes (which
+// BackwardPlanes runs on its grouped kernels) and larger ones, 1 to 11 planes (so
+// pairs and a last single plane), x shared or not, and lanes of consecutive planes
+// apart or overlapping (DWV below 16 per tap, where the planes must add in order).
+func TestBackwardWeightPlanes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	modes := []bool{false}
+	if Accelerated() {
+		modes = append(modes, true)
+	}
+	for trial := 0; trial < 400; trial++ {
+		pitch := 1 + rng.IntN(40)
+		dst := Grid{Rows: 1 + rng.IntN(12), Cols: 1 + rng.IntN(pitch), Pitch: pitch}
+		switch trial % 4 {
+		case 0: // one block
+			pitch = 1 + rng.IntN(16)
+			dst = Grid{Rows: 1 + rng.IntN(16/pitch), Cols: pitch, Pitch: pitch}
+		case 1: // four blocks
+			pitch = 1 + rng.IntN(16)
+			lo, hi := (49+pitch-1)/pitch, 64/pitch
+			dst = Grid{Rows: lo + rng.IntN(hi-lo+1), Cols: pitch, Pitch: pitch}
+		}
+		src := Grid{Rows: 1 + rng.IntN(12), Cols: 1 + rng.IntN(pitch), Pitch: pitch}
+		taps := make([]Tap, 1+rng.IntN(49))
+		for i := range taps {
+			taps[i] = Tap{DR: rng.IntN(9) - 4, DC: rng.IntN(9) - 4, W: i}
+		}
+		p, err := NewPlan(dst, src, taps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, nt := p.N, len(taps)
+		cnt := 1 + rng.IntN(11)
+		s := BackwardStrides{Count: cnt, DX: n + rng.IntN(3), DY: p.SrcLen() + rng.IntN(3), X: rng.IntN(2) * (n + rng.IntN(3)),
+			W: rng.IntN(2) * (nt + rng.IntN(3)), DWV: 16*nt + rng.IntN(3)}
+		if trial%5 == 4 {
+			s.DWV = rng.IntN(16 * nt)
+		}
+		dy := randSlice(rng, cnt*s.DY+p.SrcLen())
+		x := randSlice(rng, cnt*s.X+n)
+		w := randSlice(rng, cnt*s.W+nt)
+		dwv0 := randSlice(rng, cnt*s.DWV+16*nt)
+		for _, asm := range modes {
+			withAsm(asm, func() {
+				want := append([]float32(nil), dwv0...)
+				dx := make([]float32, cnt*s.DX+n)
+				p.BackwardPlanes(dx, want, dy, x, w, s, false)
+				got := append([]float32(nil), dwv0...)
+				p.BackwardWeightPlanes(got, dy, x, s)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("trial %d asm=%v: BackwardWeightPlanes(%+v <- %+v, %+v) dwv[%d] = %v, BackwardPlanes %v",
+							trial, asm, dst, src, s, i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}

@@ -53,3 +53,7 @@ func conv4AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, ta
 func bwd4AVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool) {
 	panic("dwconv: no assembly on this architecture")
 }
+
+func bwdwAVX512(dy, x, dwv *float32, off *int32, mask, store *uint16, taps, blocks, count, dyStride, xStride, dwvStride int) {
+	panic("dwconv: no assembly on this architecture")
+}
