@@ -27,3 +27,9 @@ func maskGradAVX512(dx, dy, y *float32, n int, lo, hi float32)
 
 //go:noescape
 func addAVX512(z, a, b *float32, n int)
+
+//go:noescape
+func globalPool16AVX512(x *float32, groups int, y *float32, area float32)
+
+//go:noescape
+func globalPoolBwdAVX512(dx *float32, hw, planes int, dy *float32, area float32)

@@ -484,3 +484,134 @@ adtail:
 addone:
 	VZEROUPPER
 	RET
+
+// T4 transposes the 4x4 blocks of rows r0 to r3 within each 128-bit lane: it leaves
+// in r0+k, lane L, the values 4L+k of the four rows, using t0 to t3 as scratch.
+#define T4(r0, r1, r2, r3, t0, t1, t2, t3) \
+	VUNPCKLPS r1, r0, t0; \
+	VUNPCKHPS r1, r0, t1; \
+	VUNPCKLPS r3, r2, t2; \
+	VUNPCKHPS r3, r2, t3; \
+	VUNPCKLPD t2, t0, r0; \
+	VUNPCKHPD t2, t0, r1; \
+	VUNPCKLPD t3, t1, r2; \
+	VUNPCKHPD t3, t1, r3
+
+// COLS gathers the lanes that T4 left in u0 to u3 (rows 0-3, 4-7, 8-11 and 12-15)
+// into whole columns: column k into u0, 4+k into u1, 8+k into u2, 12+k into u3.
+#define COLS(u0, u1, u2, u3, t0, t1, t2, t3) \
+	VSHUFF32X4 $0x44, u1, u0, t0; \
+	VSHUFF32X4 $0xee, u1, u0, t1; \
+	VSHUFF32X4 $0x44, u3, u2, t2; \
+	VSHUFF32X4 $0xee, u3, u2, t3; \
+	VSHUFF32X4 $0x88, t2, t0, u0; \
+	VSHUFF32X4 $0xdd, t2, t0, u1; \
+	VSHUFF32X4 $0x88, t3, t1, u2; \
+	VSHUFF32X4 $0xdd, t3, t1, u3
+
+// func globalPool16AVX512(x *float32, groups int, y *float32, area float32)
+// For each of groups groups of 16 consecutive planes of 16 values it writes each
+// plane's sum, taken in order from the first value to the last, divided by area: the
+// 16x16 block is transposed so that lane p of column i holds value i of plane p, and
+// the columns are added in order.
+TEXT ·globalPool16AVX512(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         groups+8(FP), DX
+	MOVQ         y+16(FP), DI
+	VBROADCASTSS area+24(FP), Z31
+
+g16group:
+	TESTQ   DX, DX
+	JEQ     g16done
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 128(SI), Z2
+	VMOVUPS 192(SI), Z3
+	VMOVUPS 256(SI), Z4
+	VMOVUPS 320(SI), Z5
+	VMOVUPS 384(SI), Z6
+	VMOVUPS 448(SI), Z7
+	VMOVUPS 512(SI), Z8
+	VMOVUPS 576(SI), Z9
+	VMOVUPS 640(SI), Z10
+	VMOVUPS 704(SI), Z11
+	VMOVUPS 768(SI), Z12
+	VMOVUPS 832(SI), Z13
+	VMOVUPS 896(SI), Z14
+	VMOVUPS 960(SI), Z15
+	T4(Z0, Z1, Z2, Z3, Z16, Z17, Z18, Z19)
+	T4(Z4, Z5, Z6, Z7, Z20, Z21, Z22, Z23)
+	T4(Z8, Z9, Z10, Z11, Z24, Z25, Z26, Z27)
+	T4(Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19)
+	COLS(Z0, Z4, Z8, Z12, Z16, Z17, Z18, Z19)
+	COLS(Z1, Z5, Z9, Z13, Z20, Z21, Z22, Z23)
+	COLS(Z2, Z6, Z10, Z14, Z24, Z25, Z26, Z27)
+	COLS(Z3, Z7, Z11, Z15, Z16, Z17, Z18, Z19)
+	VXORPS  Z30, Z30, Z30
+	VADDPS  Z0, Z30, Z30
+	VADDPS  Z1, Z30, Z30
+	VADDPS  Z2, Z30, Z30
+	VADDPS  Z3, Z30, Z30
+	VADDPS  Z4, Z30, Z30
+	VADDPS  Z5, Z30, Z30
+	VADDPS  Z6, Z30, Z30
+	VADDPS  Z7, Z30, Z30
+	VADDPS  Z8, Z30, Z30
+	VADDPS  Z9, Z30, Z30
+	VADDPS  Z10, Z30, Z30
+	VADDPS  Z11, Z30, Z30
+	VADDPS  Z12, Z30, Z30
+	VADDPS  Z13, Z30, Z30
+	VADDPS  Z14, Z30, Z30
+	VADDPS  Z15, Z30, Z30
+	VDIVPS  Z31, Z30, Z30
+	VMOVUPS Z30, (DI)
+	ADDQ    $64, DI
+	ADDQ    $1024, SI
+	DECQ    DX
+	JMP     g16group
+
+g16done:
+	VZEROUPPER
+	RET
+
+// func globalPoolBwdAVX512(dx *float32, hw, planes int, dy *float32, area float32)
+// For each plane p it sets the hw values of dx's plane p to dy[p]/area.
+TEXT ·globalPoolBwdAVX512(SB), NOSPLIT, $0-36
+	MOVQ  dx+0(FP), DI
+	MOVQ  hw+8(FP), BX
+	MOVQ  planes+16(FP), DX
+	MOVQ  dy+24(FP), SI
+	VMOVSS area+32(FP), X5
+	TAILMASK(BX)
+
+gbplane:
+	TESTQ        DX, DX
+	JEQ          gbdone
+	VMOVSS       (SI), X0
+	VDIVSS       X5, X0, X0
+	VBROADCASTSS X0, Z0
+	XORQ         AX, AX
+
+gb16:
+	LEAQ    16(AX), R9
+	CMPQ    R9, BX
+	JGT     gbtail
+	VMOVUPS Z0, (DI)(AX*4)
+	MOVQ    R9, AX
+	JMP     gb16
+
+gbtail:
+	CMPQ    AX, BX
+	JEQ     gbnext
+	VMOVUPS Z0, K1, (DI)(AX*4)
+
+gbnext:
+	LEAQ (DI)(BX*4), DI
+	ADDQ $4, SI
+	DECQ DX
+	JMP  gbplane
+
+gbdone:
+	VZEROUPPER
+	RET

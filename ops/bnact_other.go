@@ -32,3 +32,11 @@ func maskGradAVX512(dx, dy, y *float32, n int, lo, hi float32) {
 func addAVX512(z, a, b *float32, n int) {
 	panic("ops: no assembly on this architecture")
 }
+
+func globalPool16AVX512(x *float32, groups int, y *float32, area float32) {
+	panic("ops: no assembly on this architecture")
+}
+
+func globalPoolBwdAVX512(dx *float32, hw, planes int, dy *float32, area float32) {
+	panic("ops: no assembly on this architecture")
+}

@@ -426,18 +426,30 @@ func (l *GlobalAvgPool) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 
 func (l *GlobalAvgPool) forwardPlanes(lo, hi int) {
 	ip := l.job.in.H * l.job.in.W
-	area := float32(ip)
-	src, dst := l.job.src, l.job.dst
-	p := lo
+	globalPoolPlanes(l.job.src[lo*ip:hi*ip], l.job.dst[lo:hi], ip)
+}
+
+// globalPoolPlanes sets y[p] to the mean of the p-th plane of hw values of x, each
+// plane summed in order from its first value to its last. On planes of 16 values (4x4,
+// before the reference network's classifier) the AVX-512 kernel transposes 16 planes
+// and sums them one per lane, in the same order, so both give the same bits.
+func globalPoolPlanes(x, y []float32, hw int) {
+	x = x[:len(y)*hw]
+	area := float32(hw)
+	p := 0
+	if g := len(y) / 16; useBNAsm && hw == 16 && g > 0 {
+		globalPool16AVX512(&x[0], g, &y[0], area)
+		p = 16 * g
+	}
 	// Four planes at a time: each plane is still summed in order, so the result is
 	// the same, but the four independent chains of additions overlap where one
 	// chain waits on each addition's latency (the 4x4 planes before a classifier
 	// are many and short).
-	for ; p+4 <= hi; p += 4 {
-		a := src[p*ip : (p+1)*ip]
-		b := src[(p+1)*ip : (p+2)*ip]
-		c := src[(p+2)*ip : (p+3)*ip]
-		d := src[(p+3)*ip : (p+4)*ip]
+	for ; p+4 <= len(y); p += 4 {
+		a := x[p*hw : (p+1)*hw]
+		b := x[(p+1)*hw : (p+2)*hw]
+		c := x[(p+2)*hw : (p+3)*hw]
+		d := x[(p+3)*hw : (p+4)*hw]
 		var sa, sb, sc, sd float32
 		for i := range a {
 			sa += a[i]
@@ -445,14 +457,14 @@ func (l *GlobalAvgPool) forwardPlanes(lo, hi int) {
 			sc += c[i]
 			sd += d[i]
 		}
-		dst[p], dst[p+1], dst[p+2], dst[p+3] = sa/area, sb/area, sc/area, sd/area
+		y[p], y[p+1], y[p+2], y[p+3] = sa/area, sb/area, sc/area, sd/area
 	}
-	for ; p < hi; p++ {
+	for ; p < len(y); p++ {
 		var sum float32
-		for _, v := range src[p*ip : (p+1)*ip] {
+		for _, v := range x[p*hw : (p+1)*hw] {
 			sum += v
 		}
-		dst[p] = sum / area
+		y[p] = sum / area
 	}
 }
 
@@ -470,10 +482,21 @@ func (l *GlobalAvgPool) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 
 func (l *GlobalAvgPool) backwardPlanes(lo, hi int) {
 	ip := l.job.in.H * l.job.in.W
-	area := float32(ip)
-	for p := lo; p < hi; p++ {
-		g := l.job.src[p] / area
-		dxp := l.job.dst[p*ip : (p+1)*ip]
+	globalPoolGradPlanes(l.job.dst[lo*ip:hi*ip], l.job.src[lo:hi], ip)
+}
+
+// globalPoolGradPlanes sets each value of the p-th plane of hw values of dx to
+// dy[p]/hw.
+func globalPoolGradPlanes(dx, dy []float32, hw int) {
+	dx = dx[:len(dy)*hw]
+	area := float32(hw)
+	if useBNAsm && len(dy) > 0 {
+		globalPoolBwdAVX512(&dx[0], hw, len(dy), &dy[0], area)
+		return
+	}
+	for p, g := range dy {
+		g /= area
+		dxp := dx[p*hw : (p+1)*hw]
 		for i := range dxp {
 			dxp[i] = g
 		}

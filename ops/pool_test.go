@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -270,6 +271,47 @@ func BenchmarkPool(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestGlobalPoolKernels checks that the AVX-512 kernels of GlobalAvgPool give the
+// same bits as their Go twins (the same additions in the same order, one division),
+// on plane sizes around the kernels' 16-value steps and the reference network's 4x4
+// and 7x7 planes, and plane counts around their 16-plane groups.
+func TestGlobalPoolKernels(t *testing.T) {
+	asm := useBNAsm // without AVX-512, the Go kernels are compared with themselves
+	defer func() { useBNAsm = asm }()
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, hw := range []int{1, 3, 15, 16, 17, 49, 64} {
+		for _, planes := range []int{1, 4, 15, 16, 17, 35, 64} {
+			x := make([]float32, planes*hw)
+			dy := make([]float32, planes)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * 3)
+			}
+			for i := range dy {
+				dy[i] = float32(rng.NormFloat64())
+			}
+			var ys, dxs [2][]float32
+			for i, on := range []bool{false, asm} {
+				useBNAsm = on
+				ys[i] = make([]float32, planes)
+				globalPoolPlanes(x, ys[i], hw)
+				dxs[i] = make([]float32, planes*hw+1)
+				dxs[i][planes*hw] = -7.5 // past the end: must stay
+				globalPoolGradPlanes(dxs[i][:planes*hw], dy, hw)
+			}
+			for p := range ys[0] {
+				if math.Float32bits(ys[1][p]) != math.Float32bits(ys[0][p]) {
+					t.Fatalf("hw %d, %d planes: forward plane %d = %v (avx512), want %v (go)", hw, planes, p, ys[1][p], ys[0][p])
+				}
+			}
+			for i := range dxs[0] {
+				if math.Float32bits(dxs[1][i]) != math.Float32bits(dxs[0][i]) {
+					t.Fatalf("hw %d, %d planes: backward value %d = %v (avx512), want %v (go)", hw, planes, i, dxs[1][i], dxs[0][i])
+				}
+			}
 		}
 	}
 }
