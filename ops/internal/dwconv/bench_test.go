@@ -86,3 +86,36 @@ func BenchmarkS2InputGrad(b *testing.B) {
 		p.InputGradPlanes(x, y, w, Strides{Count: s.Count, Dst: s.Src, Src: s.Dst, W: s.W}, false)
 	})
 }
+
+// BenchmarkStemBackward times the backward pass of the reference network's stem for
+// one sample (a 3x3 "same" convolution of one 28x28 plane into 16, as
+// /work/shared/bench/reference_net.py): BackwardPlanes per output plane, as the
+// layer runs it when it computes the input gradient, against BackwardWeightPlanes
+// over the 16 planes at once, as it runs without (noDX).
+func BenchmarkStemBackward(b *testing.B) {
+	const hw, mult, t = 28, 16, 9
+	g := Grid{Rows: hw, Cols: hw, Pitch: hw}
+	var taps []Tap
+	for i := 0; i < t; i++ {
+		taps = append(taps, Tap{DR: 1 - i/3, DC: 1 - i%3, W: i})
+	}
+	p, err := NewPlan(g, g, taps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := hw * hw
+	dy, x, dx := make([]float32, mult*n), make([]float32, n), make([]float32, n)
+	w, dwv := make([]float32, mult*t), make([]float32, 16*mult*t)
+	b.Run("with-dx", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for m := 0; m < mult; m++ {
+				p.BackwardPlanes(dx, dwv[16*m*t:], dy[m*n:], x, w[m*t:], BackwardStrides{Count: 1}, m > 0)
+			}
+		}
+	})
+	b.Run("weights-only", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			p.BackwardWeightPlanes(dwv, dy, x, BackwardStrides{Count: mult, DY: n, DWV: 16 * t})
+		}
+	})
+}
