@@ -34,6 +34,9 @@ func bwdAVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps
 func s2dxAVX512(dy, dx, w *float32, vec, ent, idx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool)
 
 //go:noescape
+func s2dxPairAVX512(dy, dx, w *float32, vec, ent, pidx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool)
+
+//go:noescape
 func conv1AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, count, srcStride, dstStride, wStride, biasStride int, accumulate bool)
 
 //go:noescape

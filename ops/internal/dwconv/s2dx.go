@@ -12,11 +12,19 @@ import "fmt"
 // one, G = 2). Each kernel column is then one two-source permutation of A||B with
 // a zeroing lane mask: lane l takes output column (c + padW - kw*dilW)/2 of its
 // row for input column c, or zero where that is not a whole column inside the plane.
+//
+// When dilW is odd, kernel columns 2s and 2s+1 feed input columns of opposite
+// parity, so their lanes are disjoint: one permutation (pidx) serves both, and two
+// fused multiply-adds masked to each column's lanes (km) add their terms into the
+// one accumulator of the pair. Per lane this adds the same terms in the same order
+// as one accumulator per column, with half the permutations.
 type s2dx struct {
 	g, vecs int
+	pairs   bool     // dilW is odd: columns 2s and 2s+1 share a permutation
 	vec     []int32  // per vector: entries, first idx row (phase*KW), dx offset, store mask
 	ent     []int32  // per entry: weight-row offset in bytes, A offset, B offset, A mask | B mask<<16
 	idx     []int32  // per (phase, kernel column): 16 lanes of indices into A||B
+	pidx    []int32  // per (phase, column pair s), at row phase*KW+s: idx of column 2s or 2s+1 per lane
 	km      []uint16 // per (phase, kernel column): lanes that take a value
 }
 
@@ -63,6 +71,20 @@ func newS2dx(p *S2Plan, padH, padW, dilH, dilW int) s2dx {
 				if oc := col(c, k); oc >= 0 {
 					d.idx[(ph*kw+k)*16+l] = int32(16*g + oc)
 					d.km[ph*kw+k] |= 1 << l
+				}
+			}
+		}
+	}
+	if dilW%2 == 1 {
+		d.pairs = true
+		d.pidx = make([]int32, len(d.idx))
+		for ph := 0; ph < phases; ph++ {
+			for k := 0; k < kw; k++ {
+				dst := d.pidx[(ph*kw+k/2)*16:]
+				for l := 0; l < 16; l++ {
+					if d.km[ph*kw+k]>>l&1 != 0 {
+						dst[l] = d.idx[(ph*kw+k)*16+l]
+					}
 				}
 			}
 		}
@@ -114,9 +136,10 @@ func newS2dx(p *S2Plan, padH, padW, dilH, dilW int) s2dx {
 // into it if accumulate): plane j writes dx[j*s.Dst:] and reads dy from j*s.Src
 // and w from j*s.W. Every input value is written, once, in place: no phase planes.
 //
-// Each value sums its kernel column's terms in one accumulator per column, over the
-// kernel rows in order, and the columns' sums in column order; the assembly and the
-// Go twin add the same terms in the same order.
+// Each value sums its kernel column's terms in one accumulator per column (per
+// column pair when dilW is odd, which is the same sums since a pair's lanes are
+// disjoint), over the kernel rows in order, and the columns' sums in column order;
+// the assembly and the Go twin add the same terms in the same order.
 func (p *S2Plan) InputGradPlanes(dx, dy, w []float32, s Strides, accumulate bool) {
 	if s.Count <= 0 {
 		return
@@ -126,6 +149,11 @@ func (p *S2Plan) InputGradPlanes(dx, dy, w []float32, s Strides, accumulate bool
 		len(dx) < s.last(s.Dst)+p.SrcLen() || len(dy) < s.last(s.Src)+p.DstLen() || len(w) < s.last(s.W)+kk {
 		panic(fmt.Sprintf("dwconv: S2Plan.InputGradPlanes %+v with %d dx, %d dy, %d weights; plane needs %d, %d, %d",
 			s, len(dx), len(dy), len(w), p.SrcLen(), p.DstLen(), kk))
+	}
+	if useAsm && p.dx.pairs {
+		s2dxPairAVX512(&dy[0], &dx[0], &w[0], &p.dx.vec[0], &p.dx.ent[0], &p.dx.pidx[0], &p.dx.km[0],
+			p.KW, p.dx.vecs, s.Count, 4*s.Src, 4*s.Dst, 4*s.W, accumulate)
+		return
 	}
 	if useAsm {
 		s2dxAVX512(&dy[0], &dx[0], &w[0], &p.dx.vec[0], &p.dx.ent[0], &p.dx.idx[0], &p.dx.km[0],
@@ -137,9 +165,13 @@ func (p *S2Plan) InputGradPlanes(dx, dy, w []float32, s Strides, accumulate bool
 	}
 }
 
-// s2dxGeneric is the pure-Go twin of s2dxAVX512 for one plane.
+// s2dxGeneric is the pure-Go twin of s2dxAVX512 and s2dxPairAVX512 for one plane.
 func s2dxGeneric(p *S2Plan, dx, dy, w []float32, accumulate bool) {
 	d := &p.dx
+	if d.pairs {
+		s2dxPairGeneric(p, dx, dy, w, accumulate)
+		return
+	}
 	var a [32]float32
 	var acc [maxS2KW][16]float32
 	e := 0
@@ -173,6 +205,66 @@ func s2dxGeneric(p *S2Plan, dx, dy, w []float32, accumulate bool) {
 		for c := 1; c < p.KW; c++ {
 			for l := range acc[0] {
 				acc[0][l] += acc[c][l]
+			}
+		}
+		for l := 0; l < 16; l++ {
+			if sm>>l&1 == 0 {
+				continue
+			}
+			if accumulate {
+				dx[off+l] += acc[0][l]
+			} else {
+				dx[off+l] = acc[0][l]
+			}
+		}
+	}
+}
+
+// s2dxPairGeneric is the pure-Go twin of s2dxPairAVX512 for one plane: kernel
+// columns 2s and 2s+1 read one permutation and add into one accumulator, each on
+// its own lanes.
+func s2dxPairGeneric(p *S2Plan, dx, dy, w []float32, accumulate bool) {
+	d := &p.dx
+	var a [32]float32
+	var x [16]float32
+	var acc [(maxS2KW + 1) / 2][16]float32
+	ns := (p.KW + 1) / 2
+	e := 0
+	for v := 0; v < d.vecs; v++ {
+		n, ph, off, sm := int(d.vec[4*v]), int(d.vec[4*v+1]), int(d.vec[4*v+2])/4, uint16(d.vec[4*v+3])
+		acc = [(maxS2KW + 1) / 2][16]float32{}
+		for ; n > 0; n-- {
+			wr := w[d.ent[e]/4:]
+			m := uint32(d.ent[e+3])
+			for half := 0; half < 2; half++ {
+				o := int(d.ent[e+1+half])
+				for l := 0; l < 16; l++ {
+					a[16*half+l] = 0
+					if m>>(16*half+l)&1 != 0 {
+						a[16*half+l] = dy[o+l]
+					}
+				}
+			}
+			e += 4
+			for c := 0; c < p.KW; c++ {
+				s := c / 2
+				if c%2 == 0 {
+					ix := d.pidx[(ph+s)*16:]
+					for l := range x {
+						x[l] = a[ix[l]&31]
+					}
+				}
+				km, wt := d.km[ph+c], wr[c]
+				for l := range x {
+					if km>>l&1 != 0 {
+						acc[s][l] += wt * x[l]
+					}
+				}
+			}
+		}
+		for s := 1; s < ns; s++ {
+			for l := range acc[0] {
+				acc[0][l] += acc[s][l]
 			}
 		}
 		for l := 0; l < 16; l++ {

@@ -137,3 +137,132 @@ xput:
 xdone:
 	VZEROUPPER
 	RET
+
+// DPERM permutes A||B (Z2||Z3) by column pair s's indices at R13 into Z4; DHALF
+// adds kernel column n's weight of this kernel row (at R15) times Z4 into acc on
+// the lanes of its mask at R14 (the other lanes keep their value).
+#define DPERM(s) \
+	VMOVUPS (s*64)(R13), Z4; \
+	VPERMI2PS Z3, Z2, Z4
+
+#define DHALF(n, acc) \
+	KMOVW (n*2)(R14), K4; \
+	VFMADD231PS.BCST (n*4)(R15), Z4, K4, acc
+
+// func s2dxPairAVX512(dy, dx, w *float32, vec, ent, pidx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool)
+// The input gradient of S2Plan when dilW is odd: kernel columns 2s and 2s+1 share
+// one permutation and accumulator Z10+s. The plane strides are in bytes; kw is at
+// most 9.
+TEXT ·s2dxPairAVX512(SB), NOSPLIT, $0-105
+pplane:
+	CMPQ count+72(FP), $0
+	JLE  pdone
+	MOVQ dy+0(FP), SI
+	MOVQ dx+8(FP), DI
+	MOVQ w+16(FP), R12
+	MOVQ vec+24(FP), R8
+	MOVQ ent+32(FP), R9
+	MOVQ vecs+64(FP), CX
+	MOVQ kw+56(FP), DX
+
+pvec:
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	MOVLQSX 4(R8), AX // first idx row of this vector's phase
+	MOVQ    AX, R13
+	SHLQ    $6, R13
+	ADDQ    pidx+40(FP), R13
+	MOVQ    km+48(FP), R14
+	LEAQ    (R14)(AX*2), R14
+	MOVLQSX 0(R8), BX // entries
+	TESTQ   BX, BX
+	JZ      psum
+
+pent:
+	MOVLQSX 0(R9), AX
+	LEAQ    (R12)(AX*1), R15
+	MOVLQSX 4(R9), AX
+	KMOVW   12(R9), K1
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVLQSX 8(R9), AX
+	KMOVW   14(R9), K2
+	VMOVUPS.Z (SI)(AX*4), K2, Z3
+	ADDQ    $16, R9
+	DPERM(0)
+	DHALF(0, Z10)
+	CMPQ DX, $1
+	JEQ  pentend
+	DHALF(1, Z10)
+	CMPQ DX, $2
+	JEQ  pentend
+	DPERM(1)
+	DHALF(2, Z11)
+	CMPQ DX, $3
+	JEQ  pentend
+	DHALF(3, Z11)
+	CMPQ DX, $4
+	JEQ  pentend
+	DPERM(2)
+	DHALF(4, Z12)
+	CMPQ DX, $5
+	JEQ  pentend
+	DHALF(5, Z12)
+	CMPQ DX, $6
+	JEQ  pentend
+	DPERM(3)
+	DHALF(6, Z13)
+	CMPQ DX, $7
+	JEQ  pentend
+	DHALF(7, Z13)
+	CMPQ DX, $8
+	JEQ  pentend
+	DPERM(4)
+	DHALF(8, Z14)
+
+pentend:
+	DECQ BX
+	JNZ  pent
+
+psum:
+	CMPQ DX, $2
+	JLE  pstore
+	VADDPS Z11, Z10, Z10
+	CMPQ DX, $4
+	JLE  pstore
+	VADDPS Z12, Z10, Z10
+	CMPQ DX, $6
+	JLE  pstore
+	VADDPS Z13, Z10, Z10
+	CMPQ DX, $8
+	JLE  pstore
+	VADDPS Z14, Z10, Z10
+
+pstore:
+	MOVLQSX 8(R8), AX // dx offset in bytes
+	KMOVW   12(R8), K3
+	CMPB    accumulate+104(FP), $0
+	JEQ     pput
+	VMOVUPS.Z (DI)(AX*1), K3, Z5
+	VADDPS  Z10, Z5, Z10
+
+pput:
+	VMOVUPS Z10, K3, (DI)(AX*1)
+	ADDQ    $16, R8
+	DECQ    CX
+	JNZ     pvec
+
+	MOVQ dyStride+80(FP), AX
+	ADDQ AX, dy+0(FP)
+	MOVQ dxStride+88(FP), AX
+	ADDQ AX, dx+8(FP)
+	MOVQ wStride+96(FP), AX
+	ADDQ AX, w+16(FP)
+	DECQ count+72(FP)
+	JMP  pplane
+
+pdone:
+	VZEROUPPER
+	RET
