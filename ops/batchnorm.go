@@ -211,11 +211,7 @@ func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32, f bnFuse) {
 			} else {
 				bnStatsPlanes(xd[(i*c+lo)*hw:(i*c+hi)*hw], hw, hi-lo, hw, st)
 			}
-			for j := range s {
-				cj, d, m := float64(st[3*j]), float64(st[3*j+1]), float64(st[3*j+2])
-				s[j] += h*cj + d
-				q[j] += m + cj*(2*d+h*cj)
-			}
+			combineStats(st, h, s, q)
 		}
 		mom := l.Momentum
 		rm, rv := l.runMean[lo:hi], l.runVar[lo:hi]
@@ -348,6 +344,27 @@ func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse)
 			bnActBackApplyPlanes(dxd[base+from*hw:], dyd[base+dst*hw:], xd[base+from*hw:], hw, to-from, hw, g*hw,
 				l.ca[from:to], l.cb[from:to], l.k[3*from:3*to], clo, chi, mask)
 		})
+	}
+}
+
+// combineStats adds to s[j] and q[j] channel j's sum and sum of squares over one
+// plane of h values, from the plane's mean c, sum(x-c) and sum((x-c)^2) in
+// st[3j:3j+3]: h*c + d and m + c*(2*d + h*c). The AVX-512 kernel does 8 channels at a
+// time with the same float64 operations in the same order, so both give the same
+// bits.
+func combineStats(st []float32, h float64, s, q []float64) {
+	j := 0
+	if n := len(s) &^ 7; useBNAsm && n > 0 {
+		_, _ = st[3*n-1], q[n-1]
+		bnCombineAVX512(&st[0], n, h, &s[0], &q[0])
+		j = n
+	}
+	for ; j < len(s); j++ {
+		cj, d, m := float64(st[3*j]), float64(st[3*j+1]), float64(st[3*j+2])
+		// The conversions keep each product rounded on its own, as the kernel
+		// rounds it (Go may otherwise fuse a multiply and an add).
+		s[j] += float64(h*cj) + d
+		q[j] += m + float64(cj*(2*d+float64(h*cj)))
 	}
 }
 

@@ -71,28 +71,127 @@ func checkPlanes(n, hw, planes, stride int) {
 // values apart in x, the plane's float32 mean c, sum(x-c) and sum((x-c)^2) to
 // out[3p:3p+3]. Centering each plane on its own mean keeps the float32 sums accurate
 // when a channel's mean is large against its spread; the caller combines the planes
-// in float64.
+// in float64. The Go kernel (bnStatsLanes) adds in the AVX-512 kernel's 16 lanes and
+// order, so both give the same bits; on 4x4 planes the AVX-512 kernels take 16
+// planes per call (bnStats16AVX512), one plane per lane, in that same order.
 func bnStatsPlanes(x []float32, hw, planes, stride int, out []float32) {
 	if planes == 0 {
 		return
 	}
 	checkPlanes(len(x), hw, planes, stride)
 	_ = out[3*planes-1]
-	if useBNAsm {
-		bnStatsAVX512(&x[0], hw, planes, stride*4, &out[0])
+	if !useBNAsm {
+		for p := 0; p < planes; p++ {
+			c, d, m := bnStatsLanes(x[p*stride : p*stride+hw])
+			out[3*p], out[3*p+1], out[3*p+2] = c, d, m
+		}
 		return
 	}
-	for p := 0; p < planes; p++ {
-		v := x[p*stride : p*stride+hw]
-		c := sumRow(v) / float32(hw)
-		var d, m float32
-		for _, e := range v {
-			e -= c
-			d += e
-			m += e * e
+	if g := planes / 16; hw == 16 && g > 0 {
+		bnStats16AVX512(&x[0], g, stride*4, &out[0])
+		if planes == 16*g {
+			return
 		}
-		out[3*p], out[3*p+1], out[3*p+2] = c, d, m
+		x, out, planes = x[16*g*stride:], out[48*g:], planes-16*g
 	}
+	bnStatsAVX512(&x[0], hw, planes, stride*4, &out[0])
+}
+
+// lanes16 is a vector of 16 float32 lanes, as the AVX-512 kernels hold them.
+type lanes16 [16]float32
+
+// hsum adds the lanes of v in the order of the kernels' HSUM: lane i and i+8, then
+// i and i+4, i and i+2, and the last two.
+func (v *lanes16) hsum() float32 {
+	var a [8]float32
+	for i := range a {
+		a[i] = v[i] + v[i+8]
+	}
+	for i := range 4 {
+		a[i] += a[i+4]
+	}
+	a[0] += a[2]
+	a[1] += a[3]
+	return a[0] + a[1]
+}
+
+// load16 returns the 16 values of x from i, 0 past its end (a masked load).
+func load16(x []float32, i int) lanes16 {
+	var v lanes16
+	copy(v[:], x[i:])
+	return v
+}
+
+// bnStatsLanes returns the mean c of v, sum(v-c) and sum((v-c)^2) as bnStatsAVX512
+// computes them: the sum in two 16-lane accumulators (32 values a step, then 16,
+// then the tail into the second), the deviations in one pair of accumulators with
+// one rounding per square and addition (FMA).
+func bnStatsLanes(v []float32) (c, d, m float32) {
+	var s0, s1 lanes16
+	i := 0
+	for ; i+32 <= len(v); i += 32 {
+		for l := range 16 {
+			s0[l] += v[i+l]
+			s1[l] += v[i+16+l]
+		}
+	}
+	if i+16 <= len(v) {
+		for l := range 16 {
+			s0[l] += v[i+l]
+		}
+		i += 16
+	}
+	if i < len(v) {
+		t := load16(v, i)
+		for l := range 16 {
+			s1[l] += t[l]
+		}
+	}
+	for l := range 16 {
+		s0[l] += s1[l]
+	}
+	c = s0.hsum() / float32(len(v))
+	var dv, mv lanes16
+	for i = 0; i < len(v); i += 16 {
+		t := load16(v, i)
+		for l := range 16 {
+			e := float32(0)
+			if i+l < len(v) {
+				e = t[l] - c
+			}
+			dv[l] += e
+			mv[l] = fma32(e, e, mv[l])
+		}
+	}
+	return c, dv.hsum(), mv.hsum()
+}
+
+// fma32 returns a*b + c rounded once to float32, as the FMA instructions do. The
+// product is exact in float64, and the float64 sum s differs from the exact one by
+// at most half its last place: rounding s to float32 is right except when s falls
+// on the midpoint of two float32 values while the exact sum does not, where the
+// error term of the float64 addition decides.
+func fma32(a, b, c float32) float32 {
+	p, cc := float64(a)*float64(b), float64(c)
+	s := p + cc
+	r := float32(s)
+	if float64(r) == s || math.IsInf(s, 0) || math.IsNaN(s) {
+		return r
+	}
+	// The other float32 on s's side of r, and whether s is their midpoint.
+	o := math.Nextafter32(r, float32(math.Copysign(math.Inf(1), s-float64(r))))
+	if s-float64(r) != float64(o)-s {
+		return r
+	}
+	bb := s - p
+	e := (p - (s - bb)) + (cc - bb) // the exact sum is s + e
+	if e == 0 {
+		return r
+	}
+	if (e > 0) == (float64(o) > float64(r)) {
+		return o
+	}
+	return r
 }
 
 // bnActFwdPlanes sets y = clamp(x*a[p] + b[p], lo, hi) over planes planes of hw

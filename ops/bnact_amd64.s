@@ -615,3 +615,284 @@ gbnext:
 gbdone:
 	VZEROUPPER
 	RET
+
+// Index tables of the three-way interleave of bnStats16AVX512: entry q of table j is
+// (16j+q)/3, the plane whose c, sum(x-c) or sum((x-c)^2) lands at out[16j+q].
+DATA bnIlv3<>+0(SB)/4, $0
+DATA bnIlv3<>+4(SB)/4, $0
+DATA bnIlv3<>+8(SB)/4, $0
+DATA bnIlv3<>+12(SB)/4, $1
+DATA bnIlv3<>+16(SB)/4, $1
+DATA bnIlv3<>+20(SB)/4, $1
+DATA bnIlv3<>+24(SB)/4, $2
+DATA bnIlv3<>+28(SB)/4, $2
+DATA bnIlv3<>+32(SB)/4, $2
+DATA bnIlv3<>+36(SB)/4, $3
+DATA bnIlv3<>+40(SB)/4, $3
+DATA bnIlv3<>+44(SB)/4, $3
+DATA bnIlv3<>+48(SB)/4, $4
+DATA bnIlv3<>+52(SB)/4, $4
+DATA bnIlv3<>+56(SB)/4, $4
+DATA bnIlv3<>+60(SB)/4, $5
+DATA bnIlv3<>+64(SB)/4, $5
+DATA bnIlv3<>+68(SB)/4, $5
+DATA bnIlv3<>+72(SB)/4, $6
+DATA bnIlv3<>+76(SB)/4, $6
+DATA bnIlv3<>+80(SB)/4, $6
+DATA bnIlv3<>+84(SB)/4, $7
+DATA bnIlv3<>+88(SB)/4, $7
+DATA bnIlv3<>+92(SB)/4, $7
+DATA bnIlv3<>+96(SB)/4, $8
+DATA bnIlv3<>+100(SB)/4, $8
+DATA bnIlv3<>+104(SB)/4, $8
+DATA bnIlv3<>+108(SB)/4, $9
+DATA bnIlv3<>+112(SB)/4, $9
+DATA bnIlv3<>+116(SB)/4, $9
+DATA bnIlv3<>+120(SB)/4, $10
+DATA bnIlv3<>+124(SB)/4, $10
+DATA bnIlv3<>+128(SB)/4, $10
+DATA bnIlv3<>+132(SB)/4, $11
+DATA bnIlv3<>+136(SB)/4, $11
+DATA bnIlv3<>+140(SB)/4, $11
+DATA bnIlv3<>+144(SB)/4, $12
+DATA bnIlv3<>+148(SB)/4, $12
+DATA bnIlv3<>+152(SB)/4, $12
+DATA bnIlv3<>+156(SB)/4, $13
+DATA bnIlv3<>+160(SB)/4, $13
+DATA bnIlv3<>+164(SB)/4, $13
+DATA bnIlv3<>+168(SB)/4, $14
+DATA bnIlv3<>+172(SB)/4, $14
+DATA bnIlv3<>+176(SB)/4, $14
+DATA bnIlv3<>+180(SB)/4, $15
+DATA bnIlv3<>+184(SB)/4, $15
+DATA bnIlv3<>+188(SB)/4, $15
+GLOBL bnIlv3<>(SB), RODATA|NOPTR, $192
+
+// TREE16 adds the columns in r0 to r15 as HSUM adds the 16 lanes of one plane: column
+// i and i+8 (then normalized by adding z, the zero vector, as the plane kernel's
+// first additions to zero do to -0), then i and i+4, i and i+2, 0 and 1. The sum lands
+// in a0; a0 to a7 are scratch.
+#define TREE16(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15, z, a0, a1, a2, a3, a4, a5, a6, a7) \
+	VADDPS r8, r0, a0; \
+	VADDPS r9, r1, a1; \
+	VADDPS r10, r2, a2; \
+	VADDPS r11, r3, a3; \
+	VADDPS r12, r4, a4; \
+	VADDPS r13, r5, a5; \
+	VADDPS r14, r6, a6; \
+	VADDPS r15, r7, a7; \
+	VADDPS z, a0, a0; \
+	VADDPS z, a1, a1; \
+	VADDPS z, a2, a2; \
+	VADDPS z, a3, a3; \
+	VADDPS z, a4, a4; \
+	VADDPS z, a5, a5; \
+	VADDPS z, a6, a6; \
+	VADDPS z, a7, a7; \
+	VADDPS a4, a0, a0; \
+	VADDPS a5, a1, a1; \
+	VADDPS a6, a2, a2; \
+	VADDPS a7, a3, a3; \
+	VADDPS a2, a0, a0; \
+	VADDPS a3, a1, a1; \
+	VADDPS a1, a0, a0
+
+// func bnStats16AVX512(x *float32, groups, stride int, out *float32)
+// For each of groups groups of 16 planes of 16 values (plane starts stride bytes
+// apart, a group's 16 planes after the last of the one before) it writes the same
+// bits as bnStatsAVX512 with hw 16: the block is transposed so that lane p of column
+// i holds value i of plane p, and the lanes of the plane kernel's HSUM become
+// additions of whole columns, in the same order.
+TEXT ·bnStats16AVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ groups+8(FP), DX
+	MOVQ stride+16(FP), R8
+	MOVQ out+24(FP), DI
+	LEAQ (R8)(R8*2), R9
+	MOVL $0x9249, AX
+	KMOVW AX, K2
+	MOVL $0x2492, AX
+	KMOVW AX, K3
+	MOVL $0x4924, AX
+	KMOVW AX, K4
+	MOVL $0x41800000, AX // 16.0
+	VPBROADCASTD AX, Z30
+
+s16group:
+	TESTQ   DX, DX
+	JEQ     s16done
+	MOVQ    SI, R10
+	VMOVUPS (R10), Z0
+	VMOVUPS (R10)(R8*1), Z1
+	VMOVUPS (R10)(R8*2), Z2
+	VMOVUPS (R10)(R9*1), Z3
+	LEAQ    (R10)(R8*4), R10
+	VMOVUPS (R10), Z4
+	VMOVUPS (R10)(R8*1), Z5
+	VMOVUPS (R10)(R8*2), Z6
+	VMOVUPS (R10)(R9*1), Z7
+	LEAQ    (R10)(R8*4), R10
+	VMOVUPS (R10), Z8
+	VMOVUPS (R10)(R8*1), Z9
+	VMOVUPS (R10)(R8*2), Z10
+	VMOVUPS (R10)(R9*1), Z11
+	LEAQ    (R10)(R8*4), R10
+	VMOVUPS (R10), Z12
+	VMOVUPS (R10)(R8*1), Z13
+	VMOVUPS (R10)(R8*2), Z14
+	VMOVUPS (R10)(R9*1), Z15
+	LEAQ    (R10)(R8*4), SI
+	T4(Z0, Z1, Z2, Z3, Z16, Z17, Z18, Z19)
+	T4(Z4, Z5, Z6, Z7, Z20, Z21, Z22, Z23)
+	T4(Z8, Z9, Z10, Z11, Z24, Z25, Z26, Z27)
+	T4(Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19)
+	COLS(Z0, Z4, Z8, Z12, Z16, Z17, Z18, Z19)
+	COLS(Z1, Z5, Z9, Z13, Z20, Z21, Z22, Z23)
+	COLS(Z2, Z6, Z10, Z14, Z24, Z25, Z26, Z27)
+	COLS(Z3, Z7, Z11, Z15, Z16, Z17, Z18, Z19)
+	VXORPS  Z31, Z31, Z31
+
+	// The mean of each plane, then each value's deviation from it.
+	TREE16(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z31, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+	VDIVPS Z30, Z16, Z29
+	VSUBPS Z29, Z0, Z0
+	VSUBPS Z29, Z1, Z1
+	VSUBPS Z29, Z2, Z2
+	VSUBPS Z29, Z3, Z3
+	VSUBPS Z29, Z4, Z4
+	VSUBPS Z29, Z5, Z5
+	VSUBPS Z29, Z6, Z6
+	VSUBPS Z29, Z7, Z7
+	VSUBPS Z29, Z8, Z8
+	VSUBPS Z29, Z9, Z9
+	VSUBPS Z29, Z10, Z10
+	VSUBPS Z29, Z11, Z11
+	VSUBPS Z29, Z12, Z12
+	VSUBPS Z29, Z13, Z13
+	VSUBPS Z29, Z14, Z14
+	VSUBPS Z29, Z15, Z15
+
+	// sum(x-c) into Z16.
+	TREE16(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z31, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23)
+
+	// sum((x-c)^2) into Z20: the squares in place (the plane kernel's FMA into zero
+	// rounds the product once, as VMULPS does), then the same tree.
+	VMULPS Z0, Z0, Z0
+	VMULPS Z1, Z1, Z1
+	VMULPS Z2, Z2, Z2
+	VMULPS Z3, Z3, Z3
+	VMULPS Z4, Z4, Z4
+	VMULPS Z5, Z5, Z5
+	VMULPS Z6, Z6, Z6
+	VMULPS Z7, Z7, Z7
+	VMULPS Z8, Z8, Z8
+	VMULPS Z9, Z9, Z9
+	VMULPS Z10, Z10, Z10
+	VMULPS Z11, Z11, Z11
+	VMULPS Z12, Z12, Z12
+	VMULPS Z13, Z13, Z13
+	VMULPS Z14, Z14, Z14
+	VMULPS Z15, Z15, Z15
+	TREE16(Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15, Z31, Z20, Z17, Z18, Z19, Z21, Z22, Z23, Z24)
+
+	// Interleave c (Z29), sum(x-c) (Z16) and sum((x-c)^2) (Z20) into out, 3 per plane:
+	// K2, K3 and K4 hold the positions q of a 16-value output with q%3 = 0, 1, 2.
+	VMOVUPS bnIlv3<>+0(SB), Z25
+	VMOVUPS bnIlv3<>+64(SB), Z26
+	VMOVUPS bnIlv3<>+128(SB), Z27
+	VPERMPS Z29, Z25, Z0
+	VPERMPS Z16, Z25, K3, Z0
+	VPERMPS Z20, Z25, K4, Z0
+	VPERMPS Z29, Z26, Z1
+	VPERMPS Z16, Z26, K2, Z1
+	VPERMPS Z20, Z26, K3, Z1
+	VPERMPS Z29, Z27, Z2
+	VPERMPS Z16, Z27, K4, Z2
+	VPERMPS Z20, Z27, K2, Z2
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	ADDQ    $192, DI
+	DECQ    DX
+	JMP     s16group
+
+s16done:
+	VZEROUPPER
+	RET
+
+// Index tables of bnCombineAVX512: positions 3j, 3j+1 and 3j+2 of 24 values.
+DATA bnDil3<>+0(SB)/4, $0
+DATA bnDil3<>+4(SB)/4, $3
+DATA bnDil3<>+8(SB)/4, $6
+DATA bnDil3<>+12(SB)/4, $9
+DATA bnDil3<>+16(SB)/4, $12
+DATA bnDil3<>+20(SB)/4, $15
+DATA bnDil3<>+24(SB)/4, $18
+DATA bnDil3<>+28(SB)/4, $21
+DATA bnDil3<>+32(SB)/4, $1
+DATA bnDil3<>+36(SB)/4, $4
+DATA bnDil3<>+40(SB)/4, $7
+DATA bnDil3<>+44(SB)/4, $10
+DATA bnDil3<>+48(SB)/4, $13
+DATA bnDil3<>+52(SB)/4, $16
+DATA bnDil3<>+56(SB)/4, $19
+DATA bnDil3<>+60(SB)/4, $22
+DATA bnDil3<>+64(SB)/4, $2
+DATA bnDil3<>+68(SB)/4, $5
+DATA bnDil3<>+72(SB)/4, $8
+DATA bnDil3<>+76(SB)/4, $11
+DATA bnDil3<>+80(SB)/4, $14
+DATA bnDil3<>+84(SB)/4, $17
+DATA bnDil3<>+88(SB)/4, $20
+DATA bnDil3<>+92(SB)/4, $23
+GLOBL bnDil3<>(SB), RODATA|NOPTR, $96
+
+// func bnCombineAVX512(st *float32, n int, h float64, s, q *float64)
+// For each of n channels j, 8 at a time (n is a multiple of 8), with c, d, m =
+// st[3j:3j+3] in float64, it sets s[j] += h*c + d and q[j] += m + c*(2*d + h*c): the
+// float64 operations of combineStats, each rounded, in the same order.
+TEXT ·bnCombineAVX512(SB), NOSPLIT, $0-40
+	MOVQ         st+0(FP), SI
+	MOVQ         n+8(FP), DX
+	VBROADCASTSD h+16(FP), Z31
+	MOVQ         s+24(FP), DI
+	MOVQ         q+32(FP), R8
+	VMOVUPS      bnDil3<>+0(SB), Y28
+	VMOVUPS      bnDil3<>+32(SB), Y29
+	VMOVUPS      bnDil3<>+64(SB), Y30
+	MOVL         $0xff, AX
+	KMOVW        AX, K1
+
+cbloop:
+	CMPQ        DX, $8
+	JLT         cbdone
+	VMOVUPS     (SI), Z0
+	VMOVUPS.Z   64(SI), K1, Z1
+	VMOVAPS     Z28, Z2
+	VPERMI2PS   Z1, Z0, Z2
+	VMOVAPS     Z29, Z3
+	VPERMI2PS   Z1, Z0, Z3
+	VMOVAPS     Z30, Z4
+	VPERMI2PS   Z1, Z0, Z4
+	VCVTPS2PD   Y2, Z2
+	VCVTPS2PD   Y3, Z3
+	VCVTPS2PD   Y4, Z4
+	VMULPD      Z2, Z31, Z5
+	VADDPD      Z3, Z5, Z6
+	VADDPD      (DI), Z6, Z6
+	VMOVUPD     Z6, (DI)
+	VADDPD      Z3, Z3, Z7
+	VADDPD      Z5, Z7, Z7
+	VMULPD      Z7, Z2, Z7
+	VADDPD      Z7, Z4, Z7
+	VADDPD      (R8), Z7, Z7
+	VMOVUPD     Z7, (R8)
+	ADDQ        $96, SI
+	ADDQ        $64, DI
+	ADDQ        $64, R8
+	SUBQ        $8, DX
+	JMP         cbloop
+
+cbdone:
+	VZEROUPPER
+	RET

@@ -40,3 +40,11 @@ func globalPool16AVX512(x *float32, groups int, y *float32, area float32) {
 func globalPoolBwdAVX512(dx *float32, hw, planes int, dy *float32, area float32) {
 	panic("ops: no assembly on this architecture")
 }
+
+func bnStats16AVX512(x *float32, groups, stride int, out *float32) {
+	panic("ops: no assembly on this architecture")
+}
+
+func bnCombineAVX512(st *float32, n int, h float64, s, q *float64) {
+	panic("ops: no assembly on this architecture")
+}

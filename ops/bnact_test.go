@@ -445,3 +445,132 @@ func (u *unfused) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 
 func (u *unfused) OutShape(in Shape) (Shape, error) { return in, nil }
 func (u *unfused) Cost(Shape) Cost                  { return Cost{} }
+
+// bnStatsSizes are plane sizes around the statistics kernels' 16- and 32-value steps
+// and the reference network's 4x4, 7x7, 14x14 and 28x28 planes; bnStatsCounts are
+// plane counts around the 16-plane groups of bnStats16AVX512.
+var (
+	bnStatsSizes  = []int{1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 100, 196, 784}
+	bnStatsCounts = []int{1, 3, 15, 16, 17, 31, 32, 35, 48, 64}
+)
+
+// bnStatsInput returns planes planes of hw values stride apart with a mean far
+// from 0 (as a channel's can be), some negative zeros, whose sign the kernels'
+// additions to zero must treat alike, and whole planes of -0.
+func bnStatsInput(rng *rand.Rand, hw, planes, stride int) []float32 {
+	x := make([]float32, (planes-1)*stride+hw)
+	for i := range x {
+		switch rng.IntN(16) {
+		case 0:
+			x[i] = float32(math.Copysign(0, -1))
+		default:
+			x[i] = float32(rng.NormFloat64()*3 + 20)
+		}
+	}
+	if planes > 2 {
+		for i := range hw {
+			x[2*stride+i] = float32(math.Copysign(0, -1))
+		}
+	}
+	return x
+}
+
+// TestBNStatsKernels checks that the statistics kernels give the same bits whichever
+// runs: the Go kernel (bnStatsLanes), the AVX-512 plane kernel called one plane at a
+// time, and bnStatsPlanes with the AVX-512 kernels, which takes 4x4 planes 16 at a
+// time.
+func TestBNStatsKernels(t *testing.T) {
+	asm := useBNAsm // without AVX-512, the Go kernel is compared with itself
+	defer func() { useBNAsm = asm }()
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, hw := range bnStatsSizes {
+		for _, planes := range bnStatsCounts {
+			for _, stride := range []int{hw, hw + 5} {
+				x := bnStatsInput(rng, hw, planes, stride)
+				var outs [3][]float32
+				for i := range outs {
+					outs[i] = make([]float32, 3*planes)
+				}
+				useBNAsm = false
+				bnStatsPlanes(x, hw, planes, stride, outs[0])
+				useBNAsm = asm
+				bnStatsPlanes(x, hw, planes, stride, outs[1])
+				for p := range planes {
+					if asm {
+						bnStatsAVX512(&x[p*stride], hw, 1, 0, &outs[2][3*p])
+					} else {
+						c, d, m := bnStatsLanes(x[p*stride : p*stride+hw])
+						outs[2][3*p], outs[2][3*p+1], outs[2][3*p+2] = c, d, m
+					}
+				}
+				for i := range outs[0] {
+					want := math.Float32bits(outs[2][i])
+					for k, name := range []string{"go", "bnStatsPlanes"} {
+						if got := math.Float32bits(outs[k][i]); got != want {
+							t.Fatalf("hw %d, %d planes, stride %d: %s value %d of plane %d = %v, want %v (one plane per call)",
+								hw, planes, stride, name, i%3, i/3, outs[k][i], outs[2][i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestFMA32 checks fma32 against products and sums that are exact in float32, and
+// against sums whose float64 value falls on the midpoint of two float32 values
+// while the exact sum lies just off it, where rounding twice would be wrong.
+func TestFMA32(t *testing.T) {
+	one := float32(1)
+	ulp := math.Nextafter32(one, 2) - one // 2^-23
+	tests := []struct {
+		a, b, c, want float32
+	}{
+		{2, 3, 1, 7},
+		{-2, 3, 6, 0},
+		{0, 5, float32(math.Copysign(0, -1)), 0},
+		// (1+2^-23)(1+2^-23) = 1 + 2^-22 + 2^-46: 2^-46 is below half an ulp of the
+		// result, so it rounds to 1 + 2^-22.
+		{one + ulp, one + ulp, 0, one + 2*ulp},
+		// (1+2^-12)^2 - 1 = 2^-11 + 2^-24, exact in float32 after the FMA.
+		{one + ulp*(1<<11), one + ulp*(1<<11), -1, ulp*(1<<12) + ulp/2},
+		// 2^-24(1+2^-15)(1-2^-15) + (1+2^-23) = 1 + 3*2^-24 - 2^-54 exactly: in
+		// float64 it rounds onto the midpoint 1 + 3*2^-24 of 1+2^-23 and 1+2^-22,
+		// which rounds (ties to even) up to 1+2^-22; the exact sum is below it.
+		{ulp / 2 * (1 + ulp*(1<<8)), one - ulp*(1<<8), one + ulp, one + ulp},
+	}
+	for _, tt := range tests {
+		if got := fma32(tt.a, tt.b, tt.c); math.Float32bits(got) != math.Float32bits(tt.want) {
+			t.Errorf("fma32(%v, %v, %v) = %v, want %v", tt.a, tt.b, tt.c, got, tt.want)
+		}
+	}
+}
+
+// TestCombineStatsKernels checks that the AVX-512 combination of per-plane
+// statistics gives the bits of the Go loop, on channel counts around its 8-channel
+// steps.
+func TestCombineStatsKernels(t *testing.T) {
+	asm := useBNAsm
+	defer func() { useBNAsm = asm }()
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{1, 7, 8, 9, 16, 23, 64, 385} {
+		st := make([]float32, 3*n)
+		for i := range st {
+			st[i] = float32(rng.NormFloat64() * 100)
+		}
+		var s, q [2][]float64
+		for k, on := range []bool{false, asm} {
+			useBNAsm = on
+			s[k], q[k] = make([]float64, n), make([]float64, n)
+			for i := range n {
+				s[k][i], q[k][i] = float64(i)/3, float64(i)*7
+			}
+			combineStats(st, 49, s[k], q[k])
+		}
+		for j := range n {
+			if math.Float64bits(s[1][j]) != math.Float64bits(s[0][j]) || math.Float64bits(q[1][j]) != math.Float64bits(q[0][j]) {
+				t.Fatalf("%d channels: channel %d = %v, %v (avx512), want %v, %v (go)", n, j, s[1][j], q[1][j], s[0][j], q[0][j])
+			}
+		}
+	}
+}
