@@ -42,6 +42,10 @@ func s2dxPairAVX512(dy, dx, w *float32, vec, ent, pidx *int32, km *uint16, kw, v
 	panic("dwconv: no assembly on this architecture")
 }
 
+func s2dxPair2AVX512(dy, dx, w *float32, vec, ent, pidx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool) {
+	panic("dwconv: no assembly on this architecture")
+}
+
 func conv1AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, count, srcStride, dstStride, wStride, biasStride int, accumulate bool) {
 	panic("dwconv: no assembly on this architecture")
 }

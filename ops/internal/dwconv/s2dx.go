@@ -20,6 +20,7 @@ import "fmt"
 // as one accumulator per column, with half the permutations.
 type s2dx struct {
 	g, vecs int
+	halves  bool     // w > 16: vectors 2r and 2r+1 are the halves of input row r
 	pairs   bool     // dilW is odd: columns 2s and 2s+1 share a permutation
 	vec     []int32  // per vector: entries, first idx row (phase*KW), dx offset, store mask
 	ent     []int32  // per entry: weight-row offset in bytes, A offset, B offset, A mask | B mask<<16
@@ -38,6 +39,7 @@ func newS2dx(p *S2Plan, padH, padW, dilH, dilW int) s2dx {
 		d.g = 2
 	case w > 16:
 		phases = 2
+		d.halves = true
 	}
 	// col returns the output column of input column c through kernel column k,
 	// or -1 when there is none.
@@ -150,6 +152,11 @@ func (p *S2Plan) InputGradPlanes(dx, dy, w []float32, s Strides, accumulate bool
 		panic(fmt.Sprintf("dwconv: S2Plan.InputGradPlanes %+v with %d dx, %d dy, %d weights; plane needs %d, %d, %d",
 			s, len(dx), len(dy), len(w), p.SrcLen(), p.DstLen(), kk))
 	}
+	if useAsm && p.dx.pairs && p.dx.halves {
+		s2dxPair2AVX512(&dy[0], &dx[0], &w[0], &p.dx.vec[0], &p.dx.ent[0], &p.dx.pidx[0], &p.dx.km[0],
+			p.KW, p.dx.vecs, s.Count, 4*s.Src, 4*s.Dst, 4*s.W, accumulate)
+		return
+	}
 	if useAsm && p.dx.pairs {
 		s2dxPairAVX512(&dy[0], &dx[0], &w[0], &p.dx.vec[0], &p.dx.ent[0], &p.dx.pidx[0], &p.dx.km[0],
 			p.KW, p.dx.vecs, s.Count, 4*s.Src, 4*s.Dst, 4*s.W, accumulate)
@@ -220,7 +227,7 @@ func s2dxGeneric(p *S2Plan, dx, dy, w []float32, accumulate bool) {
 	}
 }
 
-// s2dxPairGeneric is the pure-Go twin of s2dxPairAVX512 for one plane: kernel
+// s2dxPairGeneric is the pure-Go twin of s2dxPairAVX512 and s2dxPair2AVX512 for one plane: kernel
 // columns 2s and 2s+1 read one permutation and add into one accumulator, each on
 // its own lanes.
 func s2dxPairGeneric(p *S2Plan, dx, dy, w []float32, accumulate bool) {

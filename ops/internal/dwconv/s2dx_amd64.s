@@ -266,3 +266,198 @@ pput:
 pdone:
 	VZEROUPPER
 	RET
+
+// func s2dxPair2AVX512(dy, dx, w *float32, vec, ent, pidx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool)
+// s2dxPairAVX512 for planes wider than 16 (one input row is two vectors, phases 0
+// and 1, with the same entries and only A loaded): both halves of a row at once,
+// each output-gradient row loaded once for both, each half summing as
+// s2dxPairAVX512 does (Z10-Z14 the left half, Z15-Z19 the right one). vecs is even.
+TEXT ·s2dxPair2AVX512(SB), NOSPLIT, $0-105
+qplane:
+	CMPQ count+72(FP), $0
+	JLE  qdone
+	MOVQ dy+0(FP), SI
+	MOVQ dx+8(FP), DI
+	MOVQ w+16(FP), R12
+	MOVQ vec+24(FP), R8
+	MOVQ ent+32(FP), R9
+	MOVQ vecs+64(FP), CX
+	SHRQ $1, CX
+	MOVQ kw+56(FP), DX
+	MOVQ pidx+40(FP), R13
+	MOVQ DX, AX
+	SHLQ $6, AX
+	LEAQ (R13)(AX*1), R10 // phase 1's pair indices
+	MOVQ km+48(FP), R14
+	LEAQ (R14)(DX*2), R11 // phase 1's column masks
+	VPXORD Z3, Z3, Z3     // B: never indexed, the indices stay below 16
+
+qvec:
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	MOVLQSX 0(R8), BX // entries, the same for both halves
+	TESTQ   BX, BX
+	JZ      qsum
+
+qent:
+	MOVLQSX 0(R9), AX
+	LEAQ    (R12)(AX*1), R15
+	MOVLQSX 4(R9), AX
+	KMOVW   12(R9), K1
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	ADDQ    $16, R9
+	VMOVUPS (0)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	KMOVW   (0)(R14), K4
+	VFMADD231PS.BCST (0)(R15), Z4, K4, Z10
+	CMPQ DX, $1
+	JEQ  qhalf1
+	KMOVW   (2)(R14), K4
+	VFMADD231PS.BCST (4)(R15), Z4, K4, Z10
+	CMPQ DX, $2
+	JEQ  qhalf1
+	VMOVUPS (64)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	KMOVW   (4)(R14), K4
+	VFMADD231PS.BCST (8)(R15), Z4, K4, Z11
+	CMPQ DX, $3
+	JEQ  qhalf1
+	KMOVW   (6)(R14), K4
+	VFMADD231PS.BCST (12)(R15), Z4, K4, Z11
+	CMPQ DX, $4
+	JEQ  qhalf1
+	VMOVUPS (128)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	KMOVW   (8)(R14), K4
+	VFMADD231PS.BCST (16)(R15), Z4, K4, Z12
+	CMPQ DX, $5
+	JEQ  qhalf1
+	KMOVW   (10)(R14), K4
+	VFMADD231PS.BCST (20)(R15), Z4, K4, Z12
+	CMPQ DX, $6
+	JEQ  qhalf1
+	VMOVUPS (192)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	KMOVW   (12)(R14), K4
+	VFMADD231PS.BCST (24)(R15), Z4, K4, Z13
+	CMPQ DX, $7
+	JEQ  qhalf1
+	KMOVW   (14)(R14), K4
+	VFMADD231PS.BCST (28)(R15), Z4, K4, Z13
+	CMPQ DX, $8
+	JEQ  qhalf1
+	VMOVUPS (256)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	KMOVW   (16)(R14), K4
+	VFMADD231PS.BCST (32)(R15), Z4, K4, Z14
+
+qhalf1:
+	VMOVUPS (0)(R10), Z5
+	VPERMI2PS Z3, Z2, Z5
+	KMOVW   (0)(R11), K4
+	VFMADD231PS.BCST (0)(R15), Z5, K4, Z15
+	CMPQ DX, $1
+	JEQ  qentend
+	KMOVW   (2)(R11), K4
+	VFMADD231PS.BCST (4)(R15), Z5, K4, Z15
+	CMPQ DX, $2
+	JEQ  qentend
+	VMOVUPS (64)(R10), Z5
+	VPERMI2PS Z3, Z2, Z5
+	KMOVW   (4)(R11), K4
+	VFMADD231PS.BCST (8)(R15), Z5, K4, Z16
+	CMPQ DX, $3
+	JEQ  qentend
+	KMOVW   (6)(R11), K4
+	VFMADD231PS.BCST (12)(R15), Z5, K4, Z16
+	CMPQ DX, $4
+	JEQ  qentend
+	VMOVUPS (128)(R10), Z5
+	VPERMI2PS Z3, Z2, Z5
+	KMOVW   (8)(R11), K4
+	VFMADD231PS.BCST (16)(R15), Z5, K4, Z17
+	CMPQ DX, $5
+	JEQ  qentend
+	KMOVW   (10)(R11), K4
+	VFMADD231PS.BCST (20)(R15), Z5, K4, Z17
+	CMPQ DX, $6
+	JEQ  qentend
+	VMOVUPS (192)(R10), Z5
+	VPERMI2PS Z3, Z2, Z5
+	KMOVW   (12)(R11), K4
+	VFMADD231PS.BCST (24)(R15), Z5, K4, Z18
+	CMPQ DX, $7
+	JEQ  qentend
+	KMOVW   (14)(R11), K4
+	VFMADD231PS.BCST (28)(R15), Z5, K4, Z18
+	CMPQ DX, $8
+	JEQ  qentend
+	VMOVUPS (256)(R10), Z5
+	VPERMI2PS Z3, Z2, Z5
+	KMOVW   (16)(R11), K4
+	VFMADD231PS.BCST (32)(R15), Z5, K4, Z19
+
+qentend:
+	DECQ BX
+	JNZ  qent
+	MOVLQSX 0(R8), AX // skip the right half's copy of the entries
+	SHLQ    $4, AX
+	ADDQ    AX, R9
+
+qsum:
+	CMPQ DX, $2
+	JLE  qstore
+	VADDPS Z11, Z10, Z10
+	VADDPS Z16, Z15, Z15
+	CMPQ DX, $4
+	JLE  qstore
+	VADDPS Z12, Z10, Z10
+	VADDPS Z17, Z15, Z15
+	CMPQ DX, $6
+	JLE  qstore
+	VADDPS Z13, Z10, Z10
+	VADDPS Z18, Z15, Z15
+	CMPQ DX, $8
+	JLE  qstore
+	VADDPS Z14, Z10, Z10
+	VADDPS Z19, Z15, Z15
+
+qstore:
+	MOVLQSX 8(R8), AX // dx offsets in bytes
+	MOVLQSX 24(R8), BX
+	KMOVW   12(R8), K3
+	KMOVW   28(R8), K2
+	CMPB    accumulate+104(FP), $0
+	JEQ     qput
+	VMOVUPS.Z (DI)(AX*1), K3, Z6
+	VADDPS  Z10, Z6, Z10
+	VMOVUPS.Z (DI)(BX*1), K2, Z7
+	VADDPS  Z15, Z7, Z15
+
+qput:
+	VMOVUPS Z10, K3, (DI)(AX*1)
+	VMOVUPS Z15, K2, (DI)(BX*1)
+	ADDQ    $32, R8
+	DECQ    CX
+	JNZ     qvec
+
+	MOVQ dyStride+80(FP), AX
+	ADDQ AX, dy+0(FP)
+	MOVQ dxStride+88(FP), AX
+	ADDQ AX, dx+8(FP)
+	MOVQ wStride+96(FP), AX
+	ADDQ AX, w+16(FP)
+	DECQ count+72(FP)
+	JMP  qplane
+
+qdone:
+	VZEROUPPER
+	RET
