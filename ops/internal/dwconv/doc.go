@@ -25,6 +25,12 @@
 // gradient is written straight into the input-gradient plane the same way, one
 // permutation of the output-gradient rows per tap (S2Plan.InputGradPlanes); the
 // phases (Deinterleave, Plan, InterleavePlanes) remain for planes S2Plan cannot take.
+// Permutations and loads are what these kernels spend, so they share them where the
+// sums allow it without changing their order: with one output row per vector the
+// forward takes two output rows at a time, permuting each input row once for both;
+// with an odd column dilation the input gradient permutes once for kernel columns
+// 2s and 2s+1, whose lanes are disjoint, and on planes wider than 16 it computes
+// both halves of an input row from one load of each output-gradient row.
 //
 // The kernels run in AVX-512 assembly when the CPU has it (checked at run time with
 // golang.org/x/sys/cpu) and in the pure-Go twins otherwise; both compute the same

@@ -25,6 +25,9 @@ func interleaveAVX512(src, dst *float32, h, w, rows, pitch, count int)
 func s2convAVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dstStride, wStride, biasStride int)
 
 //go:noescape
+func s2conv2AVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dstStride, wStride, biasStride, shift int)
+
+//go:noescape
 func s2wgradAVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dyStride, dwvStride int)
 
 //go:noescape

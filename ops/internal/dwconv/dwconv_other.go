@@ -26,6 +26,10 @@ func s2convAVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *i
 	panic("dwconv: no assembly on this architecture")
 }
 
+func s2conv2AVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dstStride, wStride, biasStride, shift int) {
+	panic("dwconv: no assembly on this architecture")
+}
+
 func s2wgradAVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dyStride, dwvStride int) {
 	panic("dwconv: no assembly on this architecture")
 }

@@ -15,6 +15,7 @@ import "fmt"
 type S2Plan struct {
 	H, W, OH, OW, KH, KW int
 	g, vecs              int
+	shift                int      // > 0: ConvPlanes takes vectors two at a time (see s2conv2AVX512)
 	rows                 []int32  // per (vector, kernel row): offsets of the A and B loads
 	rmask                []uint16 // per (vector, kernel row): lane masks of the A and B loads
 	idx                  []int32  // per kernel column: 16 lanes of indices into A||B
@@ -56,9 +57,17 @@ func NewS2Plan(h, w, oh, ow, kh, kw, padH, padW, dilH, dilW int) (*S2Plan, error
 			p.idx[k*16+l] = v
 		}
 	}
-	p.rows = make([]int32, p.vecs*kh*2)
-	p.rmask = make([]uint16, p.vecs*kh*2)
-	p.store = make([]uint16, p.vecs)
+	// With one output row per vector, vector v+1's kernel row k reads the input
+	// row of vector v's kernel row k+2/dilH: a pair of vectors shares rows. The
+	// tables then hold one vector more (masks 0) for a last pair of an odd count.
+	tv := p.vecs
+	if p.g == 1 && 2%dilH == 0 && 2/dilH <= kh {
+		p.shift = 2 / dilH
+		tv++
+	}
+	p.rows = make([]int32, tv*kh*2)
+	p.rmask = make([]uint16, tv*kh*2)
+	p.store = make([]uint16, tv)
 	for v := 0; v < p.vecs; v++ {
 		p.store[v] = laneMask(min(p.g, oh-v*p.g) * ow)
 		for k := 0; k < kh; k++ {
@@ -113,6 +122,11 @@ func (p *S2Plan) ConvPlanes(dst, src, w, bias []float32, s Strides) {
 		if bias != nil {
 			bp = &bias[0]
 		}
+		if p.shift > 0 {
+			s2conv2AVX512(&src[0], &dst[0], &w[0], bp, &p.rows[0], &p.rmask[0], &p.idx[0], &p.store[0],
+				p.KH, p.KW, p.vecs, 4*p.g*p.OW, s.Count, 4*s.Src, 4*s.Dst, 4*s.W, 4*s.B, p.shift)
+			return
+		}
 		s2convAVX512(&src[0], &dst[0], &w[0], bp, &p.rows[0], &p.rmask[0], &p.idx[0], &p.store[0],
 			p.KH, p.KW, p.vecs, 4*p.g*p.OW, s.Count, 4*s.Src, 4*s.Dst, 4*s.W, 4*s.B)
 		return
@@ -164,7 +178,7 @@ func (p *S2Plan) loadRows(a *[32]float32, src []float32, v, k int) {
 	}
 }
 
-// s2convGeneric is the pure-Go twin of s2convAVX512: each kernel column sums into
+// s2convGeneric is the pure-Go twin of s2convAVX512 and s2conv2AVX512: each kernel column sums into
 // an accumulator of its own (the first starts at the bias), which are added in
 // column order at the end; separate sums keep the dependency chains short.
 func s2convGeneric(p *S2Plan, dst, src, w []float32, bias float32) {

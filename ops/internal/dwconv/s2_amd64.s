@@ -321,3 +321,325 @@ wnext:
 wdone:
 	VZEROUPPER
 	RET
+
+// func s2conv2AVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dstStride, wStride, biasStride, shift int)
+// s2convAVX512 two vectors at a time when vector v+1's kernel row k reads the
+// input rows of vector v's kernel row k+shift (one output row per vector, shift =
+// 2/dilH, at most kh): the kh+shift input rows of the pair are loaded and permuted
+// once, and each permutation feeds both vectors' accumulators (Z10-Z18 for v,
+// Z19-Z27 for v+1), each adding the same terms in the same order as s2convAVX512.
+// The tables hold a vector past the last (masks 0), so an odd count of vectors
+// ends with a pair whose second vector loads zeros and stores nothing.
+TEXT ·s2conv2AVX512(SB), NOSPLIT, $0-144
+cplane:
+	CMPQ count+96(FP), $0
+	JLE  cdone
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ rows+32(FP), R8
+	MOVQ rmask+40(FP), R9
+	MOVQ store+56(FP), R11
+	MOVQ vecs+80(FP), CX
+	INCQ CX
+	SHRQ $1, CX // pairs
+	MOVQ kw+72(FP), DX
+	VPXORD Z31, Z31, Z31
+	MOVQ bias+24(FP), AX
+	TESTQ AX, AX
+	JEQ  cpair
+	VBROADCASTSS (AX), Z31
+	MOVQ biasStride+128(FP), BX
+	ADDQ BX, bias+24(FP)
+
+cpair:
+	VMOVAPS Z31, Z10
+	VMOVAPS Z31, Z19
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	MOVQ w+16(FP), R12 // v's weights of kernel row u
+	MOVQ w+16(FP), R10 // v+1's weights of kernel row u-shift
+	MOVQ idx+48(FP), R13
+	MOVQ shift+136(FP), BX
+
+cu1: // u < shift: v only
+	MOVLQSX 0(R8), AX
+	KMOVW   0(R9), K1
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVLQSX 4(R8), AX
+	KMOVW   2(R9), K2
+	VMOVUPS.Z (SI)(AX*4), K2, Z3
+	ADDQ $8, R8
+	ADDQ $4, R9
+	VMOVUPS (0)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (0)(R12), Z4, Z10
+	CMPQ DX, $1
+	JEQ  cu1end
+	VMOVUPS (64)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (4)(R12), Z4, Z11
+	CMPQ DX, $2
+	JEQ  cu1end
+	VMOVUPS (128)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (8)(R12), Z4, Z12
+	CMPQ DX, $3
+	JEQ  cu1end
+	VMOVUPS (192)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (12)(R12), Z4, Z13
+	CMPQ DX, $4
+	JEQ  cu1end
+	VMOVUPS (256)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (16)(R12), Z4, Z14
+	CMPQ DX, $5
+	JEQ  cu1end
+	VMOVUPS (320)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (20)(R12), Z4, Z15
+	CMPQ DX, $6
+	JEQ  cu1end
+	VMOVUPS (384)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (24)(R12), Z4, Z16
+	CMPQ DX, $7
+	JEQ  cu1end
+	VMOVUPS (448)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (28)(R12), Z4, Z17
+	CMPQ DX, $8
+	JEQ  cu1end
+	VMOVUPS (512)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (32)(R12), Z4, Z18
+
+cu1end:
+	LEAQ (R12)(DX*4), R12
+	DECQ BX
+	JNZ  cu1
+	MOVQ kh+64(FP), BX
+	SUBQ shift+136(FP), BX
+	JZ   cu3pre
+
+cu2: // shift <= u < kh: both
+	MOVLQSX 0(R8), AX
+	KMOVW   0(R9), K1
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVLQSX 4(R8), AX
+	KMOVW   2(R9), K2
+	VMOVUPS.Z (SI)(AX*4), K2, Z3
+	ADDQ $8, R8
+	ADDQ $4, R9
+	VMOVUPS (0)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (0)(R12), Z4, Z10
+	VFMADD231PS.BCST (0)(R10), Z4, Z19
+	CMPQ DX, $1
+	JEQ  cu2end
+	VMOVUPS (64)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (4)(R12), Z4, Z11
+	VFMADD231PS.BCST (4)(R10), Z4, Z20
+	CMPQ DX, $2
+	JEQ  cu2end
+	VMOVUPS (128)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (8)(R12), Z4, Z12
+	VFMADD231PS.BCST (8)(R10), Z4, Z21
+	CMPQ DX, $3
+	JEQ  cu2end
+	VMOVUPS (192)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (12)(R12), Z4, Z13
+	VFMADD231PS.BCST (12)(R10), Z4, Z22
+	CMPQ DX, $4
+	JEQ  cu2end
+	VMOVUPS (256)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (16)(R12), Z4, Z14
+	VFMADD231PS.BCST (16)(R10), Z4, Z23
+	CMPQ DX, $5
+	JEQ  cu2end
+	VMOVUPS (320)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (20)(R12), Z4, Z15
+	VFMADD231PS.BCST (20)(R10), Z4, Z24
+	CMPQ DX, $6
+	JEQ  cu2end
+	VMOVUPS (384)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (24)(R12), Z4, Z16
+	VFMADD231PS.BCST (24)(R10), Z4, Z25
+	CMPQ DX, $7
+	JEQ  cu2end
+	VMOVUPS (448)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (28)(R12), Z4, Z17
+	VFMADD231PS.BCST (28)(R10), Z4, Z26
+	CMPQ DX, $8
+	JEQ  cu2end
+	VMOVUPS (512)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (32)(R12), Z4, Z18
+	VFMADD231PS.BCST (32)(R10), Z4, Z27
+
+cu2end:
+	LEAQ (R12)(DX*4), R12
+	LEAQ (R10)(DX*4), R10
+	DECQ BX
+	JNZ  cu2
+
+cu3pre: // v+1's kernel rows kh-shift.. kh-1 follow v's table
+	MOVQ kh+64(FP), AX
+	SUBQ shift+136(FP), AX
+	LEAQ (R8)(AX*8), R8
+	LEAQ (R9)(AX*4), R9
+	MOVQ shift+136(FP), BX
+
+cu3: // kh <= u < kh+shift: v+1 only
+	MOVLQSX 0(R8), AX
+	KMOVW   0(R9), K1
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVLQSX 4(R8), AX
+	KMOVW   2(R9), K2
+	VMOVUPS.Z (SI)(AX*4), K2, Z3
+	ADDQ $8, R8
+	ADDQ $4, R9
+	VMOVUPS (0)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (0)(R10), Z4, Z19
+	CMPQ DX, $1
+	JEQ  cu3end
+	VMOVUPS (64)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (4)(R10), Z4, Z20
+	CMPQ DX, $2
+	JEQ  cu3end
+	VMOVUPS (128)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (8)(R10), Z4, Z21
+	CMPQ DX, $3
+	JEQ  cu3end
+	VMOVUPS (192)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (12)(R10), Z4, Z22
+	CMPQ DX, $4
+	JEQ  cu3end
+	VMOVUPS (256)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (16)(R10), Z4, Z23
+	CMPQ DX, $5
+	JEQ  cu3end
+	VMOVUPS (320)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (20)(R10), Z4, Z24
+	CMPQ DX, $6
+	JEQ  cu3end
+	VMOVUPS (384)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (24)(R10), Z4, Z25
+	CMPQ DX, $7
+	JEQ  cu3end
+	VMOVUPS (448)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (28)(R10), Z4, Z26
+	CMPQ DX, $8
+	JEQ  cu3end
+	VMOVUPS (512)(R13), Z4
+	VPERMI2PS Z3, Z2, Z4
+	VFMADD231PS.BCST (32)(R10), Z4, Z27
+
+cu3end:
+	LEAQ (R10)(DX*4), R10
+	DECQ BX
+	JNZ  cu3
+
+	CMPQ DX, $1
+	JEQ  csum2
+	VADDPS Z11, Z10, Z10
+	CMPQ DX, $2
+	JEQ  csum2
+	VADDPS Z12, Z10, Z10
+	CMPQ DX, $3
+	JEQ  csum2
+	VADDPS Z13, Z10, Z10
+	CMPQ DX, $4
+	JEQ  csum2
+	VADDPS Z14, Z10, Z10
+	CMPQ DX, $5
+	JEQ  csum2
+	VADDPS Z15, Z10, Z10
+	CMPQ DX, $6
+	JEQ  csum2
+	VADDPS Z16, Z10, Z10
+	CMPQ DX, $7
+	JEQ  csum2
+	VADDPS Z17, Z10, Z10
+	CMPQ DX, $8
+	JEQ  csum2
+	VADDPS Z18, Z10, Z10
+
+csum2:
+	CMPQ DX, $1
+	JEQ  cstore
+	VADDPS Z20, Z19, Z19
+	CMPQ DX, $2
+	JEQ  cstore
+	VADDPS Z21, Z19, Z19
+	CMPQ DX, $3
+	JEQ  cstore
+	VADDPS Z22, Z19, Z19
+	CMPQ DX, $4
+	JEQ  cstore
+	VADDPS Z23, Z19, Z19
+	CMPQ DX, $5
+	JEQ  cstore
+	VADDPS Z24, Z19, Z19
+	CMPQ DX, $6
+	JEQ  cstore
+	VADDPS Z25, Z19, Z19
+	CMPQ DX, $7
+	JEQ  cstore
+	VADDPS Z26, Z19, Z19
+	CMPQ DX, $8
+	JEQ  cstore
+	VADDPS Z27, Z19, Z19
+
+cstore:
+	KMOVW  0(R11), K3
+	VMOVUPS Z10, K3, 0(DI)
+	ADDQ vstride+88(FP), DI
+	KMOVW  2(R11), K3
+	VMOVUPS Z19, K3, 0(DI)
+	ADDQ vstride+88(FP), DI
+	ADDQ $4, R11 // R8 and R9 are at the next pair's tables
+	DECQ CX
+	JNZ  cpair
+
+	MOVQ srcStride+104(FP), AX
+	ADDQ AX, src+0(FP)
+	MOVQ dstStride+112(FP), AX
+	ADDQ AX, dst+8(FP)
+	MOVQ wStride+120(FP), AX
+	ADDQ AX, w+16(FP)
+	DECQ count+96(FP)
+	JMP  cplane
+
+cdone:
+	VZEROUPPER
+	RET
