@@ -217,9 +217,12 @@ func bnActFwdPlanes(x, y []float32, hw, planes, xstride, ystride int, a, b []flo
 }
 
 // bnActBackReducePlanes writes sum(gm) and sum((x-mean[p])*gm) of each plane to
-// out[2p:2p+2], where gm is dy, or with mask dy where x*a[p]+b[p] is inside (lo, hi)
-// and 0 elsewhere: the gradient at the batch norm's output. dy's planes are dystride
-// values apart, x's xstride.
+// out[2p:2p+2], where gm is dy, or with mask dy where x*a[p]+b[p] (one rounding) is
+// inside (lo, hi) and 0 elsewhere: the gradient at the batch norm's output. dy's
+// planes are dystride values apart, x's xstride. The Go kernel (bnBackReduceLanes)
+// adds in the AVX-512 kernel's 16 lanes and order, so both give the same bits; on
+// 4x4 planes the AVX-512 kernels take 16 planes per call
+// (bnActBackReduce16AVX512), in that same order.
 func bnActBackReducePlanes(x, dy []float32, hw, planes, xstride, dystride int, a, b, mean []float32, lo, hi float32, mask bool, out []float32) {
 	if planes == 0 {
 		return
@@ -227,24 +230,44 @@ func bnActBackReducePlanes(x, dy []float32, hw, planes, xstride, dystride int, a
 	checkPlanes(len(x), hw, planes, xstride)
 	checkPlanes(len(dy), hw, planes, dystride)
 	_, _, _, _ = a[planes-1], b[planes-1], mean[planes-1], out[2*planes-1]
-	if useBNAsm {
-		bnActBackReduceAVX512(&x[0], &dy[0], hw, planes, xstride*4, dystride*4, &a[0], &b[0], &mean[0], lo, hi, mask, &out[0])
+	if !useBNAsm {
+		for p := 0; p < planes; p++ {
+			s, d := bnBackReduceLanes(x[p*xstride:p*xstride+hw], dy[p*dystride:p*dystride+hw], a[p], b[p], mean[p], lo, hi, mask)
+			out[2*p], out[2*p+1] = s, d
+		}
 		return
 	}
-	for p := 0; p < planes; p++ {
-		xs, gs := x[p*xstride:p*xstride+hw], dy[p*dystride:p*dystride+hw]
-		ap, bp, m := a[p], b[p], mean[p]
-		var s, d float32
-		for i, v := range xs {
-			g := gs[i]
-			if mask && !inside(v*ap+bp, lo, hi) {
+	if g := planes / 16; hw == 16 && g > 0 {
+		bnActBackReduce16AVX512(&x[0], &dy[0], g, xstride*4, dystride*4, &a[0], &b[0], &mean[0], lo, hi, mask, &out[0])
+		if planes == 16*g {
+			return
+		}
+		n := 16 * g
+		x, dy, planes = x[n*xstride:], dy[n*dystride:], planes-n
+		a, b, mean, out = a[n:], b[n:], mean[n:], out[2*n:]
+	}
+	bnActBackReduceAVX512(&x[0], &dy[0], hw, planes, xstride*4, dystride*4, &a[0], &b[0], &mean[0], lo, hi, mask, &out[0])
+}
+
+// bnBackReduceLanes returns sum(gm) and sum((x-m)*gm) over one plane as
+// bnActBackReduceAVX512 computes them: 16 lanes, x*a+b and (x-m)*gm plus the
+// accumulator each rounded once (FMA), the tail's missing lanes 0.
+func bnBackReduceLanes(x, dy []float32, a, b, m, lo, hi float32, mask bool) (float32, float32) {
+	var s, d lanes16
+	for i := 0; i < len(x); i += 16 {
+		for l := range 16 {
+			if i+l >= len(x) {
+				break
+			}
+			v, g := x[i+l], dy[i+l]
+			if mask && !inside(fma32(v, a, b), lo, hi) {
 				g = 0
 			}
-			s += g
-			d += (v - m) * g
+			s[l] += g
+			d[l] = fma32(v-m, g, d[l])
 		}
-		out[2*p], out[2*p+1] = s, d
 	}
+	return s.hsum(), d.hsum()
 }
 
 // bnActBackApplyPlanes sets dx = gm*k[3p] + (x*k[3p+1] + k[3p+2]) with gm as in

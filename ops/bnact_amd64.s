@@ -896,3 +896,164 @@ cbloop:
 cbdone:
 	VZEROUPPER
 	RET
+
+// Index table of bnActBackReduce16AVX512's output: entry q of half j (16 entries
+// each) picks for out[16j+q] the lane of plane p = 8j + q/2 in the trees' results
+// (4*(p%4) + p/4, see RED4), from the sums for even q and, 16 further, from the dot
+// products for odd q.
+DATA bnIlv2<>+0(SB)/4, $0
+DATA bnIlv2<>+4(SB)/4, $16
+DATA bnIlv2<>+8(SB)/4, $4
+DATA bnIlv2<>+12(SB)/4, $20
+DATA bnIlv2<>+16(SB)/4, $8
+DATA bnIlv2<>+20(SB)/4, $24
+DATA bnIlv2<>+24(SB)/4, $12
+DATA bnIlv2<>+28(SB)/4, $28
+DATA bnIlv2<>+32(SB)/4, $1
+DATA bnIlv2<>+36(SB)/4, $17
+DATA bnIlv2<>+40(SB)/4, $5
+DATA bnIlv2<>+44(SB)/4, $21
+DATA bnIlv2<>+48(SB)/4, $9
+DATA bnIlv2<>+52(SB)/4, $25
+DATA bnIlv2<>+56(SB)/4, $13
+DATA bnIlv2<>+60(SB)/4, $29
+DATA bnIlv2<>+64(SB)/4, $2
+DATA bnIlv2<>+68(SB)/4, $18
+DATA bnIlv2<>+72(SB)/4, $6
+DATA bnIlv2<>+76(SB)/4, $22
+DATA bnIlv2<>+80(SB)/4, $10
+DATA bnIlv2<>+84(SB)/4, $26
+DATA bnIlv2<>+88(SB)/4, $14
+DATA bnIlv2<>+92(SB)/4, $30
+DATA bnIlv2<>+96(SB)/4, $3
+DATA bnIlv2<>+100(SB)/4, $19
+DATA bnIlv2<>+104(SB)/4, $7
+DATA bnIlv2<>+108(SB)/4, $23
+DATA bnIlv2<>+112(SB)/4, $11
+DATA bnIlv2<>+116(SB)/4, $27
+DATA bnIlv2<>+120(SB)/4, $15
+DATA bnIlv2<>+124(SB)/4, $31
+GLOBL bnIlv2<>(SB), RODATA|NOPTR, $128
+
+// REDROW computes one plane of 16 values for bnActBackReduce16AVX512: its masked
+// gradient gm into s and (x-mean)*gm into p, rounded once as the plane kernel's FMA
+// into zero rounds it; then it moves the pointers to the next plane. K7 is all ones
+// when nothing is masked. It uses Z16 to Z19 and K2.
+#define REDROW(s, p) \
+	VMOVUPS      (SI), Z16; \
+	VBROADCASTSS (R11), Z17; \
+	VBROADCASTSS (R12), Z18; \
+	VMOVAPS      Z16, Z19; \
+	VFMADD213PS  Z18, Z17, Z19; \
+	VCMPPS       $0x1e, Z28, Z19, K2; \
+	VCMPPS       $0x19, Z29, Z19, K2, K2; \
+	KORW         K7, K2, K2; \
+	VMOVUPS.Z    (DI), K2, s; \
+	VBROADCASTSS (R13), Z17; \
+	VSUBPS       Z17, Z16, Z16; \
+	VMULPS       s, Z16, p; \
+	ADDQ         $4, R11; \
+	ADDQ         $4, R12; \
+	ADDQ         $4, R13; \
+	ADDQ         R8, SI; \
+	ADDQ         R10, DI
+
+// RED1 is HSUM's first step on two planes' vectors r0 and r1: lane i plus lane i+8
+// of each (normalized by adding z, the zero vector, as the plane kernel's additions
+// to zero do to -0), r0's 8 sums in the low half of a, r1's in the high half.
+#define RED1(r0, r1, a, t, z) \
+	VSHUFF32X4 $0x44, r1, r0, t; \
+	VSHUFF32X4 $0xee, r1, r0, a; \
+	VADDPS     a, t, a; \
+	VADDPS     z, a, a
+
+// RED2 is HSUM's second step (lane i plus i+4 of each 8) on two RED1 results: a
+// holds, per 128-bit block, the 4 sums of planes 4m to 4m+3 (r0 held 4m and 4m+1).
+#define RED2(r0, r1, a, t) \
+	VSHUFF32X4 $0x88, r1, r0, t; \
+	VSHUFF32X4 $0xdd, r1, r0, a; \
+	VADDPS     a, t, a
+
+// RED4 is HSUM's last two steps on four RED2 results r0 to r3 (planes 0-3, 4-7,
+// 8-11, 12-15): lane i plus i+2, then lane 0 plus lane 1. Plane p's sum lands in lane
+// 4*(p%4) + p/4 of a.
+#define RED4(r0, r1, r2, r3, a, t, u) \
+	VSHUFPS $0x44, r1, r0, t; \
+	VSHUFPS $0xee, r1, r0, a; \
+	VADDPS  a, t, t; \
+	VSHUFPS $0x44, r3, r2, u; \
+	VSHUFPS $0xee, r3, r2, a; \
+	VADDPS  a, u, u; \
+	VSHUFPS $0x88, u, t, a; \
+	VSHUFPS $0xdd, u, t, u; \
+	VADDPS  u, a, a
+
+// REDPAIR computes two planes and their first step: sums into a, dot products
+// into b.
+#define REDPAIR(a, b) \
+	REDROW(Z20, Z21); \
+	REDROW(Z22, Z23); \
+	RED1(Z20, Z22, a, Z24, Z30); \
+	RED1(Z21, Z23, b, Z24, Z30)
+
+// func bnActBackReduce16AVX512(x, dy *float32, groups, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32)
+// For each of groups groups of 16 planes of 16 values it writes the same bits as
+// bnActBackReduceAVX512 with hw 16: each plane's vectors are computed as there, and
+// the 16 lanes of 16 planes are added in HSUM's order by whole-vector additions
+// after shuffles that bring the lanes to be added together.
+TEXT ·bnActBackReduce16AVX512(SB), NOSPLIT, $0-88
+	MOVQ         x+0(FP), SI
+	MOVQ         dy+8(FP), DI
+	MOVQ         groups+16(FP), DX
+	MOVQ         xstride+24(FP), R8
+	MOVQ         dystride+32(FP), R10
+	MOVQ         a+40(FP), R11
+	MOVQ         b+48(FP), R12
+	MOVQ         mean+56(FP), R13
+	VBROADCASTSS lo+64(FP), Z28
+	VBROADCASTSS hi+68(FP), Z29
+	MOVBQZX      mask+72(FP), R15
+	MOVQ         out+80(FP), R14
+	XORL         AX, AX
+	TESTQ        R15, R15
+	JNE          r16mask
+	MOVL         $0xffff, AX
+
+r16mask:
+	KMOVW  AX, K7
+	VXORPS Z30, Z30, Z30
+
+r16group:
+	TESTQ DX, DX
+	JEQ   r16done
+	REDPAIR(Z0, Z8)
+	REDPAIR(Z1, Z9)
+	REDPAIR(Z2, Z10)
+	REDPAIR(Z3, Z11)
+	REDPAIR(Z4, Z12)
+	REDPAIR(Z5, Z13)
+	REDPAIR(Z6, Z14)
+	REDPAIR(Z7, Z15)
+	RED2(Z0, Z1, Z16, Z24)
+	RED2(Z2, Z3, Z17, Z24)
+	RED2(Z4, Z5, Z18, Z24)
+	RED2(Z6, Z7, Z19, Z24)
+	RED4(Z16, Z17, Z18, Z19, Z0, Z24, Z25)
+	RED2(Z8, Z9, Z16, Z24)
+	RED2(Z10, Z11, Z17, Z24)
+	RED2(Z12, Z13, Z18, Z24)
+	RED2(Z14, Z15, Z19, Z24)
+	RED4(Z16, Z17, Z18, Z19, Z1, Z24, Z25)
+	VMOVUPS   bnIlv2<>+0(SB), Z2
+	VMOVUPS   bnIlv2<>+64(SB), Z3
+	VPERMI2PS Z1, Z0, Z2
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, (R14)
+	VMOVUPS   Z3, 64(R14)
+	ADDQ      $128, R14
+	DECQ      DX
+	JMP       r16group
+
+r16done:
+	VZEROUPPER
+	RET

@@ -48,3 +48,7 @@ func bnStats16AVX512(x *float32, groups, stride int, out *float32) {
 func bnCombineAVX512(st *float32, n int, h float64, s, q *float64) {
 	panic("ops: no assembly on this architecture")
 }
+
+func bnActBackReduce16AVX512(x, dy *float32, groups, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32) {
+	panic("ops: no assembly on this architecture")
+}

@@ -574,3 +574,69 @@ func TestCombineStatsKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestBNBackReduceKernels checks that the backward reductions give the same bits
+// whichever kernel runs: the Go kernel (bnBackReduceLanes), the AVX-512 plane kernel
+// called one plane at a time, and bnActBackReducePlanes with the AVX-512 kernels,
+// which takes 4x4 planes 16 at a time; with each activation's mask, values on its
+// bounds and negative zeros in the gradient.
+func TestBNBackReduceKernels(t *testing.T) {
+	asm := useBNAsm // without AVX-512, the Go kernel is compared with itself
+	defer func() { useBNAsm = asm }()
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, act := range []Act{ActNone, ActReLU, ActReLU6} {
+		lo, hi, mask := bnFuse{act: act}.bounds()
+		for _, hw := range bnStatsSizes {
+			for _, planes := range bnStatsCounts {
+				xstride, dystride := hw+3, 2*hw+1
+				if planes%2 == 0 {
+					xstride, dystride = hw, hw
+				}
+				x := bnStatsInput(rng, hw, planes, xstride)
+				dy := make([]float32, (planes-1)*dystride+hw)
+				for i := range dy {
+					dy[i] = float32(rng.NormFloat64())
+					if rng.IntN(8) == 0 {
+						dy[i] = float32(math.Copysign(0, -1))
+					}
+				}
+				a, b, mean := make([]float32, planes), make([]float32, planes), make([]float32, planes)
+				for p := range planes {
+					a[p] = float32(rng.NormFloat64())
+					b[p] = float32(rng.NormFloat64()*2) - 20*a[p] + 3 // x*a+b near (0, 6) for x near 20
+					mean[p] = float32(20 + rng.NormFloat64())
+				}
+				// Values on the clamp's bounds: x*a+b = 0 and 6 exactly.
+				a[0], b[0], x[0] = 1, -20, 20
+				if hw > 1 {
+					x[1] = 26
+				}
+				var outs [3][]float32
+				for i := range outs {
+					outs[i] = make([]float32, 2*planes)
+				}
+				useBNAsm = false
+				bnActBackReducePlanes(x, dy, hw, planes, xstride, dystride, a, b, mean, lo, hi, mask, outs[0])
+				useBNAsm = asm
+				bnActBackReducePlanes(x, dy, hw, planes, xstride, dystride, a, b, mean, lo, hi, mask, outs[1])
+				for p := range planes {
+					xs, gs := x[p*xstride:p*xstride+hw], dy[p*dystride:p*dystride+hw]
+					if asm {
+						bnActBackReduceAVX512(&xs[0], &gs[0], hw, 1, 0, 0, &a[p], &b[p], &mean[p], lo, hi, mask, &outs[2][2*p])
+					} else {
+						outs[2][2*p], outs[2][2*p+1] = bnBackReduceLanes(xs, gs, a[p], b[p], mean[p], lo, hi, mask)
+					}
+				}
+				for i := range outs[0] {
+					want := math.Float32bits(outs[2][i])
+					for k, name := range []string{"go", "bnActBackReducePlanes"} {
+						if got := math.Float32bits(outs[k][i]); got != want {
+							t.Fatalf("%v, hw %d, %d planes: %s value %d of plane %d = %v, want %v (one plane per call)",
+								act, hw, planes, name, i%2, i/2, outs[k][i], outs[2][i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
