@@ -155,6 +155,11 @@ func (l *BatchNorm2D) forwardFused(x *tensor.Dense, f bnFuse, out *buffer) (*ten
 	if l.training && n*in.H*in.W < 2 {
 		return nil, fmt.Errorf("batchnorm: training needs more than 1 value per channel, got %d x %v", n, in)
 	}
+	if l.addend != nil && (l.noApply || f.act != ActNone || f.shuffleGroups() > 1 || len(l.addend) != n*in.Size()) {
+		// Sequential sets addend only on a batch norm run alone that writes its
+		// output: anything else would drop or misplace the shortcut.
+		return nil, fmt.Errorf("batchnorm: internal error: residual addend on a fused or unwritten output")
+	}
 	if !fusableAct(f.act) || in.C%f.shuffleGroups() != 0 {
 		return nil, fmt.Errorf("batchnorm: cannot fuse activation %v and %d shuffle groups over %d channels", f.act, f.groups, in.C)
 	}

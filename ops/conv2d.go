@@ -87,8 +87,8 @@ type Conv2D struct {
 	// noDX, set through skipInputGrad for a network's first layer in a training
 	// step, makes Backward leave the input gradient uncomputed (input_grad.go) on
 	// the im2col, pointwise and flat depthwise kernels; the flat depthwise kernels
-	// then sum the weight gradient alone in the same order (bit for bit). The direct
-	// depthwise loops still compute it.
+	// then sum the weight gradient alone in the same order (bit for bit). The
+	// generic depthwise loops in Go (pathDirect) still compute it.
 	noDX bool
 }
 

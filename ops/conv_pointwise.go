@@ -8,36 +8,71 @@ import (
 )
 
 // pwFlatMaxFwd and pwFlatMaxBwd are the per-group channel counts up to which the
-// pointwise kernels run on the dwconv flat kernels rather than Sgemm: the input
-// channels per group forward, the smaller of input and output channels per group
-// backward. Measured in thread CPU time on the reference network's grouped 1x1
-// layers (BenchmarkConv/ref_*): with 6 channels per group the flat kernels are about
-// twice as fast as Sgemm, with 12 or more they are slower.
+// pointwise kernels run on the dwconv flat kernels rather than Sgemm where neither
+// the gpw nor the batched kernels take the pass (pwKernelFor): the input channels per
+// group forward, the smaller of input and output channels per group backward.
+// Measured in thread CPU time on the reference network's grouped 1x1 layers before
+// the gpw kernels existed: with 6 channels per group the flat kernels were about
+// twice as fast as Sgemm, with 12 or more slower.
 const (
 	pwFlatMaxFwd = 8
 	pwFlatMaxBwd = 8
 )
 
+// pwKernel names the kernels a pointwise pass runs on.
+type pwKernel int
+
+const (
+	pwOnSgemm   pwKernel = iota // one Sgemm per (sample, group): pointwiseFwdChunk, pointwiseBwdChunk
+	pwOnGpw                     // the gpw kernels per (sample, group): conv_pointwise_gpw.go
+	pwOnBatched                 // one Sgemm per group and block of samples: conv_pointwise_batch.go
+	pwOnFlat                    // the dwconv flat kernels per (sample, group)
+)
+
+// pwKernelFor returns the kernels of a forward or backward pointwise pass over n
+// samples of planes of hw values, and for pwOnBatched the samples per block. In order:
+// planes of more than pwBatchMaxHW values with few channels per group run on gpw
+// (gpwApplies); forward, small planes run batched when the batch makes more than one
+// sample per block, then groups of few input channels on the flat kernels; backward,
+// groups of few channels run on the flat kernels before batching, which measured
+// slower there. Everything else, and every pass of a layer whose pwSamples is set
+// to 1, runs on Sgemm per sample.
+func (l *Conv2D) pwKernelFor(backward bool, n, hw int) (pwKernel, int) {
+	c := l.cfg
+	if l.gpwApplies(hw) {
+		return pwOnGpw, 1
+	}
+	flat := l.pwSamples == 0 && dwconv.Accelerated()
+	if backward && flat && min(c.In, c.Out)/c.Groups <= pwFlatMaxBwd {
+		return pwOnFlat, 1
+	}
+	if bs := l.pwBatchSamples(n, hw); bs > 1 {
+		return pwOnBatched, bs
+	}
+	if !backward && flat && c.In/c.Groups <= pwFlatMaxFwd {
+		return pwOnFlat, 1
+	}
+	return pwOnSgemm, 1
+}
+
 // pointwiseForward runs a 1x1, stride-1, unpadded convolution without im2col: in NCHW
 // the cin/g input planes of one sample and group already form a (cin/g) x HW matrix,
-// so each (sample, group) unit is one product Y_g = W_g * X_g. On small planes the
-// batched kernels (pwBatchMaxHW) run instead, and the flat ones for groups of few
-// input channels (pwFlatMaxFwd).
+// so each (sample, group) unit is one product Y_g = W_g * X_g, on the kernels
+// pwKernelFor picks.
 func (l *Conv2D) pointwiseForward() {
-	c, p := l.cfg, &l.pass
-	if p.bs = l.pwBatchSamples(p.n, p.in.H*p.in.W); p.bs > 1 {
-		l.pointwiseBatchForward()
-		return
-	}
-	if l.gpwApplies(p.in.H * p.in.W) {
+	p := &l.pass
+	k, bs := l.pwKernelFor(false, p.n, p.in.H*p.in.W)
+	switch k {
+	case pwOnGpw:
 		l.pointwiseGpwForward()
-		return
-	}
-	if l.pwSamples == 0 && dwconv.Accelerated() && c.In/c.Groups <= pwFlatMaxFwd {
+	case pwOnBatched:
+		p.bs = bs
+		l.pointwiseBatchForward()
+	case pwOnFlat:
 		l.pointwiseFlatForward()
-		return
+	default:
+		l.parallel(p.n*l.cfg.Groups, passPointwiseFwd)
 	}
-	l.parallel(l.pass.n*c.Groups, passPointwiseFwd)
 }
 
 func (l *Conv2D) pointwiseFwdChunk(wk, lo, hi int) {
@@ -56,20 +91,20 @@ func (l *Conv2D) pointwiseFwdChunk(wk, lo, hi int) {
 	}
 }
 
-// pointwiseBackward computes dW_g += dY_g * X_g^T and dX_g = W_g^T * dY_g per unit,
-// on the flat kernels for groups of few channels (pwFlatMaxBwd) and otherwise on the
-// batched ones for small planes (pwBatchMaxHW).
+// pointwiseBackward computes dW_g += dY_g * X_g^T and dX_g = W_g^T * dY_g per unit
+// on the kernels pwKernelFor picks.
 func (l *Conv2D) pointwiseBackward() {
 	c, p := l.cfg, &l.pass
-	if l.gpwApplies(p.in.H * p.in.W) {
+	k, bs := l.pwKernelFor(true, p.n, p.in.H*p.in.W)
+	switch k {
+	case pwOnGpw:
 		l.pointwiseGpwBackward()
 		return
-	}
-	if l.pwSamples == 0 && dwconv.Accelerated() && min(c.In, c.Out)/c.Groups <= pwFlatMaxBwd {
+	case pwOnFlat:
 		l.pointwiseFlatBackward()
 		return
-	}
-	if p.bs = l.pwBatchSamples(p.n, p.in.H*p.in.W); p.bs > 1 {
+	case pwOnBatched:
+		p.bs = bs
 		l.pointwiseBatchBackward()
 		return
 	}

@@ -50,13 +50,10 @@ func (l *Conv2D) skipInputGrad(skip bool) bool {
 // respect to the network's input where the first layer can (a convolution), which
 // nothing reads and which costs that layer about half of its backward pass.
 func (n *Network) BackwardParams(dy *tensor.Dense) error {
-	sk, ok := n.root.(inputGradSkipper)
-	skip := ok && sk.skipInputGrad(true)
-	_, err := n.root.Backward(dy)
-	if skip {
-		sk.skipInputGrad(false)
+	if sk, ok := n.root.(inputGradSkipper); ok && sk.skipInputGrad(true) {
+		defer sk.skipInputGrad(false)
 	}
-	if err != nil {
+	if _, err := n.root.Backward(dy); err != nil {
 		return fmt.Errorf("network: backward: %w", err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package ops
 import (
 	"fmt"
 	"slices"
-	"time"
 
 	"gorgonia.org/tensor"
 )
@@ -137,7 +136,7 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		}
 		var y *tensor.Dense
 		var err error
-		t0 := time.Now()
+		t0 := s.clockStart()
 		bn, isBN := s.Layers[i].(*BatchNorm2D)
 		switch {
 		case isBN && s.consumerAt(i+k, x):
@@ -317,7 +316,7 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		}
 		var dx *tensor.Dense
 		var err error
-		t0 := time.Now()
+		t0 := s.clockStart()
 		bn, isBN := s.Layers[run.start].(*BatchNorm2D)
 		switch {
 		case run.conv:

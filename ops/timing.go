@@ -69,6 +69,18 @@ func (s *Sequential) runKind(i, count int) string {
 	return strings.Join(kinds, "+")
 }
 
+// start returns the time now when c is timing, and the zero time otherwise, so
+// that untimed passes read no clock.
+func (c *layerClock) start() time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// clockStart is start for the sequence's clock.
+func (s *Sequential) clockStart() time.Time { return s.clock.start() }
+
 // timeRun records the run of count layers from i, started at t0, if the sequence
 // is timed and the run's first layer is a leaf for timing.
 func (s *Sequential) timeRun(i, count int, backward bool, t0 time.Time) {
@@ -79,7 +91,9 @@ func (s *Sequential) timeRun(i, count int, backward bool, t0 time.Time) {
 }
 
 // TimeLayers turns timing of each layer's passes on or off; turning it on clears
-// the times collected so far. Timing costs two clock readings per layer and pass.
+// the times collected so far. Timing costs two clock readings per run and pass; off,
+// it costs none. A Residual's shortcut and post layers, and any other container's
+// work between its children, are not timed.
 func (n *Network) TimeLayers(on bool) {
 	var c *layerClock
 	if on {

@@ -157,17 +157,17 @@ func referenceStepHash(tb testing.TB, batch, steps int) uint64 {
 // network leave bit for bit the losses, parameters and gradients they left when the
 // hashes were pinned, so that a change meant to be bit-identical (a fusion, a new
 // blocking) is seen to be, and experiments in progress stay reproducible. A change
-// that rounds differently on purpose re-pins them and says so in its commit. The
-// hashes were last produced by referenceStepHash after the direct stride-2
-// depthwise kernels (d664a08), the batched pointwise kernels on small planes
-// (584c623), the one-sweep stride-1 depthwise backward (5b510ea), which sum
-// weight gradients in a new order, and the direct stride-2 depthwise input gradient
-// (S2Plan.InputGradPlanes), which sums dx in a new order, and the gpw pointwise
-// kernels (ops/internal/gpw), which sum grouped 1x1 weight gradients in 16 lanes,
-// with AVX-512 kernels (and,
-// where a case says so, the depthwise kernels' Go twins) and the GOMAXPROCS of each
-// case; they were the same on the AMD Zen 5 and the Intel Xeon this repository has
-// run on. The Go twins of the batch norm and gemm kernels round differently, so the
+// that rounds differently on purpose re-pins them and says so in its commit.
+//
+// The hashes were last re-pinned after these kernels changed the order of sums:
+// the direct stride-2 depthwise kernels (d664a08, and the input gradient of
+// 70262de), the batched pointwise kernels on small planes (584c623), the one-sweep
+// stride-1 depthwise backward (5b510ea) and the gpw pointwise kernels (a8b5213),
+// all in weight or input gradients. They are those of the AVX-512 kernels (and,
+// where a case says so, the depthwise kernels' Go twins) at each case's GOMAXPROCS;
+// the earlier hashes were the same on the AMD Zen 5 and the Intel Xeon this
+// repository has run on. The Go twins of the gemm and gpw kernels and of the batch
+// norm's apply kernels round differently (they do not fuse multiply-adds), so the
 // check needs the AVX-512 kernels.
 func TestReferenceNetStepBitIdentical(t *testing.T) {
 	if !dwconv.Accelerated() {
