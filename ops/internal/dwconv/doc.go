@@ -27,10 +27,12 @@
 // phases (Deinterleave, Plan, InterleavePlanes) remain for planes S2Plan cannot take.
 // Permutations and loads are what these kernels spend, so they share them where the
 // sums allow it without changing their order: with one output row per vector the
-// forward takes two output rows at a time, permuting each input row once for both;
-// with an odd column dilation the input gradient permutes once for kernel columns
-// 2s and 2s+1, whose lanes are disjoint, and on planes wider than 16 it computes
-// both halves of an input row from one load of each output-gradient row.
+// forward takes two output rows at a time, permuting each input row once for both,
+// and the weight gradient takes kernel rows k and k+2/dilH together, which read the
+// same input rows one vector apart; with an odd column dilation the input gradient
+// permutes once for kernel columns 2s and 2s+1, whose lanes are disjoint, and on
+// planes wider than 16 it computes both halves of an input row from one load of
+// each output-gradient row.
 //
 // The kernels run in AVX-512 assembly when the CPU has it (checked at run time with
 // golang.org/x/sys/cpu) and in the pure-Go twins otherwise; both compute the same

@@ -20,6 +20,10 @@ type S2Plan struct {
 	rmask                []uint16 // per (vector, kernel row): lane masks of the A and B loads
 	idx                  []int32  // per kernel column: 16 lanes of indices into A||B
 	store                []uint16 // per vector: lanes inside the output plane
+	wpairs               []int32  // kernel rows k whose weight gradient s2wgrad2AVX512 takes with k+shift (nil: none)
+	wsingle              [2]int   // with wpairs: the kernel rows k0..k1-1 left to s2wgradAVX512
+	srows                []int32  // with wpairs: the row offsets of kernel rows k0..k1-1, per vector
+	srmask               []uint16 // with wpairs: their lane masks
 	dx                   s2dx     // the input gradient's tables
 }
 
@@ -90,8 +94,48 @@ func NewS2Plan(h, w, oh, ow, kh, kw, padH, padW, dilH, dilW int) (*S2Plan, error
 			}
 		}
 	}
+	if p.shift > 0 && kw <= maxS2W2KW {
+		p.pairWeightRows()
+	}
 	p.dx = newS2dx(p, padH, padW, dilH, dilW)
 	return p, nil
+}
+
+// maxS2W2KW is the widest kernel whose weight gradient s2wgrad2AVX512 takes: it
+// keeps four accumulator registers per kernel column.
+const maxS2W2KW = 6
+
+// pairWeightRows sets the kernel rows whose weight gradient is taken two at a time
+// (k and k+shift, for each k in a block of shift rows of even index whose partner
+// exists) and the tables of the rows left over, which are the last rows of an
+// even block at the bottom of the kernel and so contiguous.
+func (p *S2Plan) pairWeightRows() {
+	k0, k1 := p.KH, p.KH
+	for k := p.KH - 1; k >= 0; k-- {
+		if (k/p.shift)%2 != 0 {
+			continue
+		}
+		if k+p.shift < p.KH {
+			p.wpairs = append(p.wpairs, int32(k))
+			continue
+		}
+		if k0 == p.KH {
+			k1 = k + 1
+		}
+		k0 = k
+	}
+	if p.wpairs == nil {
+		return
+	}
+	p.wsingle = [2]int{k0, k1}
+	if n := k1 - k0; n > 0 {
+		p.srows = make([]int32, p.vecs*n*2)
+		p.srmask = make([]uint16, p.vecs*n*2)
+		for v := 0; v < p.vecs; v++ {
+			copy(p.srows[2*v*n:2*(v+1)*n], p.rows[2*(v*p.KH+k0):2*(v*p.KH+k1)])
+			copy(p.srmask[2*v*n:2*(v+1)*n], p.rmask[2*(v*p.KH+k0):2*(v*p.KH+k1)])
+		}
+	}
 }
 
 // SrcLen returns the values of one input plane, H*W.
@@ -154,6 +198,15 @@ func (p *S2Plan) WeightGradPlanes(dwv, src, dy []float32, s Strides) {
 		panic(fmt.Sprintf("dwconv: S2Plan.WeightGradPlanes %+v with %d dy, %d src, %d partial sums; plane needs %d, %d, %d",
 			s, len(dy), len(src), len(dwv), p.DstLen(), p.SrcLen(), 16*kk))
 	}
+	if useAsm && p.wpairs != nil {
+		s2wgrad2AVX512(&src[0], &dy[0], &dwv[0], &p.rows[0], &p.rmask[0], &p.idx[0], &p.store[0], &p.wpairs[0],
+			len(p.wpairs), p.KH, p.KW, p.vecs, 4*p.OW, s.Count, 4*s.Src, 4*s.Dst, 4*s.W, p.shift)
+		if k0, k1 := p.wsingle[0], p.wsingle[1]; k1 > k0 {
+			s2wgradAVX512(&src[0], &dy[0], &dwv[16*p.KW*k0], &p.srows[0], &p.srmask[0], &p.idx[0], &p.store[0],
+				k1-k0, p.KW, p.vecs, 4*p.OW, s.Count, 4*s.Src, 4*s.Dst, 4*s.W)
+		}
+		return
+	}
 	if useAsm {
 		s2wgradAVX512(&src[0], &dy[0], &dwv[0], &p.rows[0], &p.rmask[0], &p.idx[0], &p.store[0],
 			p.KH, p.KW, p.vecs, 4*p.g*p.OW, s.Count, 4*s.Src, 4*s.Dst, 4*s.W)
@@ -212,7 +265,9 @@ func s2convGeneric(p *S2Plan, dst, src, w []float32, bias float32) {
 	}
 }
 
-// s2wgradGeneric is the pure-Go twin of s2wgradAVX512: per kernel row, each kernel
+// s2wgradGeneric is the pure-Go twin of s2wgradAVX512 and s2wgrad2AVX512 (which
+// takes kernel rows k and k+shift together, adding the same terms to the same
+// accumulators in the same order): per kernel row, each kernel
 // column has two accumulators, one summing the even vectors and one the odd ones,
 // whose sum is then added to dwv.
 func s2wgradGeneric(p *S2Plan, dwv, src, dy []float32) {

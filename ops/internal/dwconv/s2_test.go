@@ -192,3 +192,60 @@ func TestS2ConvPairsMatchSingle(t *testing.T) {
 		t.Fatalf("only %d of 300 random shapes ran", ran)
 	}
 }
+
+// TestS2WeightGradPairsMatchSingle checks that the weight-gradient kernel that takes
+// kernel rows k and k+2/dilH together (sharing each input row's permutations) gives
+// the one-row kernel's partial sums bit for bit, over random shapes with one output
+// row per vector (planes wider than 16), row dilation 1 or 2, kernels of 1 to 6
+// columns, and odd and even counts of vectors and kernel rows.
+func TestS2WeightGradPairsMatchSingle(t *testing.T) {
+	if !Accelerated() {
+		t.Skip("no AVX-512: the row pairs are an assembly kernel only")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	ran := 0
+	for trial := 0; trial < 400; trial++ {
+		w := 17 + rng.IntN(15)
+		h := 1 + rng.IntN(24)
+		kh, kw := 1+rng.IntN(9), 1+rng.IntN(maxS2W2KW)
+		dh, dw := 1+rng.IntN(2), 1+rng.IntN(2)
+		ph, pw := rng.IntN(dh*(kh-1)+1), rng.IntN(dw*(kw-1)+1)
+		oh, ow := (h+2*ph-dh*(kh-1)-1)/2+1, (w+2*pw-dw*(kw-1)-1)/2+1
+		if oh <= 0 || ow <= 0 || ow > 16 {
+			continue
+		}
+		name := fmt.Sprintf("%dx%d k%dx%d pad %d,%d dil %d,%d", h, w, kh, kw, ph, pw, dh, dw)
+		p, err := NewS2Plan(h, w, oh, ow, kh, kw, ph, pw, dh, dw)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if p.wpairs == nil {
+			if kh > 2/dh {
+				t.Fatalf("%s: no kernel row pairs", name)
+			}
+			continue
+		}
+		ran++
+		single := *p
+		single.wpairs = nil
+		const planes = 3
+		x := randSlice(rng, planes*h*w)
+		dy := randSlice(rng, planes*oh*ow)
+		// WeightGradPlanes adds to what is there; one value of guard follows.
+		s := Strides{Count: planes, Dst: oh * ow, Src: h * w, W: 16 * kh * kw}
+		got := randSlice(rng, planes*16*kh*kw+1)
+		want := append([]float32(nil), got...)
+		p.WeightGradPlanes(got, x, dy, s)
+		single.WeightGradPlanes(want, x, dy, s)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: row pairs dwv[%d] = %g, one row at a time %g", name, i, got[i], want[i])
+			}
+		}
+	}
+	// Most random shapes qualify (kernels with no row k+2/dilH do not); a change
+	// that skipped them all would otherwise pass silently.
+	if ran < 100 {
+		t.Fatalf("only %d of 400 random shapes ran", ran)
+	}
+}
