@@ -29,7 +29,9 @@
 // sums allow it without changing their order: with one output row per vector the
 // forward takes two output rows at a time, permuting each input row once for both,
 // and the weight gradient takes kernel rows k and k+2/dilH together, which read the
-// same input rows one vector apart; with an odd column dilation the input gradient
+// same input rows one vector apart (a 3x3 kernel instead takes all three rows in
+// one pass, loading each output-gradient vector once for its 18 accumulators);
+// with an odd column dilation the input gradient
 // permutes once for kernel columns 2s and 2s+1, whose lanes are disjoint, and on
 // planes wider than 16 it computes both halves of an input row from one load of
 // each output-gradient row.

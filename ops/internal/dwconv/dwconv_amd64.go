@@ -34,6 +34,9 @@ func s2wgradAVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32
 func s2wgrad2AVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, pk *int32, npk, kh, kw, vecs, vstride, count, srcStride, dyStride, dwvStride, shift int)
 
 //go:noescape
+func s2wgrad33AVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, vecs, vstride, count, srcStride, dyStride, dwvStride int)
+
+//go:noescape
 func bwdAVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, blocks, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool)
 
 //go:noescape

@@ -38,6 +38,10 @@ func s2wgrad2AVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int3
 	panic("dwconv: no assembly on this architecture")
 }
 
+func s2wgrad33AVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, vecs, vstride, count, srcStride, dyStride, dwvStride int) {
+	panic("dwconv: no assembly on this architecture")
+}
+
 func bwdAVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, blocks, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool) {
 	panic("dwconv: no assembly on this architecture")
 }

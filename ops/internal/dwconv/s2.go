@@ -24,6 +24,7 @@ type S2Plan struct {
 	wsingle              [2]int   // with wpairs: the kernel rows k0..k1-1 left to s2wgradAVX512
 	srows                []int32  // with wpairs: the row offsets of kernel rows k0..k1-1, per vector
 	srmask               []uint16 // with wpairs: their lane masks
+	w33                  bool     // WeightGradPlanes takes all three rows of a 3x3 kernel in one pass (s2wgrad33AVX512)
 	dx                   s2dx     // the input gradient's tables
 }
 
@@ -97,6 +98,7 @@ func NewS2Plan(h, w, oh, ow, kh, kw, padH, padW, dilH, dilW int) (*S2Plan, error
 	if p.shift > 0 && kw <= maxS2W2KW {
 		p.pairWeightRows()
 	}
+	p.w33 = kh == 3 && kw == 3
 	p.dx = newS2dx(p, padH, padW, dilH, dilW)
 	return p, nil
 }
@@ -198,6 +200,11 @@ func (p *S2Plan) WeightGradPlanes(dwv, src, dy []float32, s Strides) {
 		panic(fmt.Sprintf("dwconv: S2Plan.WeightGradPlanes %+v with %d dy, %d src, %d partial sums; plane needs %d, %d, %d",
 			s, len(dy), len(src), len(dwv), p.DstLen(), p.SrcLen(), 16*kk))
 	}
+	if useAsm && p.w33 {
+		s2wgrad33AVX512(&src[0], &dy[0], &dwv[0], &p.rows[0], &p.rmask[0], &p.idx[0], &p.store[0],
+			p.vecs, 4*p.g*p.OW, s.Count, 4*s.Src, 4*s.Dst, 4*s.W)
+		return
+	}
 	if useAsm && p.wpairs != nil {
 		s2wgrad2AVX512(&src[0], &dy[0], &dwv[0], &p.rows[0], &p.rmask[0], &p.idx[0], &p.store[0], &p.wpairs[0],
 			len(p.wpairs), p.KH, p.KW, p.vecs, 4*p.OW, s.Count, 4*s.Src, 4*s.Dst, 4*s.W, p.shift)
@@ -265,9 +272,10 @@ func s2convGeneric(p *S2Plan, dst, src, w []float32, bias float32) {
 	}
 }
 
-// s2wgradGeneric is the pure-Go twin of s2wgradAVX512 and s2wgrad2AVX512 (which
-// takes kernel rows k and k+shift together, adding the same terms to the same
-// accumulators in the same order): per kernel row, each kernel
+// s2wgradGeneric is the pure-Go twin of s2wgradAVX512, s2wgrad2AVX512 (which
+// takes kernel rows k and k+shift together) and s2wgrad33AVX512 (which takes all
+// three rows of a 3x3 kernel in one pass over dy); all three add the same terms to
+// the same accumulators in the same order: per kernel row, each kernel
 // column has two accumulators, one summing the even vectors and one the odd ones,
 // whose sum is then added to dwv.
 func s2wgradGeneric(p *S2Plan, dwv, src, dy []float32) {

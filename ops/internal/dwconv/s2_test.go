@@ -249,3 +249,74 @@ func TestS2WeightGradPairsMatchSingle(t *testing.T) {
 		t.Fatalf("only %d of 400 random shapes ran", ran)
 	}
 }
+
+// TestS2WeightGrad33MatchesRows checks that the 3x3 weight-gradient kernel that
+// takes all three kernel rows in one pass gives the partial sums of the kernels it
+// replaces bit for bit: the row-pair kernel (with the one-row kernel for the row
+// left over) where the plan has row pairs, and the one-row kernel everywhere. The
+// random shapes cover one and two output rows per vector, row and column dilation 1
+// or 2, odd and even counts of vectors, and several planes per call.
+func TestS2WeightGrad33MatchesRows(t *testing.T) {
+	if !Accelerated() {
+		t.Skip("no AVX-512: the one-pass kernel is assembly only")
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	ran, pairs, twoRows := 0, 0, 0
+	for trial := 0; trial < 500; trial++ {
+		w := 1 + rng.IntN(31)
+		if !S2Applies(w) {
+			continue
+		}
+		h := 1 + rng.IntN(31)
+		const kh, kw = 3, 3
+		dh, dw := 1+rng.IntN(2), 1+rng.IntN(2)
+		ph, pw := rng.IntN(dh*(kh-1)+1), rng.IntN(dw*(kw-1)+1)
+		oh, ow := (h+2*ph-dh*(kh-1)-1)/2+1, (w+2*pw-dw*(kw-1)-1)/2+1
+		if oh <= 0 || ow <= 0 || ow > 16 {
+			continue
+		}
+		name := fmt.Sprintf("%dx%d pad %d,%d dil %d,%d", h, w, ph, pw, dh, dw)
+		p, err := NewS2Plan(h, w, oh, ow, kh, kw, ph, pw, dh, dw)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !p.w33 {
+			t.Fatalf("%s: the 3x3 plan does not take the one-pass kernel", name)
+		}
+		ran++
+		if p.wpairs != nil {
+			pairs++
+		}
+		if p.g == 2 {
+			twoRows++
+		}
+		rowPairs := *p
+		rowPairs.w33 = false
+		oneRow := rowPairs
+		oneRow.wpairs = nil
+		planes := 1 + rng.IntN(4)
+		x := randSlice(rng, planes*h*w)
+		dy := randSlice(rng, planes*oh*ow)
+		// WeightGradPlanes adds to what is there; one value of guard follows.
+		s := Strides{Count: planes, Dst: oh * ow, Src: h * w, W: 16 * kh * kw}
+		got := randSlice(rng, planes*16*kh*kw+1)
+		want := append([]float32(nil), got...)
+		want1 := append([]float32(nil), got...)
+		p.WeightGradPlanes(got, x, dy, s)
+		rowPairs.WeightGradPlanes(want, x, dy, s)
+		oneRow.WeightGradPlanes(want1, x, dy, s)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s, %d planes: one pass dwv[%d] = %g, row pairs %g", name, planes, i, got[i], want[i])
+			}
+			if got[i] != want1[i] {
+				t.Fatalf("%s, %d planes: one pass dwv[%d] = %g, one row at a time %g", name, planes, i, got[i], want1[i])
+			}
+		}
+	}
+	// Both layouts and the row-pair plans must be among the shapes that ran; a
+	// change that skipped them would otherwise pass silently.
+	if ran < 200 || pairs < 50 || twoRows < 50 {
+		t.Fatalf("only %d of 500 random shapes ran (%d with row pairs, %d with two output rows per vector)", ran, pairs, twoRows)
+	}
+}
