@@ -72,8 +72,11 @@ func checkPlanes(n, hw, planes, stride int) {
 // out[3p:3p+3]. Centering each plane on its own mean keeps the float32 sums accurate
 // when a channel's mean is large against its spread; the caller combines the planes
 // in float64. The Go kernel (bnStatsLanes) adds in the AVX-512 kernel's 16 lanes and
-// order, so both give the same bits; on 4x4 planes the AVX-512 kernels take 16
-// planes per call (bnStats16AVX512), one plane per lane, in that same order.
+// order, so both give the same bits. The AVX-512 kernels take planes of 16 to
+// bnGroupMaxHW values 16 at a time, in that same order: 4x4 planes transposed, one
+// plane per lane (bnStats16AVX512), larger ones accumulated per plane and their
+// lanes added in HSUM's order for 16 planes at once, so that the dependent chain of
+// sum, mean and deviations runs once per 16 planes (bnStatsG16AVX512).
 func bnStatsPlanes(x []float32, hw, planes, stride int, out []float32) {
 	if planes == 0 {
 		return
@@ -87,8 +90,12 @@ func bnStatsPlanes(x []float32, hw, planes, stride int, out []float32) {
 		}
 		return
 	}
-	if g := planes / 16; hw == 16 && g > 0 {
-		bnStats16AVX512(&x[0], g, stride*4, &out[0])
+	if g := planes / 16; g > 0 && hw >= 16 && hw <= bnGroupMaxHW {
+		if hw == 16 {
+			bnStats16AVX512(&x[0], g, stride*4, &out[0])
+		} else {
+			bnStatsG16AVX512(&x[0], hw, g, stride*4, &out[0])
+		}
 		if planes == 16*g {
 			return
 		}
@@ -336,3 +343,8 @@ func addRow(z, a, b []float32) {
 		z[i] = v + b[i]
 	}
 }
+
+// bnGroupMaxHW is the largest plane the AVX-512 statistics take 16 planes at a time
+// (bnStatsG16AVX512): beyond it the per-plane kernel's HSUMs are a small part of
+// the work, and 16 larger planes read twice no longer stay in the L1 cache.
+const bnGroupMaxHW = 256

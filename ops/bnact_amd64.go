@@ -42,3 +42,6 @@ func bnCombineAVX512(st *float32, n int, h float64, s, q *float64)
 
 //go:noescape
 func bnActBackReduce16AVX512(x, dy *float32, groups, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32)
+
+//go:noescape
+func bnStatsG16AVX512(x *float32, hw, groups, stride int, out *float32)

@@ -1057,3 +1057,199 @@ r16group:
 r16done:
 	VZEROUPPER
 	RET
+
+// Index table that brings the lanes of an STREE result to plane order: entry p is
+// 4*(p%4) + p/4, the lane where RED4 leaves plane p's sum.
+DATA bnT4<>+0(SB)/4, $0
+DATA bnT4<>+4(SB)/4, $4
+DATA bnT4<>+8(SB)/4, $8
+DATA bnT4<>+12(SB)/4, $12
+DATA bnT4<>+16(SB)/4, $1
+DATA bnT4<>+20(SB)/4, $5
+DATA bnT4<>+24(SB)/4, $9
+DATA bnT4<>+28(SB)/4, $13
+DATA bnT4<>+32(SB)/4, $2
+DATA bnT4<>+36(SB)/4, $6
+DATA bnT4<>+40(SB)/4, $10
+DATA bnT4<>+44(SB)/4, $14
+DATA bnT4<>+48(SB)/4, $3
+DATA bnT4<>+52(SB)/4, $7
+DATA bnT4<>+56(SB)/4, $11
+DATA bnT4<>+60(SB)/4, $15
+GLOBL bnT4<>(SB), RODATA|NOPTR, $64
+
+// STREE adds the lanes of each of the 16 vectors at base, base+64, ... (one plane's
+// accumulator each) in HSUM's order, as RED1, RED2 and RED4 do, and leaves the sums
+// in plane order in out. Z30 must be zero; it uses Z0 to Z7, Z16 to Z19, Z24, Z25.
+#define STREE(base, out) \
+	VMOVUPS 0(base), Z16; \
+	VMOVUPS 64(base), Z17; \
+	RED1(Z16, Z17, Z0, Z24, Z30); \
+	VMOVUPS 128(base), Z16; \
+	VMOVUPS 192(base), Z17; \
+	RED1(Z16, Z17, Z1, Z24, Z30); \
+	VMOVUPS 256(base), Z16; \
+	VMOVUPS 320(base), Z17; \
+	RED1(Z16, Z17, Z2, Z24, Z30); \
+	VMOVUPS 384(base), Z16; \
+	VMOVUPS 448(base), Z17; \
+	RED1(Z16, Z17, Z3, Z24, Z30); \
+	VMOVUPS 512(base), Z16; \
+	VMOVUPS 576(base), Z17; \
+	RED1(Z16, Z17, Z4, Z24, Z30); \
+	VMOVUPS 640(base), Z16; \
+	VMOVUPS 704(base), Z17; \
+	RED1(Z16, Z17, Z5, Z24, Z30); \
+	VMOVUPS 768(base), Z16; \
+	VMOVUPS 832(base), Z17; \
+	RED1(Z16, Z17, Z6, Z24, Z30); \
+	VMOVUPS 896(base), Z16; \
+	VMOVUPS 960(base), Z17; \
+	RED1(Z16, Z17, Z7, Z24, Z30); \
+	RED2(Z0, Z1, Z16, Z24); \
+	RED2(Z2, Z3, Z17, Z24); \
+	RED2(Z4, Z5, Z18, Z24); \
+	RED2(Z6, Z7, Z19, Z24); \
+	RED4(Z16, Z17, Z18, Z19, out, Z24, Z25); \
+	VMOVUPS bnT4<>+0(SB), Z24; \
+	VPERMPS out, Z24, out
+
+// func bnStatsG16AVX512(x *float32, hw, groups, stride int, out *float32)
+// For each of groups groups of 16 planes of hw values (plane starts stride bytes
+// apart) it writes the same bits as bnStatsAVX512: each plane's sum and deviation
+// vectors are accumulated as there and kept in the frame, and the lanes of the 16
+// planes' vectors are added in HSUM's order by STREE. Frame: sum vectors, then
+// deviation vectors
+// at the frame's first 64-byte boundary and squares 1024 further, means 2048
+// further.
+TEXT ·bnStatsG16AVX512(SB), $2176-40
+	MOVQ x+0(FP), SI
+	MOVQ hw+8(FP), BX
+	MOVQ groups+16(FP), DX
+	MOVQ stride+24(FP), R8
+	MOVQ out+32(FP), DI
+	TAILMASK(BX)
+	VCVTSI2SSQ   BX, X15, X15
+	VBROADCASTSS X15, Z15
+	VXORPS       Z30, Z30, Z30
+	MOVL         $0x9249, AX
+	KMOVW        AX, K2
+	MOVL         $0x2492, AX
+	KMOVW        AX, K3
+	MOVL         $0x4924, AX
+	KMOVW        AX, K4
+	LEAQ         63(SP), R13
+	ANDQ         $-64, R13
+
+sggroup:
+	TESTQ DX, DX
+	JEQ   sgdone
+	MOVQ  SI, R11
+	XORQ  CX, CX
+
+sgplane:
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	XORQ   AX, AX
+
+sgsum32:
+	LEAQ   32(AX), R9
+	CMPQ   R9, BX
+	JGT    sgsum16
+	VADDPS (SI)(AX*4), Z0, Z0
+	VADDPS 64(SI)(AX*4), Z1, Z1
+	MOVQ   R9, AX
+	JMP    sgsum32
+
+sgsum16:
+	LEAQ   16(AX), R9
+	CMPQ   R9, BX
+	JGT    sgsumtail
+	VADDPS (SI)(AX*4), Z0, Z0
+	MOVQ   R9, AX
+
+sgsumtail:
+	CMPQ      AX, BX
+	JEQ       sgsumdone
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	VADDPS    Z2, Z1, Z1
+
+sgsumdone:
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (R13)(CX*1)
+	ADDQ    R8, SI
+	ADDQ    $64, CX
+	CMPQ    CX, $1024
+	JLT     sgplane
+
+	// The 16 means, in plane order, at 2048.
+	STREE(R13, Z10)
+	VDIVPS  Z15, Z10, Z10
+	VMOVUPS Z10, 2048(R13)
+	MOVQ    R11, SI
+	XORQ    CX, CX
+
+sgdplane:
+	MOVQ         CX, R12
+	SHRQ         $4, R12
+	VBROADCASTSS 2048(R13)(R12*1), Z3
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z1, Z1, Z1
+	XORQ         AX, AX
+
+sgdev16:
+	LEAQ        16(AX), R9
+	CMPQ        R9, BX
+	JGT         sgdevtail
+	VMOVUPS     (SI)(AX*4), Z4
+	VSUBPS      Z3, Z4, Z4
+	VADDPS      Z4, Z0, Z0
+	VFMADD231PS Z4, Z4, Z1
+	MOVQ        R9, AX
+	JMP         sgdev16
+
+sgdevtail:
+	CMPQ        AX, BX
+	JEQ         sgdevdone
+	VMOVUPS.Z   (SI)(AX*4), K1, Z4
+	VSUBPS.Z    Z3, Z4, K1, Z4
+	VADDPS      Z4, Z0, Z0
+	VFMADD231PS Z4, Z4, Z1
+
+sgdevdone:
+	VMOVUPS Z0, (R13)(CX*1)
+	VMOVUPS Z1, 1024(R13)(CX*1)
+	ADDQ    R8, SI
+	ADDQ    $64, CX
+	CMPQ    CX, $1024
+	JLT     sgdplane
+
+	STREE(R13, Z11)
+	LEAQ    1024(R13), R9
+	STREE(R9, Z12)
+	VMOVUPS 2048(R13), Z10
+
+	// Interleave c (Z10), sum(x-c) (Z11) and sum((x-c)^2) (Z12) into out, as
+	// bnStats16AVX512 does.
+	VMOVUPS bnIlv3<>+0(SB), Z25
+	VMOVUPS bnIlv3<>+64(SB), Z26
+	VMOVUPS bnIlv3<>+128(SB), Z27
+	VPERMPS Z10, Z25, Z0
+	VPERMPS Z11, Z25, K3, Z0
+	VPERMPS Z12, Z25, K4, Z0
+	VPERMPS Z10, Z26, Z1
+	VPERMPS Z11, Z26, K2, Z1
+	VPERMPS Z12, Z26, K3, Z1
+	VPERMPS Z10, Z27, Z2
+	VPERMPS Z11, Z27, K4, Z2
+	VPERMPS Z12, Z27, K2, Z2
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	ADDQ    $192, DI
+	DECQ    DX
+	JMP     sggroup
+
+sgdone:
+	VZEROUPPER
+	RET

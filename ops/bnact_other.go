@@ -52,3 +52,7 @@ func bnCombineAVX512(st *float32, n int, h float64, s, q *float64) {
 func bnActBackReduce16AVX512(x, dy *float32, groups, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32) {
 	panic("ops: no assembly on this architecture")
 }
+
+func bnStatsG16AVX512(x *float32, hw, groups, stride int, out *float32) {
+	panic("ops: no assembly on this architecture")
+}

@@ -447,10 +447,11 @@ func (u *unfused) OutShape(in Shape) (Shape, error) { return in, nil }
 func (u *unfused) Cost(Shape) Cost                  { return Cost{} }
 
 // bnStatsSizes are plane sizes around the statistics kernels' 16- and 32-value steps
-// and the reference network's 4x4, 7x7, 14x14 and 28x28 planes; bnStatsCounts are
-// plane counts around the 16-plane groups of bnStats16AVX512.
+// the reference network's 4x4, 7x7, 14x14 and 28x28 planes, and the largest plane
+// the grouped kernels take (bnGroupMaxHW, 256); bnStatsCounts are plane counts
+// around the 16-plane groups of bnStats16AVX512 and bnStatsG16AVX512.
 var (
-	bnStatsSizes  = []int{1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 100, 196, 784}
+	bnStatsSizes  = []int{1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 100, 196, 255, 256, 257, 784}
 	bnStatsCounts = []int{1, 3, 15, 16, 17, 31, 32, 35, 48, 64}
 )
 
@@ -477,8 +478,8 @@ func bnStatsInput(rng *rand.Rand, hw, planes, stride int) []float32 {
 
 // TestBNStatsKernels checks that the statistics kernels give the same bits whichever
 // runs: the Go kernel (bnStatsLanes), the AVX-512 plane kernel called one plane at a
-// time, and bnStatsPlanes with the AVX-512 kernels, which takes 4x4 planes 16 at a
-// time.
+// time, and bnStatsPlanes with the AVX-512 kernels, which takes planes of 16 to
+// bnGroupMaxHW values 16 at a time (bnStats16AVX512 and bnStatsG16AVX512).
 func TestBNStatsKernels(t *testing.T) {
 	asm := useBNAsm
 	if !asm {
@@ -647,5 +648,34 @@ func TestBNBackReduceKernels(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkBNPlaneKernels times the statistics and backward reductions of the
+// reference network's 7x7 and 14x14 planes (its 192- and 96-channel expansions at
+// 16 samples, as one call of the fused convolutions handles), in planes per second.
+func BenchmarkBNPlaneKernels(b *testing.B) {
+	for _, s := range []struct{ hw, planes int }{{49, 192 * 16}, {196, 96 * 16}} {
+		rng := rand.New(rand.NewPCG(17, 18))
+		x := bnStatsInput(rng, s.hw, s.planes, s.hw)
+		dy := bnStatsInput(rng, s.hw, s.planes, s.hw)
+		a, bb, mean := make([]float32, s.planes), make([]float32, s.planes), make([]float32, s.planes)
+		for p := range a {
+			a[p], bb[p], mean[p] = 0.1, -1, 20
+		}
+		out := make([]float32, 3*s.planes)
+		lo, hi, mask := bnFuse{act: ActReLU6}.bounds()
+		b.Run(fmt.Sprintf("stats/hw=%d", s.hw), func(b *testing.B) {
+			for b.Loop() {
+				bnStatsPlanes(x, s.hw, s.planes, s.hw, out)
+			}
+			b.ReportMetric(float64(s.planes)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mplanes/s")
+		})
+		b.Run(fmt.Sprintf("backreduce/hw=%d", s.hw), func(b *testing.B) {
+			for b.Loop() {
+				bnActBackReducePlanes(x, dy, s.hw, s.planes, s.hw, s.hw, a, bb, mean, lo, hi, mask, out)
+			}
+			b.ReportMetric(float64(s.planes)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mplanes/s")
+		})
 	}
 }
