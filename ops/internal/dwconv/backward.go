@@ -49,6 +49,11 @@ func (p *Plan) BackwardPlanes(dx, dwv, dy, x, w []float32, s BackwardStrides, ac
 			dx, dwv, dy, x, w = dx[q*s.DX:], dwv[q*s.DWV:], dy[q*s.DY:], x[q*s.X:], w[q*s.W:]
 			s.Count -= q
 		}
+		if t == 9 && !noBwd9 {
+			bwd9AVX512(&dy[0], &dx[0], &x[0], &w[0], &dwv[0], &p.off[0], &p.mask[0], &p.store[0], p.blocks,
+				s.Count, 4*s.DY, 4*s.DX, 4*s.X, 4*s.W, 4*s.DWV, accumulate)
+			return
+		}
 		bwdAVX512(&dy[0], &dx[0], &x[0], &w[0], &dwv[0], &p.off[0], &p.mask[0], &p.store[0], t, p.blocks,
 			s.Count, 4*s.DY, 4*s.DX, 4*s.X, 4*s.W, 4*s.DWV, accumulate)
 		return
@@ -58,7 +63,11 @@ func (p *Plan) BackwardPlanes(dx, dwv, dy, x, w []float32, s BackwardStrides, ac
 	}
 }
 
-// bwdGeneric is the pure-Go twin of bwdAVX512 for one plane.
+// noBwd9 makes BackwardPlanes run bwdAVX512 where it would run bwd9AVX512; tests
+// set it to compare the two.
+var noBwd9 bool
+
+// bwdGeneric is the pure-Go twin of bwdAVX512 (and so of bwd9AVX512) for one plane.
 func bwdGeneric(p *Plan, dx, dwv, dy, x, w []float32, accumulate bool) {
 	// The blocks in groups of four sum each block's taps in one accumulator; the
 	// blocks after the last group alternate two, even and odd taps, as the

@@ -1,6 +1,7 @@
 package dwconv
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -218,6 +219,59 @@ func TestBackwardWeightPlanes(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestBackward9MatchesGeneral checks that the nine-tap backward kernel, which keeps
+// the weight-gradient partial sums in registers over a plane, gives bwdAVX512's
+// input gradient and partial sums bit for bit, over random grids (1 to 20 blocks,
+// so groups of four and single blocks), nine random taps, plane strides that leave
+// gaps, several planes, and with and without accumulation into dx.
+func TestBackward9MatchesGeneral(t *testing.T) {
+	if !Accelerated() {
+		t.Skip("no AVX-512: the nine-tap kernel is assembly only")
+	}
+	rng := rand.New(rand.NewPCG(23, 24))
+	for trial := 0; trial < 300; trial++ {
+		w := 1 + rng.IntN(20)
+		g := Grid{Rows: 1 + rng.IntN(16), Cols: w, Pitch: w}
+		taps := make([]Tap, 9)
+		for i := range taps {
+			taps[i] = Tap{DR: rng.IntN(5) - 2, DC: rng.IntN(5) - 2, W: i}
+		}
+		p, err := NewPlan(g, g, taps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const nt = 9
+		n := p.N
+		cnt := 1 + rng.IntN(5)
+		acc := rng.IntN(2) == 1
+		bs := BackwardStrides{Count: cnt, DX: n + rng.IntN(3), DY: n + rng.IntN(3), X: rng.IntN(2) * (n + rng.IntN(3)),
+			W: rng.IntN(2) * (nt + rng.IntN(3)), DWV: 16*nt + rng.IntN(3)}
+		wt := randSlice(rng, cnt*bs.W+nt)
+		dy := randSlice(rng, cnt*bs.DY+n)
+		x := randSlice(rng, cnt*bs.X+n)
+		dx0 := randSlice(rng, cnt*bs.DX+n+1)
+		dwv0 := randSlice(rng, cnt*bs.DWV+16*nt+1)
+		var dxs, dwvs [2][]float32
+		for i, off := range []bool{false, true} {
+			dxs[i], dwvs[i] = append([]float32(nil), dx0...), append([]float32(nil), dwv0...)
+			noBwd9 = off
+			p.BackwardPlanes(dxs[i], dwvs[i], dy, x, wt, bs, acc)
+			noBwd9 = false
+		}
+		name := fmt.Sprintf("grid %+v, %d planes, strides %+v, accumulate %v", g, cnt, bs, acc)
+		for i := range dxs[0] {
+			if dxs[0][i] != dxs[1][i] {
+				t.Fatalf("%s: nine-tap dx[%d] = %g, general %g", name, i, dxs[0][i], dxs[1][i])
+			}
+		}
+		for i := range dwvs[0] {
+			if dwvs[0][i] != dwvs[1][i] {
+				t.Fatalf("%s: nine-tap dwv[%d] = %g, general %g", name, i, dwvs[0][i], dwvs[1][i])
+			}
 		}
 	}
 }

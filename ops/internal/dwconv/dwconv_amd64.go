@@ -37,6 +37,9 @@ func s2wgrad2AVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int3
 func s2wgrad33AVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, vecs, vstride, count, srcStride, dyStride, dwvStride int)
 
 //go:noescape
+func bwd9AVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, blocks, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool)
+
+//go:noescape
 func bwdAVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, blocks, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool)
 
 //go:noescape

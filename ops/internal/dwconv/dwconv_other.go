@@ -42,6 +42,10 @@ func s2wgrad33AVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int
 	panic("dwconv: no assembly on this architecture")
 }
 
+func bwd9AVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, blocks, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool) {
+	panic("dwconv: no assembly on this architecture")
+}
+
 func bwdAVX512(dy, dx, x, w, dwv *float32, off *int32, mask, store *uint16, taps, blocks, count, dyStride, dxStride, xStride, wStride, dwvStride int, accumulate bool) {
 	panic("dwconv: no assembly on this architecture")
 }
