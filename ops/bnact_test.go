@@ -651,11 +651,11 @@ func TestBNBackReduceKernels(t *testing.T) {
 	}
 }
 
-// BenchmarkBNPlaneKernels times the statistics and backward reductions of the
-// reference network's 7x7 and 14x14 planes (its 192- and 96-channel expansions at
+// BenchmarkBNPlaneKernels times the statistics, backward reductions, forward and
+// backward applications of the reference network's 7x7 and 14x14 planes (its 192- and 96-channel expansions at
 // 16 samples, as one call of the fused convolutions handles), in planes per second.
 func BenchmarkBNPlaneKernels(b *testing.B) {
-	for _, s := range []struct{ hw, planes int }{{49, 192 * 16}, {196, 96 * 16}} {
+	for _, s := range []struct{ hw, planes int }{{49, 192 * 16}, {196, 96 * 16}, {49, 192}, {196, 96}} {
 		rng := rand.New(rand.NewPCG(17, 18))
 		x := bnStatsInput(rng, s.hw, s.planes, s.hw)
 		dy := bnStatsInput(rng, s.hw, s.planes, s.hw)
@@ -665,15 +665,31 @@ func BenchmarkBNPlaneKernels(b *testing.B) {
 		}
 		out := make([]float32, 3*s.planes)
 		lo, hi, mask := bnFuse{act: ActReLU6}.bounds()
-		b.Run(fmt.Sprintf("stats/hw=%d", s.hw), func(b *testing.B) {
+		b.Run(fmt.Sprintf("stats/hw=%d/planes=%d", s.hw, s.planes), func(b *testing.B) {
 			for b.Loop() {
 				bnStatsPlanes(x, s.hw, s.planes, s.hw, out)
 			}
 			b.ReportMetric(float64(s.planes)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mplanes/s")
 		})
-		b.Run(fmt.Sprintf("backreduce/hw=%d", s.hw), func(b *testing.B) {
+		b.Run(fmt.Sprintf("backreduce/hw=%d/planes=%d", s.hw, s.planes), func(b *testing.B) {
 			for b.Loop() {
 				bnActBackReducePlanes(x, dy, s.hw, s.planes, s.hw, s.hw, a, bb, mean, lo, hi, mask, out)
+			}
+			b.ReportMetric(float64(s.planes)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mplanes/s")
+		})
+		y, k := make([]float32, len(x)), make([]float32, 3*s.planes)
+		for i := range k {
+			k[i] = 0.5
+		}
+		b.Run(fmt.Sprintf("fwd/hw=%d/planes=%d", s.hw, s.planes), func(b *testing.B) {
+			for b.Loop() {
+				bnActFwdPlanes(x, y, s.hw, s.planes, s.hw, s.hw, a, bb, lo, hi)
+			}
+			b.ReportMetric(float64(s.planes)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mplanes/s")
+		})
+		b.Run(fmt.Sprintf("backapply/hw=%d/planes=%d", s.hw, s.planes), func(b *testing.B) {
+			for b.Loop() {
+				bnActBackApplyPlanes(y, dy, x, s.hw, s.planes, s.hw, s.hw, a, bb, k, lo, hi, mask)
 			}
 			b.ReportMetric(float64(s.planes)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mplanes/s")
 		})
