@@ -17,7 +17,10 @@
 // grouped kernels add the same terms in the same order as the per-plane ones.
 //
 // At stride 1, Plan.BackwardPlanes computes the input gradient and the weight
-// gradient in one sweep over the output gradient, from the same masked loads.
+// gradient in one sweep over the output gradient, from the same masked loads; with
+// nine taps (3x3) on planes larger than the grouped kernels take, it keeps the weight
+// gradient's partial sums in registers over each plane (bwd9AVX512), in the same
+// order.
 //
 // At stride 2, S2Plan computes the forward pass and the weight gradient straight
 // from the input plane: each kernel tap is one two-source lane permutation of the
