@@ -17,9 +17,11 @@ CASES = [
 ]
 
 
-def main():
+def write_cases(prefix, cases):
+    """Writes fixture prefix+name for each case (name, N, Cin, H, W, Cout, groups,
+    bias), drawing from a generator seeded with 0 first."""
     torch.manual_seed(0)
-    for name, n, cin, h, w, cout, groups, bias in CASES:
+    for name, n, cin, h, w, cout, groups, bias in cases:
         x = torch.randn(n, cin, h, w, requires_grad=True)
         wt = torch.randn(cout, cin // groups, 1, 1, requires_grad=True)
         b = torch.randn(cout, requires_grad=True) if bias else None
@@ -29,7 +31,11 @@ def main():
         t = {"x": x, "weight": wt, "y": y, "dy": dy, "dx": x.grad, "dweight": wt.grad}
         if bias:
             t.update(bias=b, dbias=b.grad)
-        write("pwbatch_" + name, dict(cin=cin, cout=cout, groups=groups, bias=int(bias)), t)
+        write(prefix + name, dict(cin=cin, cout=cout, groups=groups, bias=int(bias)), t)
+
+
+def main():
+    write_cases("pwbatch_", CASES)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,7 @@ than 36 values, where they run, including channel counts that leave partial tile
 of six and four rows and planes that are not a multiple of 16 values. Each case
 stores x, weight, (bias), y = conv(x), a random upstream gradient dy, and the
 gradients dx, dweight, (dbias) of sum(y * dy)."""
-import torch
-import torch.nn.functional as F
-
-from fixture import write
+from gen_conv_pointwise_batch import write_cases
 
 CASES = [
     # name, N, Cin, H, W, Cout, groups, bias
@@ -18,18 +15,7 @@ CASES = [
 
 
 def main():
-    torch.manual_seed(0)
-    for name, n, cin, h, w, cout, groups, bias in CASES:
-        x = torch.randn(n, cin, h, w, requires_grad=True)
-        wt = torch.randn(cout, cin // groups, 1, 1, requires_grad=True)
-        b = torch.randn(cout, requires_grad=True) if bias else None
-        y = F.conv2d(x, wt, b, 1, 0, 1, groups)
-        dy = torch.randn_like(y)
-        (y * dy).sum().backward()
-        t = {"x": x, "weight": wt, "y": y, "dy": dy, "dx": x.grad, "dweight": wt.grad}
-        if bias:
-            t.update(bias=b, dbias=b.grad)
-        write("pwgpw_" + name, dict(cin=cin, cout=cout, groups=groups, bias=int(bias)), t)
+    write_cases("pwgpw_", CASES)
 
 
 if __name__ == "__main__":
