@@ -48,10 +48,7 @@ func TestPointwiseBatchMatchesPyTorch(t *testing.T) {
 		t.Fatal("no pwbatch_ fixtures")
 	}
 	for _, f := range fs {
-		cfg := ConvConfig{In: f.int(t, "cin"), Out: f.int(t, "cout"), KH: 1, KW: 1,
-			Groups: f.int(t, "groups"), Bias: f.int(t, "bias") == 1}
-		x, dy := f.tensor(t, "x"), f.tensor(t, "dy")
-		n, _, err := ShapeOf(x)
+		n, _, err := ShapeOf(f.tensor(t, "x"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,30 +56,45 @@ func TestPointwiseBatchMatchesPyTorch(t *testing.T) {
 		// a partial last block at the fixtures' batches of 3 to 5; n is one block.
 		for _, samples := range []int{0, 1, 2, 3, n} {
 			t.Run(fmt.Sprintf("%s/samples_%d", f.name, samples), func(t *testing.T) {
-				mk := func() Layer {
-					l, err := NewConv2D(cfg)
-					if err != nil {
-						t.Fatal(err)
-					}
-					l.pwSamples = samples
-					copyInto(t, l.Weight().Value, f.tensor(t, "weight"))
-					if cfg.Bias {
-						copyInto(t, l.Bias().Value, f.tensor(t, "bias"))
-					}
-					return l
-				}
-				l := mk().(*Conv2D)
-				y, dx := runLayer(t, l, x, dy)
-				assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
-				assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
-				assertClose(t, "dweight", l.Weight().Grad, f.tensor(t, "dweight"), fixtureTol)
-				if cfg.Bias {
-					assertClose(t, "dbias", l.Bias().Grad, f.tensor(t, "dbias"), fixtureTol)
-				}
-				checkLayerContract(t, mk, x, dy)
+				checkPointwiseFixture(t, f, samples, nil)
 			})
 		}
 	}
+}
+
+// checkPointwiseFixture runs the 1x1 convolution of fixture f (cin, cout, groups,
+// bias; x, weight, bias, dy) with pwSamples set to samples, after check (if not nil)
+// has looked at the layer, and compares the output and every gradient with the
+// fixture's within fixtureTol, then runs the layer contract.
+func checkPointwiseFixture(t *testing.T, f *fixture, samples int, check func(*Conv2D)) {
+	t.Helper()
+	cfg := ConvConfig{In: f.int(t, "cin"), Out: f.int(t, "cout"), KH: 1, KW: 1,
+		Groups: f.int(t, "groups"), Bias: f.int(t, "bias") == 1}
+	x, dy := f.tensor(t, "x"), f.tensor(t, "dy")
+	mk := func() Layer {
+		l, err := NewConv2D(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.pwSamples = samples
+		copyInto(t, l.Weight().Value, f.tensor(t, "weight"))
+		if cfg.Bias {
+			copyInto(t, l.Bias().Value, f.tensor(t, "bias"))
+		}
+		return l
+	}
+	l := mk().(*Conv2D)
+	if check != nil {
+		check(l)
+	}
+	y, dx := runLayer(t, l, x, dy)
+	assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
+	assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
+	assertClose(t, "dweight", l.Weight().Grad, f.tensor(t, "dweight"), fixtureTol)
+	if cfg.Bias {
+		assertClose(t, "dbias", l.Bias().Grad, f.tensor(t, "dbias"), fixtureTol)
+	}
+	checkLayerContract(t, mk, x, dy)
 }
 
 // TestPointwiseBatchBitIdentical checks that the batched pointwise kernels give bit

@@ -16,39 +16,17 @@ func TestPointwiseGpwMatchesPyTorch(t *testing.T) {
 		t.Fatal("no pwgpw_ fixtures")
 	}
 	for _, f := range fs {
-		cfg := ConvConfig{In: f.int(t, "cin"), Out: f.int(t, "cout"), KH: 1, KW: 1,
-			Groups: f.int(t, "groups"), Bias: f.int(t, "bias") == 1}
-		x, dy := f.tensor(t, "x"), f.tensor(t, "dy")
-		_, in, err := ShapeOf(x)
+		_, in, err := ShapeOf(f.tensor(t, "x"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, samples := range []int{0, 1} {
 			t.Run(fmt.Sprintf("%s/samples_%d", f.name, samples), func(t *testing.T) {
-				mk := func() Layer {
-					l, err := NewConv2D(cfg)
-					if err != nil {
-						t.Fatal(err)
+				checkPointwiseFixture(t, f, samples, func(l *Conv2D) {
+					if got, want := l.gpwApplies(in.H*in.W), samples == 0 && gpw.Accelerated(); got != want {
+						t.Fatalf("gpwApplies(%d) = %v, want %v: the fixture does not test the kernel it is for", in.H*in.W, got, want)
 					}
-					l.pwSamples = samples
-					copyInto(t, l.Weight().Value, f.tensor(t, "weight"))
-					if cfg.Bias {
-						copyInto(t, l.Bias().Value, f.tensor(t, "bias"))
-					}
-					return l
-				}
-				l := mk().(*Conv2D)
-				if got, want := l.gpwApplies(in.H*in.W), samples == 0 && gpw.Accelerated(); got != want {
-					t.Fatalf("gpwApplies(%d) = %v, want %v: the fixture does not test the kernel it is for", in.H*in.W, got, want)
-				}
-				y, dx := runLayer(t, l, x, dy)
-				assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
-				assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
-				assertClose(t, "dweight", l.Weight().Grad, f.tensor(t, "dweight"), fixtureTol)
-				if cfg.Bias {
-					assertClose(t, "dbias", l.Bias().Grad, f.tensor(t, "dbias"), fixtureTol)
-				}
-				checkLayerContract(t, mk, x, dy)
+				})
 			})
 		}
 	}
