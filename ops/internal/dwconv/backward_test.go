@@ -6,24 +6,40 @@ import (
 	"testing"
 )
 
+// randGrid draws a grid of 1 to 12 rows and 1 to pitch columns at the given pitch.
+func randGrid(rng *rand.Rand, pitch int) Grid {
+	return Grid{Rows: 1 + rng.IntN(12), Cols: 1 + rng.IntN(pitch), Pitch: pitch}
+}
+
+// randGridPair draws a pitch of 1 to 40 and then a destination and a source grid
+// at that pitch, as randGrid does.
+func randGridPair(rng *rand.Rand) (dst, src Grid) {
+	pitch := 1 + rng.IntN(40)
+	dst = randGrid(rng, pitch)
+	return dst, randGrid(rng, pitch)
+}
+
+// randTaps draws 1 to 49 taps (as many as a 7x7 kernel has) on weights 0, 1, ...
+// with row and column offsets in [-4, 4] (as far as a 9x9 kernel reaches).
+func randTaps(rng *rand.Rand) []Tap {
+	taps := make([]Tap, 1+rng.IntN(49))
+	for i := range taps {
+		taps[i] = Tap{DR: rng.IntN(9) - 4, DC: rng.IntN(9) - 4, W: i}
+	}
+	return taps
+}
+
 // TestBackwardMatchesDefinition checks BackwardPlanes, in assembly and in Go, against
 // the definitions of its two results on random grids and taps: dx as the plan's
 // convolution of dy (naive), and each weight-gradient lane as the sum over the input
 // values of that lane of dy at the tap's offset times x, in float64.
 func TestBackwardMatchesDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	modes := []bool{false}
-	if Accelerated() {
-		modes = append(modes, true)
-	}
+	modes := asmModes()
 	for trial := 0; trial < 200; trial++ {
-		pitch := 1 + rng.IntN(40)
-		dst := Grid{Rows: 1 + rng.IntN(12), Cols: 1 + rng.IntN(pitch), Pitch: pitch}
-		src := Grid{Rows: 1 + rng.IntN(12), Cols: 1 + rng.IntN(pitch), Pitch: pitch}
-		taps := make([]Tap, 1+rng.IntN(49))
-		for i := range taps {
-			taps[i] = Tap{DR: rng.IntN(9) - 4, DC: rng.IntN(9) - 4, W: i}
-		}
+		dst, src := randGridPair(rng)
+		pitch := dst.Pitch
+		taps := randTaps(rng)
 		p, err := NewPlan(dst, src, taps)
 		if err != nil {
 			t.Fatal(err)
@@ -77,10 +93,7 @@ func TestBackwardMatchesDefinition(t *testing.T) {
 // twin agree within tol (they differ only in the fused multiply-adds' rounding).
 func TestBackwardPlanesMatchSinglePlanes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	modes := []bool{false}
-	if Accelerated() {
-		modes = append(modes, true)
-	}
+	modes := asmModes()
 	for trial := 0; trial < 40; trial++ {
 		w := 1 + rng.IntN(20)
 		g := Grid{Rows: 1 + rng.IntN(10), Cols: w, Pitch: w}
@@ -133,11 +146,7 @@ func TestBackwardPlanesMatchSinglePlanes(t *testing.T) {
 // call per plane, bit for bit, and writes nothing past its planes.
 func TestInterleavePlanes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
-	modes := []bool{false}
-	if Accelerated() {
-		modes = append(modes, true)
-	}
-	for _, asm := range modes {
+	for _, asm := range asmModes() {
 		for _, hw := range [][2]int{{1, 1}, {4, 4}, {7, 7}, {14, 14}, {28, 28}, {5, 33}, {9, 70}} {
 			h, w := hw[0], hw[1]
 			g := Phases(h, w)
@@ -169,13 +178,10 @@ func TestInterleavePlanes(t *testing.T) {
 // apart or overlapping (DWV below 16 per tap, where the planes must add in order).
 func TestBackwardWeightPlanes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	modes := []bool{false}
-	if Accelerated() {
-		modes = append(modes, true)
-	}
+	modes := asmModes()
 	for trial := 0; trial < 400; trial++ {
 		pitch := 1 + rng.IntN(40)
-		dst := Grid{Rows: 1 + rng.IntN(12), Cols: 1 + rng.IntN(pitch), Pitch: pitch}
+		dst := randGrid(rng, pitch)
 		switch trial % 4 {
 		case 0: // one block
 			pitch = 1 + rng.IntN(16)
@@ -185,11 +191,8 @@ func TestBackwardWeightPlanes(t *testing.T) {
 			lo, hi := (49+pitch-1)/pitch, 64/pitch
 			dst = Grid{Rows: lo + rng.IntN(hi-lo+1), Cols: pitch, Pitch: pitch}
 		}
-		src := Grid{Rows: 1 + rng.IntN(12), Cols: 1 + rng.IntN(pitch), Pitch: pitch}
-		taps := make([]Tap, 1+rng.IntN(49))
-		for i := range taps {
-			taps[i] = Tap{DR: rng.IntN(9) - 4, DC: rng.IntN(9) - 4, W: i}
-		}
+		src := randGrid(rng, pitch)
+		taps := randTaps(rng)
 		p, err := NewPlan(dst, src, taps)
 		if err != nil {
 			t.Fatal(err)

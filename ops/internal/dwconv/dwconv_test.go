@@ -41,6 +41,27 @@ func naive(dst, src Grid, taps []Tap, s, w []float32, bias float32) []float32 {
 	return out
 }
 
+// asmModes lists the kernel choices a test runs: the Go twins, and the assembly
+// where the machine has AVX-512.
+func asmModes() []bool {
+	if Accelerated() {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// sameBits fails t at the first index where got and want differ bit for bit
+// (+0 and -0 count as equal, as in the comparisons it replaces), naming the
+// case, what got holds and what want holds.
+func sameBits(t *testing.T, name, gotWhat string, got, want []float32, wantWhat string) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s: %s[%d] = %g, %s %g", name, gotWhat, i, got[i], wantWhat, want[i])
+		}
+	}
+}
+
 // withAsm runs f with the assembly kernels on or off, restoring the default.
 func withAsm(on bool, f func()) {
 	old := useAsm
@@ -51,14 +72,10 @@ func withAsm(on bool, f func()) {
 
 func TestPlanMatchesDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	modes := []bool{false}
-	if Accelerated() {
-		modes = append(modes, true)
-	}
+	modes := asmModes()
 	for trial := 0; trial < 200; trial++ {
-		pitch := 1 + rng.IntN(40)
-		dst := Grid{Rows: 1 + rng.IntN(12), Cols: 1 + rng.IntN(pitch), Pitch: pitch}
-		src := Grid{Rows: 1 + rng.IntN(12), Cols: 1 + rng.IntN(pitch), Pitch: pitch}
+		dst, src := randGridPair(rng)
+		pitch := dst.Pitch
 		planes := 1 + rng.IntN(4)
 		taps := make([]Tap, 1+rng.IntN(49))
 		for i := range taps {
@@ -115,11 +132,7 @@ func TestPlanMatchesDefinition(t *testing.T) {
 
 func TestInterleaveRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	modes := []bool{false}
-	if Accelerated() {
-		modes = append(modes, true)
-	}
-	for _, asm := range modes {
+	for _, asm := range asmModes() {
 		for h := 1; h <= 9; h++ {
 			for _, w := range []int{1, 2, 3, 7, 14, 28, 31, 32, 33, 64, 65, 70} {
 				withAsm(asm, func() {
@@ -162,11 +175,7 @@ func TestInterleaveRoundTrip(t *testing.T) {
 // Conv or WeightGrad call per plane, bit for bit (same kernel, same order).
 func TestPlanesMatchSinglePlanes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	modes := []bool{false}
-	if Accelerated() {
-		modes = append(modes, true)
-	}
-	for _, asm := range modes {
+	for _, asm := range asmModes() {
 		for trial := 0; trial < 30; trial++ {
 			w := 1 + rng.IntN(20)
 			g := Grid{Rows: 1 + rng.IntN(10), Cols: w, Pitch: w}

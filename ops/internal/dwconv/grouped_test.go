@@ -12,10 +12,7 @@ import (
 // match the definition within tol.
 func TestGroupedPlanes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	modes := []bool{false}
-	if Accelerated() {
-		modes = append(modes, true)
-	}
+	modes := asmModes()
 	for trial := 0; trial < 300; trial++ {
 		// Half the shapes have one block (at most 16 values), half four (49 to 64).
 		w := 1 + rng.IntN(16)

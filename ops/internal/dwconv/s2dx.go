@@ -187,16 +187,7 @@ func s2dxGeneric(p *S2Plan, dx, dy, w []float32, accumulate bool) {
 		acc = [maxS2KW][16]float32{}
 		for ; n > 0; n-- {
 			wr := w[d.ent[e]/4:]
-			m := uint32(d.ent[e+3])
-			for half := 0; half < 2; half++ {
-				o := int(d.ent[e+1+half])
-				for l := 0; l < 16; l++ {
-					a[16*half+l] = 0
-					if m>>(16*half+l)&1 != 0 {
-						a[16*half+l] = dy[o+l]
-					}
-				}
-			}
+			s2dxLoadHalves(&a, dy, d.ent[e:e+4])
 			e += 4
 			for c := 0; c < p.KW; c++ {
 				ix, km, wt := d.idx[(ph+c)*16:], d.km[ph+c], wr[c]
@@ -214,16 +205,7 @@ func s2dxGeneric(p *S2Plan, dx, dy, w []float32, accumulate bool) {
 				acc[0][l] += acc[c][l]
 			}
 		}
-		for l := 0; l < 16; l++ {
-			if sm>>l&1 == 0 {
-				continue
-			}
-			if accumulate {
-				dx[off+l] += acc[0][l]
-			} else {
-				dx[off+l] = acc[0][l]
-			}
-		}
+		s2dxStore(dx[off:], &acc[0], sm, accumulate)
 	}
 }
 
@@ -242,16 +224,7 @@ func s2dxPairGeneric(p *S2Plan, dx, dy, w []float32, accumulate bool) {
 		acc = [(maxS2KW + 1) / 2][16]float32{}
 		for ; n > 0; n-- {
 			wr := w[d.ent[e]/4:]
-			m := uint32(d.ent[e+3])
-			for half := 0; half < 2; half++ {
-				o := int(d.ent[e+1+half])
-				for l := 0; l < 16; l++ {
-					a[16*half+l] = 0
-					if m>>(16*half+l)&1 != 0 {
-						a[16*half+l] = dy[o+l]
-					}
-				}
-			}
+			s2dxLoadHalves(&a, dy, d.ent[e:e+4])
 			e += 4
 			for c := 0; c < p.KW; c++ {
 				s := c / 2
@@ -274,15 +247,38 @@ func s2dxPairGeneric(p *S2Plan, dx, dy, w []float32, accumulate bool) {
 				acc[0][l] += acc[s][l]
 			}
 		}
+		s2dxStore(dx[off:], &acc[0], sm, accumulate)
+	}
+}
+
+// s2dxLoadHalves fills a with the two halves of dy that the entry ent (its four
+// words: weight-row offset, A offset, B offset, masks) names, as the twins'
+// masked loads: lane l of half h is dy[offset h + l] where bit 16h+l of the masks
+// is set, and zero elsewhere.
+func s2dxLoadHalves(a *[32]float32, dy []float32, ent []int32) {
+	m := uint32(ent[3])
+	for half := 0; half < 2; half++ {
+		o := int(ent[1+half])
 		for l := 0; l < 16; l++ {
-			if sm>>l&1 == 0 {
-				continue
+			a[16*half+l] = 0
+			if m>>(16*half+l)&1 != 0 {
+				a[16*half+l] = dy[o+l]
 			}
-			if accumulate {
-				dx[off+l] += acc[0][l]
-			} else {
-				dx[off+l] = acc[0][l]
-			}
+		}
+	}
+}
+
+// s2dxStore writes (or, with accumulate, adds) the lanes of acc that the store
+// mask sm selects to dx[l], as the twins' masked stores.
+func s2dxStore(dx []float32, acc *[16]float32, sm uint16, accumulate bool) {
+	for l := 0; l < 16; l++ {
+		if sm>>l&1 == 0 {
+			continue
+		}
+		if accumulate {
+			dx[l] += acc[l]
+		} else {
+			dx[l] = acc[l]
 		}
 	}
 }
