@@ -62,6 +62,17 @@ func dgcBasicBlock(in, planes, stride int) (ops.Layer, error) {
 // included, is dynamic, global average pooling and an FC layer with bias. The width
 // multiplier must be 1 (the Spec does not support widths); d gives the strides of
 // the five downsamplings: stem, max pool and the first block of stages 2-4.
+//
+// In evaluation mode the network can overflow or collapse to its classifier's bias,
+// as the reference's structure does too: once a saliency generator's linear part
+// outweighs fc2's bias, a dynamic group convolution's output grows about as the
+// square of its input's scale, and the batch norms between the up to 16 dynamic
+// convolutions in a row normalize with fixed running statistics instead of each
+// batch's, so a sample's deviation from the running scale is raised to a high
+// power. It happens at initialization with running statistics averaged exactly over
+// 30 batches, in nas on MNIST and in a PyTorch model of hellozhuo/dgc's dyresnet18
+// on random images alike; training mode, which renormalizes every batch, is not
+// affected.
 func dgcResNet18(in ops.Shape, classes int, _ float64, d *strider) (ops.Layer, error) {
 	var b builder
 	b.add(convBN(in.C, 64, 7, d.next(2), 3, 1, ops.ActReLU))
