@@ -138,16 +138,51 @@ xdone:
 	VZEROUPPER
 	RET
 
-// DPERM permutes A||B (Z2||Z3) by column pair s's indices at R13 into Z4; DHALF
-// adds kernel column n's weight of this kernel row (at R15) times Z4 into acc on
-// the lanes of its mask at R14 (the other lanes keep their value).
-#define DPERM(s) \
-	VMOVUPS (s*64)(R13), Z4; \
-	VPERMI2PS Z3, Z2, Z4
+// PPERM permutes A||B (Z2||Z3) by column pair s's indices at idx into z; PHALF
+// adds kernel column n's weight of this kernel row (at R15) times z into acc on the
+// lanes of its mask at mask (the other lanes keep their value).
+#define PPERM(s, idx, z) \
+	VMOVUPS (s*64)(idx), z; \
+	VPERMI2PS Z3, Z2, z
 
-#define DHALF(n, acc) \
-	KMOVW (n*2)(R14), K4; \
-	VFMADD231PS.BCST (n*4)(R15), Z4, K4, acc
+#define PHALF(n, mask, z, acc) \
+	KMOVW (n*2)(mask), K4; \
+	VFMADD231PS.BCST (n*4)(R15), z, K4, acc
+
+// PCOLS runs the kw (DX) kernel columns of one entry through column pairs with
+// indices at idx and masks at mask, permuting into z, pair s accumulating into
+// accumulator s of a0-a4, and jumps to end after the last column.
+#define PCOLS(idx, mask, z, a0, a1, a2, a3, a4, end) \
+	PPERM(0, idx, z); \
+	PHALF(0, mask, z, a0); \
+	CMPQ DX, $1; \
+	JEQ  end; \
+	PHALF(1, mask, z, a0); \
+	CMPQ DX, $2; \
+	JEQ  end; \
+	PPERM(1, idx, z); \
+	PHALF(2, mask, z, a1); \
+	CMPQ DX, $3; \
+	JEQ  end; \
+	PHALF(3, mask, z, a1); \
+	CMPQ DX, $4; \
+	JEQ  end; \
+	PPERM(2, idx, z); \
+	PHALF(4, mask, z, a2); \
+	CMPQ DX, $5; \
+	JEQ  end; \
+	PHALF(5, mask, z, a2); \
+	CMPQ DX, $6; \
+	JEQ  end; \
+	PPERM(3, idx, z); \
+	PHALF(6, mask, z, a3); \
+	CMPQ DX, $7; \
+	JEQ  end; \
+	PHALF(7, mask, z, a3); \
+	CMPQ DX, $8; \
+	JEQ  end; \
+	PPERM(4, idx, z); \
+	PHALF(8, mask, z, a4)
 
 // func s2dxPairAVX512(dy, dx, w *float32, vec, ent, pidx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool)
 // The input gradient of S2Plan when dilW is odd: kernel columns 2s and 2s+1 share
@@ -191,36 +226,7 @@ pent:
 	KMOVW   14(R9), K2
 	VMOVUPS.Z (SI)(AX*4), K2, Z3
 	ADDQ    $16, R9
-	DPERM(0)
-	DHALF(0, Z10)
-	CMPQ DX, $1
-	JEQ  pentend
-	DHALF(1, Z10)
-	CMPQ DX, $2
-	JEQ  pentend
-	DPERM(1)
-	DHALF(2, Z11)
-	CMPQ DX, $3
-	JEQ  pentend
-	DHALF(3, Z11)
-	CMPQ DX, $4
-	JEQ  pentend
-	DPERM(2)
-	DHALF(4, Z12)
-	CMPQ DX, $5
-	JEQ  pentend
-	DHALF(5, Z12)
-	CMPQ DX, $6
-	JEQ  pentend
-	DPERM(3)
-	DHALF(6, Z13)
-	CMPQ DX, $7
-	JEQ  pentend
-	DHALF(7, Z13)
-	CMPQ DX, $8
-	JEQ  pentend
-	DPERM(4)
-	DHALF(8, Z14)
+	PCOLS(R13, R14, Z4, Z10, Z11, Z12, Z13, Z14, pentend)
 
 pentend:
 	DECQ BX
@@ -314,96 +320,10 @@ qent:
 	KMOVW   12(R9), K1
 	VMOVUPS.Z (SI)(AX*4), K1, Z2
 	ADDQ    $16, R9
-	VMOVUPS (0)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	KMOVW   (0)(R14), K4
-	VFMADD231PS.BCST (0)(R15), Z4, K4, Z10
-	CMPQ DX, $1
-	JEQ  qhalf1
-	KMOVW   (2)(R14), K4
-	VFMADD231PS.BCST (4)(R15), Z4, K4, Z10
-	CMPQ DX, $2
-	JEQ  qhalf1
-	VMOVUPS (64)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	KMOVW   (4)(R14), K4
-	VFMADD231PS.BCST (8)(R15), Z4, K4, Z11
-	CMPQ DX, $3
-	JEQ  qhalf1
-	KMOVW   (6)(R14), K4
-	VFMADD231PS.BCST (12)(R15), Z4, K4, Z11
-	CMPQ DX, $4
-	JEQ  qhalf1
-	VMOVUPS (128)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	KMOVW   (8)(R14), K4
-	VFMADD231PS.BCST (16)(R15), Z4, K4, Z12
-	CMPQ DX, $5
-	JEQ  qhalf1
-	KMOVW   (10)(R14), K4
-	VFMADD231PS.BCST (20)(R15), Z4, K4, Z12
-	CMPQ DX, $6
-	JEQ  qhalf1
-	VMOVUPS (192)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	KMOVW   (12)(R14), K4
-	VFMADD231PS.BCST (24)(R15), Z4, K4, Z13
-	CMPQ DX, $7
-	JEQ  qhalf1
-	KMOVW   (14)(R14), K4
-	VFMADD231PS.BCST (28)(R15), Z4, K4, Z13
-	CMPQ DX, $8
-	JEQ  qhalf1
-	VMOVUPS (256)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	KMOVW   (16)(R14), K4
-	VFMADD231PS.BCST (32)(R15), Z4, K4, Z14
+	PCOLS(R13, R14, Z4, Z10, Z11, Z12, Z13, Z14, qhalf1)
 
 qhalf1:
-	VMOVUPS (0)(R10), Z5
-	VPERMI2PS Z3, Z2, Z5
-	KMOVW   (0)(R11), K4
-	VFMADD231PS.BCST (0)(R15), Z5, K4, Z15
-	CMPQ DX, $1
-	JEQ  qentend
-	KMOVW   (2)(R11), K4
-	VFMADD231PS.BCST (4)(R15), Z5, K4, Z15
-	CMPQ DX, $2
-	JEQ  qentend
-	VMOVUPS (64)(R10), Z5
-	VPERMI2PS Z3, Z2, Z5
-	KMOVW   (4)(R11), K4
-	VFMADD231PS.BCST (8)(R15), Z5, K4, Z16
-	CMPQ DX, $3
-	JEQ  qentend
-	KMOVW   (6)(R11), K4
-	VFMADD231PS.BCST (12)(R15), Z5, K4, Z16
-	CMPQ DX, $4
-	JEQ  qentend
-	VMOVUPS (128)(R10), Z5
-	VPERMI2PS Z3, Z2, Z5
-	KMOVW   (8)(R11), K4
-	VFMADD231PS.BCST (16)(R15), Z5, K4, Z17
-	CMPQ DX, $5
-	JEQ  qentend
-	KMOVW   (10)(R11), K4
-	VFMADD231PS.BCST (20)(R15), Z5, K4, Z17
-	CMPQ DX, $6
-	JEQ  qentend
-	VMOVUPS (192)(R10), Z5
-	VPERMI2PS Z3, Z2, Z5
-	KMOVW   (12)(R11), K4
-	VFMADD231PS.BCST (24)(R15), Z5, K4, Z18
-	CMPQ DX, $7
-	JEQ  qentend
-	KMOVW   (14)(R11), K4
-	VFMADD231PS.BCST (28)(R15), Z5, K4, Z18
-	CMPQ DX, $8
-	JEQ  qentend
-	VMOVUPS (256)(R10), Z5
-	VPERMI2PS Z3, Z2, Z5
-	KMOVW   (16)(R11), K4
-	VFMADD231PS.BCST (32)(R15), Z5, K4, Z19
+	PCOLS(R10, R11, Z5, Z15, Z16, Z17, Z18, Z19, qentend)
 
 qentend:
 	DECQ BX
