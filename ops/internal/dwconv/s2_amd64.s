@@ -3,12 +3,84 @@
 // The stride-2 kernels of S2Plan. Row loads are masked, so that a row outside the
 // plane (mask 0) reads as zeros and no load touches memory past a plane's edge.
 
-// FTAP multiplies kernel column n's permutation of Z2||Z3 by its weight at R12
-// into acc.
-#define FTAP(n, acc) \
+// FTAP multiplies kernel column n's permutation of Z2||Z3 (into Z4) by its weight
+// at w into acc; FTAP2 by its weights at R12 and R10 into acc and acc2.
+#define FTAP(n, w, acc) \
 	VMOVUPS (n*64)(R13), Z4; \
 	VPERMI2PS Z3, Z2, Z4; \
-	VFMADD231PS.BCST (n*4)(R12), Z4, acc
+	VFMADD231PS.BCST (n*4)(w), Z4, acc
+
+#define FTAP2(n, acc, acc2) \
+	FTAP(n, R12, acc); \
+	VFMADD231PS.BCST (n*4)(R10), Z4, acc2
+
+// FCOLS runs FTAP over the kw (DX) kernel columns, column n into a<n>, and jumps to
+// end after the last; FCOLS2 runs FTAP2, column n into a<n> and b<n>.
+#define FCOLS(w, a0, a1, a2, a3, a4, a5, a6, a7, a8, end) \
+	FTAP(0, w, a0); \
+	CMPQ DX, $1; \
+	JEQ  end \
+	FTAP(1, w, a1); \
+	CMPQ DX, $2; \
+	JEQ  end \
+	FTAP(2, w, a2); \
+	CMPQ DX, $3; \
+	JEQ  end \
+	FTAP(3, w, a3); \
+	CMPQ DX, $4; \
+	JEQ  end \
+	FTAP(4, w, a4); \
+	CMPQ DX, $5; \
+	JEQ  end \
+	FTAP(5, w, a5); \
+	CMPQ DX, $6; \
+	JEQ  end \
+	FTAP(6, w, a6); \
+	CMPQ DX, $7; \
+	JEQ  end \
+	FTAP(7, w, a7); \
+	CMPQ DX, $8; \
+	JEQ  end \
+	FTAP(8, w, a8)
+
+#define FCOLS2(a0, a1, a2, a3, a4, a5, a6, a7, a8, b0, b1, b2, b3, b4, b5, b6, b7, b8, end) \
+	FTAP2(0, a0, b0); \
+	CMPQ DX, $1; \
+	JEQ  end \
+	FTAP2(1, a1, b1); \
+	CMPQ DX, $2; \
+	JEQ  end \
+	FTAP2(2, a2, b2); \
+	CMPQ DX, $3; \
+	JEQ  end \
+	FTAP2(3, a3, b3); \
+	CMPQ DX, $4; \
+	JEQ  end \
+	FTAP2(4, a4, b4); \
+	CMPQ DX, $5; \
+	JEQ  end \
+	FTAP2(5, a5, b5); \
+	CMPQ DX, $6; \
+	JEQ  end \
+	FTAP2(6, a6, b6); \
+	CMPQ DX, $7; \
+	JEQ  end \
+	FTAP2(7, a7, b7); \
+	CMPQ DX, $8; \
+	JEQ  end \
+	FTAP2(8, a8, b8)
+
+// FROWS loads the two input rows of the next table entry, at the offsets at R8 with
+// the masks at R9, into A||B (Z2||Z3), and steps both tables on.
+#define FROWS \
+	MOVLQSX 0(R8), AX; \
+	KMOVW   0(R9), K1; \
+	VMOVUPS.Z (SI)(AX*4), K1, Z2; \
+	MOVLQSX 4(R8), AX; \
+	KMOVW   2(R9), K2; \
+	VMOVUPS.Z (SI)(AX*4), K2, Z3; \
+	ADDQ $8, R8; \
+	ADDQ $4, R9
 
 // func s2convAVX512(src, dst, w, bias *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dstStride, wStride, biasStride int)
 // vstride and the plane strides are in bytes; bias may be nil.
@@ -46,39 +118,8 @@ fvec:
 	MOVQ idx+48(FP), R13
 
 fkh:
-	MOVLQSX 0(R8), AX
-	KMOVW   0(R9), K1
-	VMOVUPS.Z (SI)(AX*4), K1, Z2
-	MOVLQSX 4(R8), AX
-	KMOVW   2(R9), K2
-	VMOVUPS.Z (SI)(AX*4), K2, Z3
-	ADDQ $8, R8
-	ADDQ $4, R9
-	FTAP(0, Z10)
-	CMPQ DX, $1
-	JEQ  fkhend
-	FTAP(1, Z11)
-	CMPQ DX, $2
-	JEQ  fkhend
-	FTAP(2, Z12)
-	CMPQ DX, $3
-	JEQ  fkhend
-	FTAP(3, Z13)
-	CMPQ DX, $4
-	JEQ  fkhend
-	FTAP(4, Z14)
-	CMPQ DX, $5
-	JEQ  fkhend
-	FTAP(5, Z15)
-	CMPQ DX, $6
-	JEQ  fkhend
-	FTAP(6, Z16)
-	CMPQ DX, $7
-	JEQ  fkhend
-	FTAP(7, Z17)
-	CMPQ DX, $8
-	JEQ  fkhend
-	FTAP(8, Z18)
+	FROWS
+	FCOLS(R12, Z10, Z11, Z12, Z13, Z14, Z15, Z16, Z17, Z18, fkhend)
 
 fkhend:
 	LEAQ (R12)(DX*4), R12
@@ -376,57 +417,8 @@ cpair:
 	MOVQ shift+136(FP), BX
 
 cu1: // u < shift: v only
-	MOVLQSX 0(R8), AX
-	KMOVW   0(R9), K1
-	VMOVUPS.Z (SI)(AX*4), K1, Z2
-	MOVLQSX 4(R8), AX
-	KMOVW   2(R9), K2
-	VMOVUPS.Z (SI)(AX*4), K2, Z3
-	ADDQ $8, R8
-	ADDQ $4, R9
-	VMOVUPS (0)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (0)(R12), Z4, Z10
-	CMPQ DX, $1
-	JEQ  cu1end
-	VMOVUPS (64)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (4)(R12), Z4, Z11
-	CMPQ DX, $2
-	JEQ  cu1end
-	VMOVUPS (128)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (8)(R12), Z4, Z12
-	CMPQ DX, $3
-	JEQ  cu1end
-	VMOVUPS (192)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (12)(R12), Z4, Z13
-	CMPQ DX, $4
-	JEQ  cu1end
-	VMOVUPS (256)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (16)(R12), Z4, Z14
-	CMPQ DX, $5
-	JEQ  cu1end
-	VMOVUPS (320)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (20)(R12), Z4, Z15
-	CMPQ DX, $6
-	JEQ  cu1end
-	VMOVUPS (384)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (24)(R12), Z4, Z16
-	CMPQ DX, $7
-	JEQ  cu1end
-	VMOVUPS (448)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (28)(R12), Z4, Z17
-	CMPQ DX, $8
-	JEQ  cu1end
-	VMOVUPS (512)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (32)(R12), Z4, Z18
+	FROWS
+	FCOLS(R12, Z10, Z11, Z12, Z13, Z14, Z15, Z16, Z17, Z18, cu1end)
 
 cu1end:
 	LEAQ (R12)(DX*4), R12
@@ -437,66 +429,8 @@ cu1end:
 	JZ   cu3pre
 
 cu2: // shift <= u < kh: both
-	MOVLQSX 0(R8), AX
-	KMOVW   0(R9), K1
-	VMOVUPS.Z (SI)(AX*4), K1, Z2
-	MOVLQSX 4(R8), AX
-	KMOVW   2(R9), K2
-	VMOVUPS.Z (SI)(AX*4), K2, Z3
-	ADDQ $8, R8
-	ADDQ $4, R9
-	VMOVUPS (0)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (0)(R12), Z4, Z10
-	VFMADD231PS.BCST (0)(R10), Z4, Z19
-	CMPQ DX, $1
-	JEQ  cu2end
-	VMOVUPS (64)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (4)(R12), Z4, Z11
-	VFMADD231PS.BCST (4)(R10), Z4, Z20
-	CMPQ DX, $2
-	JEQ  cu2end
-	VMOVUPS (128)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (8)(R12), Z4, Z12
-	VFMADD231PS.BCST (8)(R10), Z4, Z21
-	CMPQ DX, $3
-	JEQ  cu2end
-	VMOVUPS (192)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (12)(R12), Z4, Z13
-	VFMADD231PS.BCST (12)(R10), Z4, Z22
-	CMPQ DX, $4
-	JEQ  cu2end
-	VMOVUPS (256)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (16)(R12), Z4, Z14
-	VFMADD231PS.BCST (16)(R10), Z4, Z23
-	CMPQ DX, $5
-	JEQ  cu2end
-	VMOVUPS (320)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (20)(R12), Z4, Z15
-	VFMADD231PS.BCST (20)(R10), Z4, Z24
-	CMPQ DX, $6
-	JEQ  cu2end
-	VMOVUPS (384)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (24)(R12), Z4, Z16
-	VFMADD231PS.BCST (24)(R10), Z4, Z25
-	CMPQ DX, $7
-	JEQ  cu2end
-	VMOVUPS (448)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (28)(R12), Z4, Z17
-	VFMADD231PS.BCST (28)(R10), Z4, Z26
-	CMPQ DX, $8
-	JEQ  cu2end
-	VMOVUPS (512)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (32)(R12), Z4, Z18
-	VFMADD231PS.BCST (32)(R10), Z4, Z27
+	FROWS
+	FCOLS2(Z10, Z11, Z12, Z13, Z14, Z15, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, cu2end)
 
 cu2end:
 	LEAQ (R12)(DX*4), R12
@@ -512,57 +446,8 @@ cu3pre: // v+1's kernel rows kh-shift.. kh-1 follow v's table
 	MOVQ shift+136(FP), BX
 
 cu3: // kh <= u < kh+shift: v+1 only
-	MOVLQSX 0(R8), AX
-	KMOVW   0(R9), K1
-	VMOVUPS.Z (SI)(AX*4), K1, Z2
-	MOVLQSX 4(R8), AX
-	KMOVW   2(R9), K2
-	VMOVUPS.Z (SI)(AX*4), K2, Z3
-	ADDQ $8, R8
-	ADDQ $4, R9
-	VMOVUPS (0)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (0)(R10), Z4, Z19
-	CMPQ DX, $1
-	JEQ  cu3end
-	VMOVUPS (64)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (4)(R10), Z4, Z20
-	CMPQ DX, $2
-	JEQ  cu3end
-	VMOVUPS (128)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (8)(R10), Z4, Z21
-	CMPQ DX, $3
-	JEQ  cu3end
-	VMOVUPS (192)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (12)(R10), Z4, Z22
-	CMPQ DX, $4
-	JEQ  cu3end
-	VMOVUPS (256)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (16)(R10), Z4, Z23
-	CMPQ DX, $5
-	JEQ  cu3end
-	VMOVUPS (320)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (20)(R10), Z4, Z24
-	CMPQ DX, $6
-	JEQ  cu3end
-	VMOVUPS (384)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (24)(R10), Z4, Z25
-	CMPQ DX, $7
-	JEQ  cu3end
-	VMOVUPS (448)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (28)(R10), Z4, Z26
-	CMPQ DX, $8
-	JEQ  cu3end
-	VMOVUPS (512)(R13), Z4
-	VPERMI2PS Z3, Z2, Z4
-	VFMADD231PS.BCST (32)(R10), Z4, Z27
+	FROWS
+	FCOLS(R10, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, cu3end)
 
 cu3end:
 	LEAQ (R10)(DX*4), R10
