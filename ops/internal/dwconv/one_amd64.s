@@ -7,6 +7,52 @@
 // paths of convAVX512 and bwdAVX512, so their results are bit-identical to those.
 // count must be a positive multiple of four.
 
+// LOAD4 reads tap BX's offset and mask and loads the four planes' masked source
+// blocks at that offset into z0-z3 (R14 the tap's address in plane 0).
+#define LOAD4(z0, z1, z2, z3) \
+	MOVLQSX (R8)(BX*4), AX; \
+	KMOVW (R9)(BX*2), K1; \
+	LEAQ (SI)(AX*4), R14; \
+	VMOVUPS.Z (R14), K1, z0; \
+	VMOVUPS.Z (R14)(R11*1), K1, z1; \
+	VMOVUPS.Z (R14)(R11*2), K1, z2; \
+	VMOVUPS.Z (R14)(R12*1), K1, z3
+
+// FMA4 adds the four planes' weights of the tap (at DX, R13 and R15 apart) times
+// z0-z3 into a0-a3.
+#define FMA4(z0, z1, z2, z3, a0, a1, a2, a3) \
+	VFMADD231PS.BCST (DX), z0, a0; \
+	VFMADD231PS.BCST (DX)(R13*1), z1, a1; \
+	VFMADD231PS.BCST (DX)(R13*2), z2, a2; \
+	VFMADD231PS.BCST (DX)(R15*1), z3, a3
+
+// CTAP is one tap of conv1AVX512 into a0-a3, its sources in z0-z3.
+#define CTAP(z0, z1, z2, z3, a0, a1, a2, a3) \
+	LOAD4(z0, z1, z2, z3); \
+	LEAQ (R10)(BX*4), DX; \
+	FMA4(z0, z1, z2, z3, a0, a1, a2, a3)
+
+// BTAP is one tap of bwd1AVX512: dx sums into a0-a3, and the tap's weight-gradient
+// partial sums of the four planes (at DI, CX and R10 apart) gain dy times x
+// (Z12-Z15) on the tap's lanes; then DX and DI step to the next tap.
+#define BTAP(a0, a1, a2, a3) \
+	LOAD4(Z8, Z9, Z10, Z11); \
+	FMA4(Z8, Z9, Z10, Z11, a0, a1, a2, a3); \
+	VMOVUPS (DI), Z16; \
+	VMOVUPS (DI)(CX*1), Z17; \
+	VMOVUPS (DI)(CX*2), Z18; \
+	VMOVUPS (DI)(R10*1), Z19; \
+	VFMADD231PS Z8, Z12, K1, Z16; \
+	VFMADD231PS Z9, Z13, K1, Z17; \
+	VFMADD231PS Z10, Z14, K1, Z18; \
+	VFMADD231PS Z11, Z15, K1, Z19; \
+	VMOVUPS Z16, (DI); \
+	VMOVUPS Z17, (DI)(CX*1); \
+	VMOVUPS Z18, (DI)(CX*2); \
+	VMOVUPS Z19, (DI)(R10*1); \
+	ADDQ $4, DX; \
+	ADDQ $64, DI
+
 // func conv1AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, count, srcStride, dstStride, wStride, biasStride int, accumulate bool)
 // The strides are in bytes; bias may be nil. Registers: SI src, R11 and R12 one and
 // three source strides, R10 w, R13 and R15 one and three weight strides, R8 off,
@@ -50,33 +96,11 @@ sums:
 	XORQ BX, BX
 
 even:
-	MOVLQSX (R8)(BX*4), AX
-	KMOVW (R9)(BX*2), K1
-	LEAQ (SI)(AX*4), R14
-	LEAQ (R10)(BX*4), DX
-	VMOVUPS.Z (R14), K1, Z8
-	VMOVUPS.Z (R14)(R11*1), K1, Z9
-	VMOVUPS.Z (R14)(R11*2), K1, Z10
-	VMOVUPS.Z (R14)(R12*1), K1, Z11
-	VFMADD231PS.BCST (DX), Z8, Z0
-	VFMADD231PS.BCST (DX)(R13*1), Z9, Z1
-	VFMADD231PS.BCST (DX)(R13*2), Z10, Z2
-	VFMADD231PS.BCST (DX)(R15*1), Z11, Z3
+	CTAP(Z8, Z9, Z10, Z11, Z0, Z1, Z2, Z3)
 	INCQ BX
 	CMPQ BX, CX
 	JGE  end
-	MOVLQSX (R8)(BX*4), AX
-	KMOVW (R9)(BX*2), K1
-	LEAQ (SI)(AX*4), R14
-	LEAQ (R10)(BX*4), DX
-	VMOVUPS.Z (R14), K1, Z16
-	VMOVUPS.Z (R14)(R11*1), K1, Z17
-	VMOVUPS.Z (R14)(R11*2), K1, Z18
-	VMOVUPS.Z (R14)(R12*1), K1, Z19
-	VFMADD231PS.BCST (DX), Z16, Z4
-	VFMADD231PS.BCST (DX)(R13*1), Z17, Z5
-	VFMADD231PS.BCST (DX)(R13*2), Z18, Z6
-	VFMADD231PS.BCST (DX)(R15*1), Z19, Z7
+	CTAP(Z16, Z17, Z18, Z19, Z4, Z5, Z6, Z7)
 	INCQ BX
 	CMPQ BX, CX
 	JLT  even
@@ -154,59 +178,11 @@ bgroup:
 	XORQ BX, BX
 
 beven:
-	MOVLQSX (R8)(BX*4), AX
-	KMOVW (R9)(BX*2), K1
-	LEAQ (SI)(AX*4), R14
-	VMOVUPS.Z (R14), K1, Z8
-	VMOVUPS.Z (R14)(R11*1), K1, Z9
-	VMOVUPS.Z (R14)(R11*2), K1, Z10
-	VMOVUPS.Z (R14)(R12*1), K1, Z11
-	VFMADD231PS.BCST (DX), Z8, Z0
-	VFMADD231PS.BCST (DX)(R13*1), Z9, Z1
-	VFMADD231PS.BCST (DX)(R13*2), Z10, Z2
-	VFMADD231PS.BCST (DX)(R15*1), Z11, Z3
-	VMOVUPS (DI), Z16
-	VMOVUPS (DI)(CX*1), Z17
-	VMOVUPS (DI)(CX*2), Z18
-	VMOVUPS (DI)(R10*1), Z19
-	VFMADD231PS Z8, Z12, K1, Z16
-	VFMADD231PS Z9, Z13, K1, Z17
-	VFMADD231PS Z10, Z14, K1, Z18
-	VFMADD231PS Z11, Z15, K1, Z19
-	VMOVUPS Z16, (DI)
-	VMOVUPS Z17, (DI)(CX*1)
-	VMOVUPS Z18, (DI)(CX*2)
-	VMOVUPS Z19, (DI)(R10*1)
-	ADDQ $4, DX
-	ADDQ $64, DI
+	BTAP(Z0, Z1, Z2, Z3)
 	INCQ BX
 	CMPQ BX, taps+64(FP)
 	JGE  bend
-	MOVLQSX (R8)(BX*4), AX
-	KMOVW (R9)(BX*2), K1
-	LEAQ (SI)(AX*4), R14
-	VMOVUPS.Z (R14), K1, Z8
-	VMOVUPS.Z (R14)(R11*1), K1, Z9
-	VMOVUPS.Z (R14)(R11*2), K1, Z10
-	VMOVUPS.Z (R14)(R12*1), K1, Z11
-	VFMADD231PS.BCST (DX), Z8, Z4
-	VFMADD231PS.BCST (DX)(R13*1), Z9, Z5
-	VFMADD231PS.BCST (DX)(R13*2), Z10, Z6
-	VFMADD231PS.BCST (DX)(R15*1), Z11, Z7
-	VMOVUPS (DI), Z16
-	VMOVUPS (DI)(CX*1), Z17
-	VMOVUPS (DI)(CX*2), Z18
-	VMOVUPS (DI)(R10*1), Z19
-	VFMADD231PS Z8, Z12, K1, Z16
-	VFMADD231PS Z9, Z13, K1, Z17
-	VFMADD231PS Z10, Z14, K1, Z18
-	VFMADD231PS Z11, Z15, K1, Z19
-	VMOVUPS Z16, (DI)
-	VMOVUPS Z17, (DI)(CX*1)
-	VMOVUPS Z18, (DI)(CX*2)
-	VMOVUPS Z19, (DI)(R10*1)
-	ADDQ $4, DX
-	ADDQ $64, DI
+	BTAP(Z4, Z5, Z6, Z7)
 	INCQ BX
 	CMPQ BX, taps+64(FP)
 	JLT  beven
