@@ -7,6 +7,35 @@
 // four-block path of convAVX512 and bwdAVX512, so their results are bit-identical to
 // those. count must be a positive multiple of two.
 
+// MASK4 loads the masks of a plane's four blocks, at r, into K1-K4.
+#define MASK4(r) \
+	KMOVW 0(r), K1; \
+	KMOVW 2(r), K2; \
+	KMOVW 4(r), K3; \
+	KMOVW 6(r), K4
+
+// ACC8 adds the two planes' values at p and q to their sums Z0-Z3 and Z4-Z7 on the
+// lanes of K1-K4; PUT8 stores the sums there.
+#define ACC8(p, q) \
+	VADDPS 0(p), Z0, K1, Z0 \
+	VADDPS 64(p), Z1, K2, Z1 \
+	VADDPS 128(p), Z2, K3, Z2 \
+	VADDPS 192(p), Z3, K4, Z3 \
+	VADDPS 0(q), Z4, K1, Z4 \
+	VADDPS 64(q), Z5, K2, Z5 \
+	VADDPS 128(q), Z6, K3, Z6 \
+	VADDPS 192(q), Z7, K4, Z7
+
+#define PUT8(p, q) \
+	VMOVUPS Z0, K1, 0(p) \
+	VMOVUPS Z1, K2, 64(p) \
+	VMOVUPS Z2, K3, 128(p) \
+	VMOVUPS Z3, K4, 192(p) \
+	VMOVUPS Z4, K1, 0(q) \
+	VMOVUPS Z5, K2, 64(q) \
+	VMOVUPS Z6, K3, 128(q) \
+	VMOVUPS Z7, K4, 192(q)
+
 // func conv4AVX512(src, dst, w, bias *float32, off *int32, mask, store *uint16, taps, count, srcStride, dstStride, wStride, biasStride int, accumulate bool)
 // The strides are in bytes; bias may be nil. Registers: SI src, R11 its stride, R10 w,
 // R13 its stride, R8 off, R9 mask, CX taps, BX the tap, Z0-Z3 and Z4-Z7 the sums of
@@ -74,33 +103,16 @@ tap:
 	JLT  tap
 
 	MOVQ store+48(FP), AX
-	KMOVW 0(AX), K1
-	KMOVW 2(AX), K2
-	KMOVW 4(AX), K3
-	KMOVW 6(AX), K4
+	MASK4(AX)
 	MOVQ dst+8(FP), DI
 	MOVQ dstStride+80(FP), AX
 	LEAQ (DI)(AX*1), DX
 	CMPB accumulate+104(FP), $0
 	JEQ  store
-	VADDPS 0(DI), Z0, K1, Z0
-	VADDPS 64(DI), Z1, K2, Z1
-	VADDPS 128(DI), Z2, K3, Z2
-	VADDPS 192(DI), Z3, K4, Z3
-	VADDPS 0(DX), Z4, K1, Z4
-	VADDPS 64(DX), Z5, K2, Z5
-	VADDPS 128(DX), Z6, K3, Z6
-	VADDPS 192(DX), Z7, K4, Z7
+	ACC8(DI, DX)
 
 store:
-	VMOVUPS Z0, K1, 0(DI)
-	VMOVUPS Z1, K2, 64(DI)
-	VMOVUPS Z2, K3, 128(DI)
-	VMOVUPS Z3, K4, 192(DI)
-	VMOVUPS Z4, K1, 0(DX)
-	VMOVUPS Z5, K2, 64(DX)
-	VMOVUPS Z6, K3, 128(DX)
-	VMOVUPS Z7, K4, 192(DX)
+	PUT8(DI, DX)
 	LEAQ (DI)(AX*2), DI
 	MOVQ DI, dst+8(FP)
 	LEAQ (SI)(R11*2), SI
@@ -125,10 +137,7 @@ TEXT ·bwd4AVX512(SB), NOSPLIT, $0-121
 
 bgroup:
 	MOVQ store+56(FP), AX
-	KMOVW 0(AX), K1
-	KMOVW 2(AX), K2
-	KMOVW 4(AX), K3
-	KMOVW 6(AX), K4
+	MASK4(AX)
 	MOVQ x+16(FP), AX
 	MOVQ xStride+96(FP), BX
 	LEAQ (AX)(BX*1), R14
@@ -198,33 +207,16 @@ btap:
 	JLT  btap
 
 	MOVQ store+56(FP), AX
-	KMOVW 0(AX), K1
-	KMOVW 2(AX), K2
-	KMOVW 4(AX), K3
-	KMOVW 6(AX), K4
+	MASK4(AX)
 	MOVQ dx+8(FP), AX
 	MOVQ dxStride+88(FP), BX
 	LEAQ (AX)(BX*1), R14
 	CMPB accumulate+120(FP), $0
 	JEQ  bstore
-	VADDPS 0(AX), Z0, K1, Z0
-	VADDPS 64(AX), Z1, K2, Z1
-	VADDPS 128(AX), Z2, K3, Z2
-	VADDPS 192(AX), Z3, K4, Z3
-	VADDPS 0(R14), Z4, K1, Z4
-	VADDPS 64(R14), Z5, K2, Z5
-	VADDPS 128(R14), Z6, K3, Z6
-	VADDPS 192(R14), Z7, K4, Z7
+	ACC8(AX, R14)
 
 bstore:
-	VMOVUPS Z0, K1, 0(AX)
-	VMOVUPS Z1, K2, 64(AX)
-	VMOVUPS Z2, K3, 128(AX)
-	VMOVUPS Z3, K4, 192(AX)
-	VMOVUPS Z4, K1, 0(R14)
-	VMOVUPS Z5, K2, 64(R14)
-	VMOVUPS Z6, K3, 128(R14)
-	VMOVUPS Z7, K4, 192(R14)
+	PUT8(AX, R14)
 	LEAQ (AX)(BX*2), AX
 	MOVQ AX, dx+8(FP)
 	LEAQ (SI)(R11*2), SI
