@@ -29,11 +29,14 @@
 	VFMADD231PS d1, Z4, acc1; \
 	VFMADD231PS d2, Z4, acc2
 
-// PFLUSH adds acc+acc2 to the 16 partial sums at off(R14), as WFLUSH.
-#define PFLUSH(off, acc, acc2) \
+// PFLUSHAT adds acc+acc2 to the 16 partial sums at off(r), as WFLUSH; PFLUSH is
+// PFLUSHAT at R14.
+#define PFLUSHAT(off, r, acc, acc2) \
 	VADDPS acc2, acc, acc; \
-	VADDPS (off)(R14), acc, acc; \
-	VMOVUPS acc, (off)(R14)
+	VADDPS (off)(r), acc, acc; \
+	VMOVUPS acc, (off)(r)
+
+#define PFLUSH(off, acc, acc2) PFLUSHAT(off, R14, acc, acc2)
 
 // func s2wgrad2AVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, pk *int32, npk, kh, kw, vecs, vstride, count, srcStride, dyStride, dwvStride, shift int)
 // For each plane and each kernel row k listed in pk, the partial sums of kernel
@@ -245,39 +248,27 @@ qflush:
 	SHLQ $6, AX
 	LEAQ (R14)(AX*1), R10 // kernel row k+shift's partial sums
 	PFLUSH(0, Z8, Z14)
-	VADDPS Z26, Z20, Z20
-	VADDPS (0)(R10), Z20, Z20
-	VMOVUPS Z20, (0)(R10)
+	PFLUSHAT(0, R10, Z20, Z26)
 	CMPQ DX, $1
 	JEQ  qpairend
 	PFLUSH(64, Z9, Z15)
-	VADDPS Z27, Z21, Z21
-	VADDPS (64)(R10), Z21, Z21
-	VMOVUPS Z21, (64)(R10)
+	PFLUSHAT(64, R10, Z21, Z27)
 	CMPQ DX, $2
 	JEQ  qpairend
 	PFLUSH(128, Z10, Z16)
-	VADDPS Z28, Z22, Z22
-	VADDPS (128)(R10), Z22, Z22
-	VMOVUPS Z22, (128)(R10)
+	PFLUSHAT(128, R10, Z22, Z28)
 	CMPQ DX, $3
 	JEQ  qpairend
 	PFLUSH(192, Z11, Z17)
-	VADDPS Z29, Z23, Z23
-	VADDPS (192)(R10), Z23, Z23
-	VMOVUPS Z23, (192)(R10)
+	PFLUSHAT(192, R10, Z23, Z29)
 	CMPQ DX, $4
 	JEQ  qpairend
 	PFLUSH(256, Z12, Z18)
-	VADDPS Z30, Z24, Z24
-	VADDPS (256)(R10), Z24, Z24
-	VMOVUPS Z24, (256)(R10)
+	PFLUSHAT(256, R10, Z24, Z30)
 	CMPQ DX, $5
 	JEQ  qpairend
 	PFLUSH(320, Z13, Z19)
-	VADDPS Z31, Z25, Z25
-	VADDPS (320)(R10), Z25, Z25
-	VMOVUPS Z25, (320)(R10)
+	PFLUSHAT(320, R10, Z25, Z31)
 
 qpairend:
 	INCQ BX
