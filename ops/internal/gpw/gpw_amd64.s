@@ -226,6 +226,14 @@ done:
 	VZEROUPPER
 	RET
 
+// NEXTROW sets next to the row after prev (SI bytes on) when the matrix has at
+// least i rows (DI), and to prev itself otherwise, so that a tile's unused rows
+// read a valid row.
+#define NEXTROW(prev, next, i) \
+	LEAQ (prev)(SI*1), next; \
+	CMPQ DI, $i; \
+	CMOVQLT prev, next
+
 // func wgradAVX512(t, a *float32, lda, ra int, b *float32, ldb, rb, n int, pf unsafe.Pointer, pfn int)
 //
 // R8-R13: the rows of a; AX, BX, CX, DX: the rows of b; SI: the column in bytes;
@@ -262,34 +270,18 @@ TEXT ·wgradAVX512(SB), NOSPLIT, $0-80
 	SHLQ $2, SI
 	MOVQ ra+24(FP), DI
 	MOVQ a+8(FP), R8
-	LEAQ (R8)(SI*1), R9
-	CMPQ DI, $2
-	CMOVQLT R8, R9
-	LEAQ (R9)(SI*1), R10
-	CMPQ DI, $3
-	CMOVQLT R9, R10
-	LEAQ (R10)(SI*1), R11
-	CMPQ DI, $4
-	CMOVQLT R10, R11
-	LEAQ (R11)(SI*1), R12
-	CMPQ DI, $5
-	CMOVQLT R11, R12
-	LEAQ (R12)(SI*1), R13
-	CMPQ DI, $6
-	CMOVQLT R12, R13
+	NEXTROW(R8, R9, 2)
+	NEXTROW(R9, R10, 3)
+	NEXTROW(R10, R11, 4)
+	NEXTROW(R11, R12, 5)
+	NEXTROW(R12, R13, 6)
 	MOVQ ldb+40(FP), SI
 	SHLQ $2, SI
 	MOVQ rb+48(FP), DI
 	MOVQ b+32(FP), AX
-	LEAQ (AX)(SI*1), BX
-	CMPQ DI, $2
-	CMOVQLT AX, BX
-	LEAQ (BX)(SI*1), CX
-	CMPQ DI, $3
-	CMOVQLT BX, CX
-	LEAQ (CX)(SI*1), DX
-	CMPQ DI, $4
-	CMOVQLT CX, DX
+	NEXTROW(AX, BX, 2)
+	NEXTROW(BX, CX, 3)
+	NEXTROW(CX, DX, 4)
 	MOVQ n+56(FP), DI
 	SHLQ $2, DI
 	SUBQ $64, DI
