@@ -500,22 +500,25 @@ func TestBNStatsKernels(t *testing.T) {
 				useBNAsm = asm
 				bnStatsPlanes(x, hw, planes, stride, outs[1])
 				for p := range planes {
-					if asm {
-						bnStatsAVX512(&x[p*stride], hw, 1, 0, &outs[2][3*p])
-					} else {
-						c, d, m := bnStatsLanes(x[p*stride : p*stride+hw])
-						outs[2][3*p], outs[2][3*p+1], outs[2][3*p+2] = c, d, m
-					}
+					bnStatsAVX512(&x[p*stride], hw, 1, 0, &outs[2][3*p])
 				}
-				for i := range outs[0] {
-					want := math.Float32bits(outs[2][i])
-					for k, name := range []string{"go", "bnStatsPlanes"} {
-						if got := math.Float32bits(outs[k][i]); got != want {
-							t.Fatalf("hw %d, %d planes, stride %d: %s value %d of plane %d = %v, want %v (one plane per call)",
-								hw, planes, stride, name, i%3, i/3, outs[k][i], outs[2][i])
-						}
-					}
-				}
+				sameAsOnePlane(t, outs, 3, "bnStatsPlanes", fmt.Sprintf("hw %d, %d planes, stride %d", hw, planes, stride))
+			}
+		}
+	}
+}
+
+// sameAsOnePlane fails unless the Go kernel's results (outs[0]) and the planes
+// function's (outs[1], named name) equal bit for bit those of the AVX-512 kernel
+// called one plane at a time (outs[2]), per values per plane; what names the case.
+func sameAsOnePlane(t *testing.T, outs [3][]float32, per int, name, what string) {
+	t.Helper()
+	for i := range outs[0] {
+		want := math.Float32bits(outs[2][i])
+		for k, n := range []string{"go", name} {
+			if got := math.Float32bits(outs[k][i]); got != want {
+				t.Fatalf("%s: %s value %d of plane %d = %v, want %v (one plane per call)",
+					what, n, i%per, i/per, outs[k][i], outs[2][i])
 			}
 		}
 	}
@@ -631,21 +634,9 @@ func TestBNBackReduceKernels(t *testing.T) {
 				bnActBackReducePlanes(x, dy, hw, planes, xstride, dystride, a, b, mean, lo, hi, mask, outs[1])
 				for p := range planes {
 					xs, gs := x[p*xstride:p*xstride+hw], dy[p*dystride:p*dystride+hw]
-					if asm {
-						bnActBackReduceAVX512(&xs[0], &gs[0], hw, 1, 0, 0, &a[p], &b[p], &mean[p], lo, hi, mask, &outs[2][2*p])
-					} else {
-						outs[2][2*p], outs[2][2*p+1] = bnBackReduceLanes(xs, gs, a[p], b[p], mean[p], lo, hi, mask)
-					}
+					bnActBackReduceAVX512(&xs[0], &gs[0], hw, 1, 0, 0, &a[p], &b[p], &mean[p], lo, hi, mask, &outs[2][2*p])
 				}
-				for i := range outs[0] {
-					want := math.Float32bits(outs[2][i])
-					for k, name := range []string{"go", "bnActBackReducePlanes"} {
-						if got := math.Float32bits(outs[k][i]); got != want {
-							t.Fatalf("%v, hw %d, %d planes: %s value %d of plane %d = %v, want %v (one plane per call)",
-								act, hw, planes, name, i%2, i/2, outs[k][i], outs[2][i])
-						}
-					}
-				}
+				sameAsOnePlane(t, outs, 2, "bnActBackReducePlanes", fmt.Sprintf("%v, hw %d, %d planes", act, hw, planes))
 			}
 		}
 	}
