@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // parallelFor splits [0, n) into at most GOMAXPROCS contiguous chunks and runs
@@ -14,7 +15,8 @@ import (
 //
 // The chunks are claimed one by one by the caller and by long-lived helper
 // goroutines, so a call starts no goroutine and allocates nothing but what f's
-// closure needs. The caller claims chunks too, and never waits for a chunk nobody has
+// closure needs. A helper polls for the next call for a while before it parks (see
+// helper). The caller claims chunks too, and never waits for a chunk nobody has
 // claimed: when the helpers are busy or not scheduled (on a loaded machine), the
 // caller runs the chunks itself instead of waiting for them, and a parallelFor
 // inside f cannot deadlock.
@@ -98,13 +100,60 @@ func ensureHelpers(k int) {
 	defer helpersMu.Unlock()
 	for int(helpers.Load()) < k {
 		helpers.Add(1)
-		go func() {
-			for t := range helperQueue {
-				t.j.run(t.gen)
-			}
-		}()
+		go helper()
 	}
 }
+
+// helper runs the tickets of helperQueue. After each it polls the queue for up to
+// helperSpin before it parks on it again. A training step calls parallelFor about a
+// hundred times with microseconds between calls, and a goroutine parked on a channel
+// took 150 microseconds on average to start on its ticket on the virtual machine
+// this was measured on, time in which the caller ran the call's chunks alone. With
+// the polling that wait fell to 45-70 microseconds on average, half of the calls
+// under 2, and a training step of reference_net at batch 128 took about 2% less time
+// (BenchmarkHelperPoll: the median ratio poll/park of eight runs 0.98, the runs
+// between 0.92 and 1.01).
+func helper() {
+	for {
+		t, ok := <-helperQueue
+		for ok {
+			t.j.run(t.gen)
+			t, ok = pollQueue()
+		}
+	}
+}
+
+// helperSpin is how long a helper polls helperQueue before it parks.
+const helperSpin = 500 * time.Microsecond
+
+// pollQueue returns the next ticket of helperQueue and true, or false when none came
+// within helperSpin. It yields its thread to other goroutines every few polls, so a
+// helper that polls delays no other work by more than that.
+func pollQueue() (pfTicket, bool) {
+	if !helperPoll.Load() {
+		return pfTicket{}, false
+	}
+	var start time.Time
+	for i := 0; ; i++ {
+		select {
+		case t := <-helperQueue:
+			return t, true
+		default:
+		}
+		if i%64 == 63 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > helperSpin {
+				return pfTicket{}, false
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+// helperPoll turns the polling of pollQueue on; BenchmarkHelperPoll switches it off
+// to compare.
+var helperPoll = func() *atomic.Bool { var b atomic.Bool; b.Store(true); return &b }()
 
 // runtimeWorkers returns the most chunks parallelFor ever uses.
 func runtimeWorkers() int { return runtime.GOMAXPROCS(0) }
