@@ -11,7 +11,8 @@ import (
 )
 
 // BenchmarkHelperPoll times training steps of reference_net at batch 128 with the
-// parallelFor helpers polling for the next call and with them parking at once,
+// parallelFor helpers polling for the next call and the callers for the helpers'
+// chunks to finish, and with both parking at once,
 // alternating the two settings step by step on one network so that both see the same
 // machine load and the same memory, and reports the median over pairs of the ratio
 // of the step time with polling to that without ("poll/park"), with the median step
