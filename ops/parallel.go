@@ -125,32 +125,25 @@ func helper() {
 	}
 }
 
-// helperSpin is how long a helper polls helperQueue before it parks.
+// helperSpin is how long a helper polls helperQueue, and a caller its job, before it
+// parks.
 const helperSpin = 500 * time.Microsecond
 
 // pollQueue returns the next ticket of helperQueue and true, or false when none came
-// within helperSpin. It yields its thread to other goroutines every few polls, so a
-// helper that polls delays no other work by more than that.
-func pollQueue() (pfTicket, bool) {
+// within helperSpin.
+func pollQueue() (t pfTicket, ok bool) {
 	if !helperPoll.Load() {
-		return pfTicket{}, false
+		return t, false
 	}
-	var start time.Time
-	for i := 0; ; i++ {
+	ok = spin(func() bool {
 		select {
-		case t := <-helperQueue:
-			return t, true
+		case t = <-helperQueue:
+			return true
 		default:
+			return false
 		}
-		if i%64 == 63 {
-			if start.IsZero() {
-				start = time.Now()
-			} else if time.Since(start) > helperSpin {
-				return pfTicket{}, false
-			}
-			runtime.Gosched()
-		}
-	}
+	})
+	return t, ok
 }
 
 // awaitHelpers polls, for up to helperSpin, until the chunks that helpers claimed of
@@ -158,20 +151,27 @@ func pollQueue() (pfTicket, bool) {
 // j.done and then wait to be woken as a parked helper would (see helper). The
 // caller still receives from j.done after it.
 func awaitHelpers(j *pfJob) {
-	if !helperPoll.Load() {
-		return
+	if helperPoll.Load() {
+		spin(func() bool { return j.pending.Load() == 0 })
 	}
+}
+
+// spin calls ready until it reports true, for up to helperSpin, and reports whether
+// it did. It yields its thread to other goroutines every 64 calls, so a goroutine
+// that spins delays no other work by more than that.
+func spin(ready func() bool) bool {
 	var start time.Time
-	for i := 0; j.pending.Load() != 0; i++ {
+	for i := 0; !ready(); i++ {
 		if i%64 == 63 {
 			if start.IsZero() {
 				start = time.Now()
 			} else if time.Since(start) > helperSpin {
-				return
+				return false
 			}
 			runtime.Gosched()
 		}
 	}
+	return true
 }
 
 // helperPoll turns the polling of pollQueue and awaitHelpers on; BenchmarkHelperPoll
