@@ -3,3 +3,10 @@ package ops
 // SetHelperPoll turns the polling of parallelFor's helpers and callers (see helper
 // and awaitHelpers) on or off and returns the previous setting.
 func SetHelperPoll(on bool) bool { return helperPoll.Swap(on) }
+
+// SetCrossFuse turns crossFuse on or off and returns the previous setting.
+func SetCrossFuse(on bool) bool {
+	old := crossFuse
+	crossFuse = on
+	return old
+}

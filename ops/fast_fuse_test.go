@@ -68,6 +68,60 @@ func fuseCases() []fuseCase {
 			}
 			return Seq(c1, NewBatchNorm2D(8), NewReLU6(), sh, c2, NewBatchNorm2D(6))
 		}, Shape{4, 7, 6}, 3},
+		// Across Sequentials (forwardLayer): a stem's batch norm with ReLU6 into the
+		// first 1x1 of a stride-2 block, and that block's last batch norm (no
+		// activation) into the next one's; then a block whose body is a Residual,
+		// which takes nothing across.
+		{"stem_block_block_residual", func(t *testing.T) Layer {
+			stem, err := Conv(3, 8, 3, 1, 1, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return Seq(Seq(stem, NewBatchNorm2D(8), NewReLU6()),
+				invres(InvertedResidualConfig{In: 8, Out: 8, Expand: 2, Stride: 2, Act: ActReLU6})(t),
+				invres(InvertedResidualConfig{In: 8, Out: 12, Expand: 2, Stride: 2, Groups: 2, Shuffle: true,
+					Kernels: []int{3, 5}, Act: ActReLU6})(t),
+				invres(InvertedResidualConfig{In: 12, Out: 12, Expand: 2, Act: ActReLU6})(t))
+		}, Shape{3, 11, 10}, 3},
+	}
+}
+
+// TestConvBNFusionAcrossSequentials checks that forwardLayer's fusion happens where
+// it should, so that TestConvBNFusionBitIdentical's case of it tests something: the
+// first convolution of the second and of the third layer applies the batch norm that
+// ends the layer before it, and the residual block's applies none.
+func TestConvBNFusionAcrossSequentials(t *testing.T) {
+	var c fuseCase
+	for _, fc := range fuseCases() {
+		if fc.name == "stem_block_block_residual" {
+			c = fc
+		}
+	}
+	l := c.mk(t).(*Sequential)
+	Init(l, rand.New(rand.NewPCG(3, 4)))
+	SetTraining(l, true)
+	if _, err := l.Forward(randTensor(1, c.batch, c.in)); err != nil {
+		t.Fatal(err)
+	}
+	last := func(s *Sequential) *BatchNorm2D {
+		for i := len(s.Layers) - 1; i >= 0; i-- {
+			if bn, ok := s.Layers[i].(*BatchNorm2D); ok {
+				return bn
+			}
+		}
+		return nil
+	}
+	for i := 1; i <= 2; i++ {
+		got, want := innerSeq(l.Layers[i]).runs[0].fed, last(innerSeq(l.Layers[i-1]))
+		if got == nil || got != want {
+			t.Errorf("layer %d's first convolution applies batch norm %p, want %p, the last of layer %d", i, got, want, i-1)
+		}
+	}
+	if innerSeq(l.Layers[3]) != nil {
+		t.Errorf("layer 3 runs as a Sequential; the case wants a Residual body")
+	}
+	if tail := innerSeq(l.Layers[2]).tail; tail != nil {
+		t.Errorf("the block before the residual one left its batch norm unapplied")
 	}
 }
 

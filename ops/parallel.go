@@ -113,8 +113,9 @@ func ensureHelpers(k int) {
 // this was measured on, time in which the caller ran the call's chunks alone. With
 // the polling that wait fell to 45-70 microseconds on average, half of the calls
 // under 2. With it and the caller's polling in awaitHelpers, a training step of
-// reference_net at batch 128 took 5% less time (BenchmarkHelperPoll: poll/park
-// 0.941-0.954 in six runs; 0.92-1.01, median 0.98, with the helper's polling alone).
+// reference_net at batch 128 took 5% less time (BenchmarkHelperPoll: on/off median
+// 0.95 in twelve runs, between 0.88 and 1.01; median 0.98 with the helper's polling
+// alone).
 func helper() {
 	for {
 		t, ok := <-helperQueue

@@ -10,14 +10,28 @@ import (
 	"nas/ops/zoo"
 )
 
-// BenchmarkHelperPoll times training steps of reference_net at batch 128 with the
-// parallelFor helpers polling for the next call and the callers for the helpers'
-// chunks to finish, and with both parking at once,
-// alternating the two settings step by step on one network so that both see the same
-// machine load and the same memory, and reports the median over pairs of the ratio
-// of the step time with polling to that without ("poll/park"), with the median step
-// time of each ("ms-poll", "ms-park"). One benchmark iteration is one pair.
+// BenchmarkHelperPoll compares training steps with the parallelFor helpers polling
+// for the next call and the callers for the helpers' chunks to finish, and with both
+// parking at once (see pairedSteps).
 func BenchmarkHelperPoll(b *testing.B) {
+	defer ops.SetHelperPoll(ops.SetHelperPoll(true))
+	pairedSteps(b, func(on bool) { ops.SetHelperPoll(on) })
+}
+
+// BenchmarkCrossFuse compares training steps with and without the fusion of a batch
+// norm that ends one layer of a Sequential into a convolution that starts the next
+// (Sequential.forwardLayer; on reference_net the stem's batch norm).
+func BenchmarkCrossFuse(b *testing.B) {
+	defer ops.SetCrossFuse(ops.SetCrossFuse(true))
+	pairedSteps(b, func(on bool) { ops.SetCrossFuse(on) })
+}
+
+// pairedSteps times training steps of reference_net at batch 128 with a setting on
+// and off, alternating the two step by step on one network so that both see the same
+// machine load and the same memory, and reports the median over pairs of the ratio of
+// the step time with the setting on to that with it off ("on/off"), with the median
+// step time of each ("ms-on", "ms-off"). One benchmark iteration is one pair.
+func pairedSteps(b *testing.B, set func(on bool)) {
 	spec, err := zoo.Lookup("reference_net")
 	if err != nil {
 		b.Fatal(err)
@@ -40,10 +54,9 @@ func BenchmarkHelperPoll(b *testing.B) {
 	}
 	loss := &ops.SoftmaxCrossEntropy{}
 	opt := &ops.SGD{LR: 0.05, Momentum: 0.9, Nesterov: true, WeightDecay: 4e-5}
-	defer ops.SetHelperPoll(ops.SetHelperPoll(true))
-	step := func(poll bool) float64 {
-		ops.SetHelperPoll(poll)
-		// One untimed step lets the helpers settle into the setting.
+	step := func(on bool) float64 {
+		set(on)
+		// One untimed step lets the setting settle in (caches, parked helpers).
 		if _, err := net.Step(x, labels, loss, opt); err != nil {
 			b.Fatal(err)
 		}
@@ -55,7 +68,7 @@ func BenchmarkHelperPoll(b *testing.B) {
 	}
 	step(true)
 	b.ResetTimer()
-	var ratios, polled, parked []float64
+	var ratios, on, off []float64
 	for i := 0; i < b.N; i++ {
 		// Which setting goes first alternates from pair to pair.
 		var p, q float64
@@ -66,14 +79,14 @@ func BenchmarkHelperPoll(b *testing.B) {
 			q = step(false)
 			p = step(true)
 		}
-		ratios, polled, parked = append(ratios, p/q), append(polled, p), append(parked, q)
+		ratios, on, off = append(ratios, p/q), append(on, p), append(off, q)
 	}
 	b.StopTimer()
 	med := func(v []float64) float64 {
 		sort.Float64s(v)
 		return v[len(v)/2]
 	}
-	b.ReportMetric(med(ratios), "poll/park")
-	b.ReportMetric(med(polled), "ms-poll")
-	b.ReportMetric(med(parked), "ms-park")
+	b.ReportMetric(med(ratios), "on/off")
+	b.ReportMetric(med(on), "ms-on")
+	b.ReportMetric(med(off), "ms-off")
 }
