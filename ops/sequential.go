@@ -217,28 +217,40 @@ func innerSeq(l Layer) *Sequential {
 // batch norm; a Forward of layer i+1 on its own never sees it.
 func (s *Sequential) forwardLayer(i int, x *tensor.Dense) (*tensor.Dense, error) {
 	l := s.Layers[i]
-	if b := innerSeq(l); b != nil && i > 0 {
-		if a := innerSeq(s.Layers[i-1]); a != nil && a.tail != nil {
-			b.entry, a.tail = a.tail, nil
-			defer func() { b.entry = nil }()
+	in := innerSeq(l)
+	if in == nil {
+		return l.Forward(x)
+	}
+	if i > 0 {
+		if prev := innerSeq(s.Layers[i-1]); prev != nil && prev.tail != nil {
+			in.entry, prev.tail = prev.tail, nil
+			defer func() { in.entry = nil }()
 		}
 	}
-	a := innerSeq(l)
-	if a == nil || !crossFuse || !fuseConvBN || i+1 >= len(s.Layers) {
-		return l.Forward(x)
+	if s.nextTakesTail(i, x) {
+		in.leaveTail = true
+		defer func() { in.leaveTail = false }()
 	}
-	b := innerSeq(s.Layers[i+1])
-	_, in, err := ShapeOf(x)
-	if b == nil || err != nil || len(b.Layers) == 0 {
-		return l.Forward(x)
-	}
-	mid, err := l.OutShape(in)
-	if err != nil || !b.consumerAtShape(0, mid) {
-		return l.Forward(x)
-	}
-	a.leaveTail = true
-	defer func() { a.leaveTail = false }()
 	return l.Forward(x)
+}
+
+// nextTakesTail reports whether layer i+1 is (a Block around) a Sequential whose
+// first layer can apply the normalization of a batch norm ending layer i, given
+// layer i's input x.
+func (s *Sequential) nextTakesTail(i int, x *tensor.Dense) bool {
+	if !crossFuse || !fuseConvBN || i+1 >= len(s.Layers) {
+		return false
+	}
+	next := innerSeq(s.Layers[i+1])
+	if next == nil {
+		return false
+	}
+	_, in, err := ShapeOf(x)
+	if err != nil {
+		return false
+	}
+	mid, err := s.Layers[i].OutShape(in)
+	return err == nil && next.consumerAtShape(0, mid)
 }
 
 // fusableConvs returns the convolutions that layer i is made of, a Conv2D or a
