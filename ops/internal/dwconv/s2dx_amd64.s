@@ -11,6 +11,29 @@
 	VPERMI2PS.Z Z3, Z2, K4, Z4; \
 	VFMADD231PS.BCST (n*4)(R15), Z4, acc
 
+// NEXTPLANE moves the dy, dx and weight arguments to the next plane, counts the
+// plane done and jumps back to top.
+#define NEXTPLANE(top) \
+	MOVQ dyStride+80(FP), AX; \
+	ADDQ AX, dy+0(FP); \
+	MOVQ dxStride+88(FP), AX; \
+	ADDQ AX, dx+8(FP); \
+	MOVQ wStride+96(FP), AX; \
+	ADDQ AX, w+16(FP); \
+	DECQ count+72(FP); \
+	JMP  top
+
+// ACCUM loads the dx offset (bytes) and store mask of the vector at R8 into AX and
+// K3 and, when accumulating, adds the values there to Z10; put follows it, where
+// the caller stores Z10.
+#define ACCUM(put) \
+	MOVLQSX 8(R8), AX; \
+	KMOVW   12(R8), K3; \
+	CMPB    accumulate+104(FP), $0; \
+	JEQ     put; \
+	VMOVUPS.Z (DI)(AX*1), K3, Z5; \
+	VADDPS  Z10, Z5, Z10
+
 // func s2dxAVX512(dy, dx, w *float32, vec, ent, idx *int32, km *uint16, kw, vecs, count, dyStride, dxStride, wStride int, accumulate bool)
 // The plane strides are in bytes; kw is at most 9.
 TEXT ·s2dxAVX512(SB), NOSPLIT, $0-105
@@ -112,12 +135,7 @@ xsum:
 	VADDPS Z18, Z10, Z10
 
 xstore:
-	MOVLQSX 8(R8), AX // dx offset in bytes
-	KMOVW   12(R8), K3
-	CMPB    accumulate+104(FP), $0
-	JEQ     xput
-	VMOVUPS.Z (DI)(AX*1), K3, Z5
-	VADDPS  Z10, Z5, Z10
+	ACCUM(xput)
 
 xput:
 	VMOVUPS Z10, K3, (DI)(AX*1)
@@ -125,14 +143,7 @@ xput:
 	DECQ    CX
 	JNZ     xvec
 
-	MOVQ dyStride+80(FP), AX
-	ADDQ AX, dy+0(FP)
-	MOVQ dxStride+88(FP), AX
-	ADDQ AX, dx+8(FP)
-	MOVQ wStride+96(FP), AX
-	ADDQ AX, w+16(FP)
-	DECQ count+72(FP)
-	JMP  xplane
+	NEXTPLANE(xplane)
 
 xdone:
 	VZEROUPPER
@@ -247,12 +258,7 @@ psum:
 	VADDPS Z14, Z10, Z10
 
 pstore:
-	MOVLQSX 8(R8), AX // dx offset in bytes
-	KMOVW   12(R8), K3
-	CMPB    accumulate+104(FP), $0
-	JEQ     pput
-	VMOVUPS.Z (DI)(AX*1), K3, Z5
-	VADDPS  Z10, Z5, Z10
+	ACCUM(pput)
 
 pput:
 	VMOVUPS Z10, K3, (DI)(AX*1)
@@ -260,14 +266,7 @@ pput:
 	DECQ    CX
 	JNZ     pvec
 
-	MOVQ dyStride+80(FP), AX
-	ADDQ AX, dy+0(FP)
-	MOVQ dxStride+88(FP), AX
-	ADDQ AX, dx+8(FP)
-	MOVQ wStride+96(FP), AX
-	ADDQ AX, w+16(FP)
-	DECQ count+72(FP)
-	JMP  pplane
+	NEXTPLANE(pplane)
 
 pdone:
 	VZEROUPPER
@@ -369,14 +368,7 @@ qput:
 	DECQ    CX
 	JNZ     qvec
 
-	MOVQ dyStride+80(FP), AX
-	ADDQ AX, dy+0(FP)
-	MOVQ dxStride+88(FP), AX
-	ADDQ AX, dx+8(FP)
-	MOVQ wStride+96(FP), AX
-	ADDQ AX, w+16(FP)
-	DECQ count+72(FP)
-	JMP  qplane
+	NEXTPLANE(qplane)
 
 qdone:
 	VZEROUPPER
