@@ -29,6 +29,45 @@
 	VFMADD231PS d1, Z4, acc1; \
 	VFMADD231PS d2, Z4, acc2
 
+// COLS1 runs PT1 for kernel columns 0 to DX-1 (DX at most 6) with the output
+// gradient d into a0..a5, jumping to end after the last; COLS2 likewise runs PT2
+// with d1 into a0..a5 and d2 into b0..b5.
+#define COLS1(d, a0, a1, a2, a3, a4, a5, end) \
+	PT1(0, d, a0); \
+	CMPQ DX, $1; \
+	JEQ  end; \
+	PT1(1, d, a1); \
+	CMPQ DX, $2; \
+	JEQ  end; \
+	PT1(2, d, a2); \
+	CMPQ DX, $3; \
+	JEQ  end; \
+	PT1(3, d, a3); \
+	CMPQ DX, $4; \
+	JEQ  end; \
+	PT1(4, d, a4); \
+	CMPQ DX, $5; \
+	JEQ  end; \
+	PT1(5, d, a5)
+
+#define COLS2(d1, a0, a1, a2, a3, a4, a5, d2, b0, b1, b2, b3, b4, b5, end) \
+	PT2(0, d1, a0, d2, b0); \
+	CMPQ DX, $1; \
+	JEQ  end; \
+	PT2(1, d1, a1, d2, b1); \
+	CMPQ DX, $2; \
+	JEQ  end; \
+	PT2(2, d1, a2, d2, b2); \
+	CMPQ DX, $3; \
+	JEQ  end; \
+	PT2(3, d1, a3, d2, b3); \
+	CMPQ DX, $4; \
+	JEQ  end; \
+	PT2(4, d1, a4, d2, b4); \
+	CMPQ DX, $5; \
+	JEQ  end; \
+	PT2(5, d1, a5, d2, b5)
+
 // PFLUSHAT adds acc+acc2 to the 16 partial sums at off(r), as WFLUSH; PFLUSH is
 // PFLUSHAT at R14.
 #define PFLUSHAT(off, r, acc, acc2) \
@@ -120,22 +159,7 @@ qzeroed:
 	// Step 0: vector 0's kernel row k only.
 	PLOAD
 	PDY(Z6)
-	PT1(0, Z6, Z8)
-	CMPQ DX, $1
-	JEQ  q0end
-	PT1(1, Z6, Z9)
-	CMPQ DX, $2
-	JEQ  q0end
-	PT1(2, Z6, Z10)
-	CMPQ DX, $3
-	JEQ  q0end
-	PT1(3, Z6, Z11)
-	CMPQ DX, $4
-	JEQ  q0end
-	PT1(4, Z6, Z12)
-	CMPQ DX, $5
-	JEQ  q0end
-	PT1(5, Z6, Z13)
+	COLS1(Z6, Z8, Z9, Z10, Z11, Z12, Z13, q0end)
 
 q0end:
 	MOVQ shift+136(FP), AX
@@ -152,22 +176,7 @@ qstep:
 	PLOAD
 	ADDQ R15, R8
 	ADDQ R12, R9
-	PT2(0, Z7, Z14, Z6, Z20)
-	CMPQ DX, $1
-	JEQ  qoddend
-	PT2(1, Z7, Z15, Z6, Z21)
-	CMPQ DX, $2
-	JEQ  qoddend
-	PT2(2, Z7, Z16, Z6, Z22)
-	CMPQ DX, $3
-	JEQ  qoddend
-	PT2(3, Z7, Z17, Z6, Z23)
-	CMPQ DX, $4
-	JEQ  qoddend
-	PT2(4, Z7, Z18, Z6, Z24)
-	CMPQ DX, $5
-	JEQ  qoddend
-	PT2(5, Z7, Z19, Z6, Z25)
+	COLS2(Z7, Z14, Z15, Z16, Z17, Z18, Z19, Z6, Z20, Z21, Z22, Z23, Z24, Z25, qoddend)
 
 qoddend:
 	DECQ CX
@@ -180,22 +189,7 @@ qoddend:
 	PLOAD
 	ADDQ R15, R8
 	ADDQ R12, R9
-	PT2(0, Z6, Z8, Z7, Z26)
-	CMPQ DX, $1
-	JEQ  qevenend
-	PT2(1, Z6, Z9, Z7, Z27)
-	CMPQ DX, $2
-	JEQ  qevenend
-	PT2(2, Z6, Z10, Z7, Z28)
-	CMPQ DX, $3
-	JEQ  qevenend
-	PT2(3, Z6, Z11, Z7, Z29)
-	CMPQ DX, $4
-	JEQ  qevenend
-	PT2(4, Z6, Z12, Z7, Z30)
-	CMPQ DX, $5
-	JEQ  qevenend
-	PT2(5, Z6, Z13, Z7, Z31)
+	COLS2(Z6, Z8, Z9, Z10, Z11, Z12, Z13, Z7, Z26, Z27, Z28, Z29, Z30, Z31, qevenend)
 
 qevenend:
 	DECQ CX
@@ -204,43 +198,13 @@ qevenend:
 qlasteven:
 	// Last step: the last vector (even, gradient in Z6), kernel row k+shift only.
 	PLOAD
-	PT1(0, Z6, Z20)
-	CMPQ DX, $1
-	JEQ  qflush
-	PT1(1, Z6, Z21)
-	CMPQ DX, $2
-	JEQ  qflush
-	PT1(2, Z6, Z22)
-	CMPQ DX, $3
-	JEQ  qflush
-	PT1(3, Z6, Z23)
-	CMPQ DX, $4
-	JEQ  qflush
-	PT1(4, Z6, Z24)
-	CMPQ DX, $5
-	JEQ  qflush
-	PT1(5, Z6, Z25)
+	COLS1(Z6, Z20, Z21, Z22, Z23, Z24, Z25, qflush)
 	JMP  qflush
 
 qlastodd:
 	// Last step: the last vector (odd, gradient in Z7), kernel row k+shift only.
 	PLOAD
-	PT1(0, Z7, Z26)
-	CMPQ DX, $1
-	JEQ  qflush
-	PT1(1, Z7, Z27)
-	CMPQ DX, $2
-	JEQ  qflush
-	PT1(2, Z7, Z28)
-	CMPQ DX, $3
-	JEQ  qflush
-	PT1(3, Z7, Z29)
-	CMPQ DX, $4
-	JEQ  qflush
-	PT1(4, Z7, Z30)
-	CMPQ DX, $5
-	JEQ  qflush
-	PT1(5, Z7, Z31)
+	COLS1(Z7, Z26, Z27, Z28, Z29, Z30, Z31, qflush)
 
 qflush:
 	MOVQ shift+136(FP), AX
