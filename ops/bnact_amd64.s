@@ -1078,34 +1078,25 @@ DATA bnT4<>+56(SB)/4, $11
 DATA bnT4<>+60(SB)/4, $15
 GLOBL bnT4<>(SB), RODATA|NOPTR, $64
 
+// RPAIR reduces the two accumulators at o1(base) and o2(base) with RED1 into acc
+// (Z30 zero; uses Z16, Z17, Z24).
+#define RPAIR(base, o1, o2, acc) \
+	VMOVUPS o1(base), Z16; \
+	VMOVUPS o2(base), Z17; \
+	RED1(Z16, Z17, acc, Z24, Z30)
+
 // STREE adds the lanes of each of the 16 vectors at base, base+64, ... (one plane's
 // accumulator each) in HSUM's order, as RED1, RED2 and RED4 do, and leaves the sums
 // in plane order in out. Z30 must be zero; it uses Z0 to Z7, Z16 to Z19, Z24, Z25.
 #define STREE(base, out) \
-	VMOVUPS 0(base), Z16; \
-	VMOVUPS 64(base), Z17; \
-	RED1(Z16, Z17, Z0, Z24, Z30); \
-	VMOVUPS 128(base), Z16; \
-	VMOVUPS 192(base), Z17; \
-	RED1(Z16, Z17, Z1, Z24, Z30); \
-	VMOVUPS 256(base), Z16; \
-	VMOVUPS 320(base), Z17; \
-	RED1(Z16, Z17, Z2, Z24, Z30); \
-	VMOVUPS 384(base), Z16; \
-	VMOVUPS 448(base), Z17; \
-	RED1(Z16, Z17, Z3, Z24, Z30); \
-	VMOVUPS 512(base), Z16; \
-	VMOVUPS 576(base), Z17; \
-	RED1(Z16, Z17, Z4, Z24, Z30); \
-	VMOVUPS 640(base), Z16; \
-	VMOVUPS 704(base), Z17; \
-	RED1(Z16, Z17, Z5, Z24, Z30); \
-	VMOVUPS 768(base), Z16; \
-	VMOVUPS 832(base), Z17; \
-	RED1(Z16, Z17, Z6, Z24, Z30); \
-	VMOVUPS 896(base), Z16; \
-	VMOVUPS 960(base), Z17; \
-	RED1(Z16, Z17, Z7, Z24, Z30); \
+	RPAIR(base, 0, 64, Z0); \
+	RPAIR(base, 128, 192, Z1); \
+	RPAIR(base, 256, 320, Z2); \
+	RPAIR(base, 384, 448, Z3); \
+	RPAIR(base, 512, 576, Z4); \
+	RPAIR(base, 640, 704, Z5); \
+	RPAIR(base, 768, 832, Z6); \
+	RPAIR(base, 896, 960, Z7); \
 	RED2(Z0, Z1, Z16, Z24); \
 	RED2(Z2, Z3, Z17, Z24); \
 	RED2(Z4, Z5, Z18, Z24); \
