@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "tap4_amd64.h"
 
 // bwd9AVX512: bwdAVX512 for nine taps (3x3 kernels), the weight-gradient partial
 // sums kept in registers over the whole plane.
@@ -8,15 +9,7 @@
 #define B9G4(t, acc) \
 	MOVLQSX (t*4)(R8), AX; \
 	VBROADCASTSS (t*4)(R10), Z8; \
-	KMOVW 0(R13), K1; \
-	KMOVW 2(R13), K2; \
-	KMOVW 4(R13), K3; \
-	KMOVW 6(R13), K4; \
-	LEAQ (SI)(AX*4), R14; \
-	VMOVUPS.Z 0(R14), K1, Z4; \
-	VMOVUPS.Z 64(R14), K2, Z5; \
-	VMOVUPS.Z 128(R14), K3, Z6; \
-	VMOVUPS.Z 192(R14), K4, Z7; \
+	TAP4LOAD; \
 	VFMADD231PS Z4, Z8, Z0; \
 	VFMADD231PS Z5, Z8, Z1; \
 	VFMADD231PS Z6, Z8, Z2; \

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "tap4_amd64.h"
 
 // func bwdwAVX512(dy, x, dwv *float32, off *int32, mask, store *uint16, taps, blocks, count, dyStride, xStride, dwvStride int)
 // The weight-gradient half of bwdAVX512: the same masked loads of dy and x and the
@@ -50,15 +51,7 @@ p4:
 
 p4tap:
 	MOVLQSX (R8)(BX*4), AX
-	KMOVW 0(R13), K1
-	KMOVW 2(R13), K2
-	KMOVW 4(R13), K3
-	KMOVW 6(R13), K4
-	LEAQ  (SI)(AX*4), R14
-	VMOVUPS.Z 0(R14), K1, Z4
-	VMOVUPS.Z 64(R14), K2, Z5
-	VMOVUPS.Z 128(R14), K3, Z6
-	VMOVUPS.Z 192(R14), K4, Z7
+	TAP4LOAD
 	ADDQ  DI, R14
 	VMOVUPS.Z 0(R14), K1, Z20
 	VMOVUPS.Z 64(R14), K2, Z21
@@ -164,15 +157,7 @@ s4:
 
 s4tap:
 	MOVLQSX (R8)(BX*4), AX
-	KMOVW 0(R13), K1
-	KMOVW 2(R13), K2
-	KMOVW 4(R13), K3
-	KMOVW 6(R13), K4
-	LEAQ  (SI)(AX*4), R14
-	VMOVUPS.Z 0(R14), K1, Z4
-	VMOVUPS.Z 64(R14), K2, Z5
-	VMOVUPS.Z 128(R14), K3, Z6
-	VMOVUPS.Z 192(R14), K4, Z7
+	TAP4LOAD
 	MOVQ  BX, AX
 	SHLQ  $6, AX
 	ADDQ  R11, AX
