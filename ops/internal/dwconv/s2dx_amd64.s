@@ -11,6 +11,33 @@
 	VPERMI2PS.Z Z3, Z2, K4, Z4; \
 	VFMADD231PS.BCST (n*4)(R15), Z4, acc
 
+// VSETUP points R13 at the first index row and R14 at the first column mask of the
+// phase of the dx vector at R8 (idx names the kernel's index argument) and loads
+// its entry count into BX, jumping to none when it has none.
+#define VSETUP(idx, none) \
+	MOVLQSX 4(R8), AX; \
+	MOVQ    AX, R13; \
+	SHLQ    $6, R13; \
+	ADDQ    idx+40(FP), R13; \
+	MOVQ    km+48(FP), R14; \
+	LEAQ    (R14)(AX*2), R14; \
+	MOVLQSX 0(R8), BX; \
+	TESTQ   BX, BX; \
+	JZ      none
+
+// ELOAD reads the entry at R9: its kernel row's weights into R15 and the dy vectors
+// A and B into Z2 and Z3, and moves R9 to the next entry.
+#define ELOAD \
+	MOVLQSX 0(R9), AX; \
+	LEAQ    (R12)(AX*1), R15; \
+	MOVLQSX 4(R9), AX; \
+	KMOVW   12(R9), K1; \
+	VMOVUPS.Z (SI)(AX*4), K1, Z2; \
+	MOVLQSX 8(R9), AX; \
+	KMOVW   14(R9), K2; \
+	VMOVUPS.Z (SI)(AX*4), K2, Z3; \
+	ADDQ    $16, R9
+
 // NEXTPLANE moves the dy, dx and weight arguments to the next plane, counts the
 // plane done and jumps back to top.
 #define NEXTPLANE(top) \
@@ -58,26 +85,10 @@ xvec:
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
-	MOVLQSX 4(R8), AX // first idx row of this vector's phase
-	MOVQ    AX, R13
-	SHLQ    $6, R13
-	ADDQ    idx+40(FP), R13
-	MOVQ    km+48(FP), R14
-	LEAQ    (R14)(AX*2), R14
-	MOVLQSX 0(R8), BX // entries
-	TESTQ   BX, BX
-	JZ      xsum
+	VSETUP(idx, xsum)
 
 xent:
-	MOVLQSX 0(R9), AX
-	LEAQ    (R12)(AX*1), R15
-	MOVLQSX 4(R9), AX
-	KMOVW   12(R9), K1
-	VMOVUPS.Z (SI)(AX*4), K1, Z2
-	MOVLQSX 8(R9), AX
-	KMOVW   14(R9), K2
-	VMOVUPS.Z (SI)(AX*4), K2, Z3
-	ADDQ    $16, R9
+	ELOAD
 	DTAP(0, Z10)
 	CMPQ DX, $1
 	JEQ  xentend
@@ -217,26 +228,10 @@ pvec:
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
-	MOVLQSX 4(R8), AX // first idx row of this vector's phase
-	MOVQ    AX, R13
-	SHLQ    $6, R13
-	ADDQ    pidx+40(FP), R13
-	MOVQ    km+48(FP), R14
-	LEAQ    (R14)(AX*2), R14
-	MOVLQSX 0(R8), BX // entries
-	TESTQ   BX, BX
-	JZ      psum
+	VSETUP(pidx, psum)
 
 pent:
-	MOVLQSX 0(R9), AX
-	LEAQ    (R12)(AX*1), R15
-	MOVLQSX 4(R9), AX
-	KMOVW   12(R9), K1
-	VMOVUPS.Z (SI)(AX*4), K1, Z2
-	MOVLQSX 8(R9), AX
-	KMOVW   14(R9), K2
-	VMOVUPS.Z (SI)(AX*4), K2, Z3
-	ADDQ    $16, R9
+	ELOAD
 	PCOLS(R13, R14, Z4, Z10, Z11, Z12, Z13, Z14, pentend)
 
 pentend:
