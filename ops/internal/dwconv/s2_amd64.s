@@ -185,6 +185,49 @@ fdone:
 	VADDPS (n*64)(R14), acc, acc; \
 	VMOVUPS acc, (n*64)(R14)
 
+// WLOAD loads the input rows A and B (Z2, Z3) of the row-table entry at R8/R9 and
+// the output-gradient vector at DI, masked by the store mask at R11, into Z6, and
+// points R13 at the kernel columns' indices, read from idx.
+#define WLOAD(idx) \
+	MOVLQSX 0(R8), AX; \
+	KMOVW   0(R9), K1; \
+	VMOVUPS.Z (SI)(AX*4), K1, Z2; \
+	MOVLQSX 4(R8), AX; \
+	KMOVW   2(R9), K2; \
+	VMOVUPS.Z (SI)(AX*4), K2, Z3; \
+	KMOVW   0(R11), K3; \
+	VMOVUPS.Z (DI), K3, Z6; \
+	MOVQ idx, R13
+
+// WCOLS runs WTAP for kernel columns 0 to DX-1 (DX at most 9) into a0..a8, jumping
+// to end after the last.
+#define WCOLS(a0, a1, a2, a3, a4, a5, a6, a7, a8, end) \
+	WTAP(0, a0); \
+	CMPQ DX, $1; \
+	JEQ  end; \
+	WTAP(1, a1); \
+	CMPQ DX, $2; \
+	JEQ  end; \
+	WTAP(2, a2); \
+	CMPQ DX, $3; \
+	JEQ  end; \
+	WTAP(3, a3); \
+	CMPQ DX, $4; \
+	JEQ  end; \
+	WTAP(4, a4); \
+	CMPQ DX, $5; \
+	JEQ  end; \
+	WTAP(5, a5); \
+	CMPQ DX, $6; \
+	JEQ  end; \
+	WTAP(6, a6); \
+	CMPQ DX, $7; \
+	JEQ  end; \
+	WTAP(7, a7); \
+	CMPQ DX, $8; \
+	JEQ  end; \
+	WTAP(8, a8)
+
 // func s2wgradAVX512(src, dy, dwv *float32, rows *int32, rmask *uint16, idx *int32, store *uint16, kh, kw, vecs, vstride, count, srcStride, dyStride, dwvStride int)
 // vstride and the plane strides are in bytes; kw is at most 9.
 TEXT ·s2wgradAVX512(SB), NOSPLIT, $0-120
@@ -230,40 +273,8 @@ wkh:
 	MOVQ vecs+72(FP), CX
 
 wvec:
-	MOVLQSX 0(R8), AX
-	KMOVW   0(R9), K1
-	VMOVUPS.Z (SI)(AX*4), K1, Z2
-	MOVLQSX 4(R8), AX
-	KMOVW   2(R9), K2
-	VMOVUPS.Z (SI)(AX*4), K2, Z3
-	KMOVW   0(R11), K3
-	VMOVUPS.Z (DI), K3, Z6
-	MOVQ idx+40(FP), R13
-	WTAP(0, Z10)
-	CMPQ DX, $1
-	JEQ  wvend0
-	WTAP(1, Z11)
-	CMPQ DX, $2
-	JEQ  wvend0
-	WTAP(2, Z12)
-	CMPQ DX, $3
-	JEQ  wvend0
-	WTAP(3, Z13)
-	CMPQ DX, $4
-	JEQ  wvend0
-	WTAP(4, Z14)
-	CMPQ DX, $5
-	JEQ  wvend0
-	WTAP(5, Z15)
-	CMPQ DX, $6
-	JEQ  wvend0
-	WTAP(6, Z16)
-	CMPQ DX, $7
-	JEQ  wvend0
-	WTAP(7, Z17)
-	CMPQ DX, $8
-	JEQ  wvend0
-	WTAP(8, Z18)
+	WLOAD(idx+40(FP))
+	WCOLS(Z10, Z11, Z12, Z13, Z14, Z15, Z16, Z17, Z18, wvend0)
 
 wvend0:
 	ADDQ R15, R8
@@ -272,40 +283,8 @@ wvend0:
 	ADDQ $2, R11
 	DECQ CX
 	JZ   wflush
-	MOVLQSX 0(R8), AX
-	KMOVW   0(R9), K1
-	VMOVUPS.Z (SI)(AX*4), K1, Z2
-	MOVLQSX 4(R8), AX
-	KMOVW   2(R9), K2
-	VMOVUPS.Z (SI)(AX*4), K2, Z3
-	KMOVW   0(R11), K3
-	VMOVUPS.Z (DI), K3, Z6
-	MOVQ idx+40(FP), R13
-	WTAP(0, Z19)
-	CMPQ DX, $1
-	JEQ  wvend1
-	WTAP(1, Z20)
-	CMPQ DX, $2
-	JEQ  wvend1
-	WTAP(2, Z21)
-	CMPQ DX, $3
-	JEQ  wvend1
-	WTAP(3, Z22)
-	CMPQ DX, $4
-	JEQ  wvend1
-	WTAP(4, Z23)
-	CMPQ DX, $5
-	JEQ  wvend1
-	WTAP(5, Z24)
-	CMPQ DX, $6
-	JEQ  wvend1
-	WTAP(6, Z25)
-	CMPQ DX, $7
-	JEQ  wvend1
-	WTAP(7, Z26)
-	CMPQ DX, $8
-	JEQ  wvend1
-	WTAP(8, Z27)
+	WLOAD(idx+40(FP))
+	WCOLS(Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, wvend1)
 
 wvend1:
 	ADDQ R15, R8
