@@ -1,6 +1,9 @@
 package ops
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // This file holds the kernels of batch norm with a fused clamp activation and
 // channel shuffle (see bnFuse), and of the clamp activations and the addition: a
@@ -348,3 +351,20 @@ func addRow(z, a, b []float32) {
 // (bnStatsG16AVX512): beyond it the per-plane kernel's HSUMs are a small part of
 // the work, and 16 larger planes read twice no longer stay in the L1 cache.
 const bnGroupMaxHW = 256
+
+// streamCopy copies src into dst (of src's length) with non-temporal stores where
+// the CPU has AVX-512, so that writing dst does not first read it into the cache.
+func streamCopy(dst, src []float32) {
+	dst = dst[:len(src)]
+	if !useBNAsm || len(src) < 64 {
+		copy(dst, src)
+		return
+	}
+	head := int((64 - uintptr(unsafe.Pointer(&dst[0]))%64) % 64 / 4)
+	copy(dst[:head], src)
+	body := (len(src) - head) &^ 15
+	if body > 0 {
+		streamAVX512(&dst[head], &src[head], body)
+	}
+	copy(dst[head+body:], src[head+body:])
+}

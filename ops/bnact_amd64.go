@@ -45,3 +45,6 @@ func bnActBackReduce16AVX512(x, dy *float32, groups, xstride, dystride int, a, b
 
 //go:noescape
 func bnStatsG16AVX512(x *float32, hw, groups, stride int, out *float32)
+
+//go:noescape
+func streamAVX512(dst, src *float32, n int)

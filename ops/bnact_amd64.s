@@ -1244,3 +1244,41 @@ sgdevdone:
 sgdone:
 	VZEROUPPER
 	RET
+
+// func streamAVX512(dst, src *float32, n int)
+// It copies n values (a multiple of 16) from src to dst, which is 64-byte aligned,
+// with non-temporal stores, and fences them.
+TEXT ·streamAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), BX
+	XORQ AX, AX
+
+st64:
+	LEAQ     64(AX), R9
+	CMPQ     R9, BX
+	JGT      st16
+	VMOVUPS  (SI)(AX*4), Z0
+	VMOVUPS  64(SI)(AX*4), Z1
+	VMOVUPS  128(SI)(AX*4), Z2
+	VMOVUPS  192(SI)(AX*4), Z3
+	VMOVNTPS Z0, (DI)(AX*4)
+	VMOVNTPS Z1, 64(DI)(AX*4)
+	VMOVNTPS Z2, 128(DI)(AX*4)
+	VMOVNTPS Z3, 192(DI)(AX*4)
+	MOVQ     R9, AX
+	JMP      st64
+
+st16:
+	LEAQ     16(AX), R9
+	CMPQ     R9, BX
+	JGT      stdone16
+	VMOVUPS  (SI)(AX*4), Z0
+	VMOVNTPS Z0, (DI)(AX*4)
+	MOVQ     R9, AX
+	JMP      st16
+
+stdone16:
+	SFENCE
+	VZEROUPPER
+	RET

@@ -56,3 +56,7 @@ func bnActBackReduce16AVX512(x, dy *float32, groups, xstride, dystride int, a, b
 func bnStatsG16AVX512(x *float32, hw, groups, stride int, out *float32) {
 	panic("ops: no assembly on this architecture")
 }
+
+func streamAVX512(dst, src *float32, n int) {
+	panic("ops: no assembly on this architecture")
+}

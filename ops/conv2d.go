@@ -52,6 +52,7 @@ type Conv2D struct {
 	// force overrides the choice of kernel; tests use it to compare paths.
 	force convPath
 	dws   *dwState // depthwise plans and scratch for the last input shape
+	stg   staging  // the current pass's staging of what it writes (stream.go)
 	pwf   *pwFlat  // pointwise plans for the last input shape
 	// pwSamples, when not zero, sets the samples per unit of the pointwise Sgemm
 	// kernels instead of pwBatchSamples (1: the per-sample kernels, more: the

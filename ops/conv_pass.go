@@ -54,6 +54,9 @@ type convPass struct {
 	x, y, dy planes
 	limit    int // depthwise flat: the most channels per kernel call
 	bs       int // batched pointwise: the samples per unit
+	// stage asks that the pass write y through l.stg, at most this many values of
+	// it per unit (0: directly).
+	stage int
 }
 
 // parallel runs the pass kind over units with parallelFor and then drops the pass's
@@ -63,6 +66,10 @@ func (l *Conv2D) parallel(units int, kind passKind) {
 		l.chunkFn = l.runChunk
 	}
 	l.pass.kind = kind
+	l.stg.on = false
+	if l.pass.stage > 0 {
+		l.stg.prepare(len(l.pass.y.d), l.pass.stage)
+	}
 	l.startPass()
 	parallelFor(units, l.chunkFn)
 }

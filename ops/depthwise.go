@@ -228,6 +228,10 @@ func (l *Conv2D) dwFlatBackward() {
 		st.dwp = perWorker(st.dwp, w, c.Out*t)
 	}
 	st.db = perWorker(st.db, w, c.Out)
+	p.stage = 0
+	if !l.noDX {
+		p.stage = p.in.Size()
+	}
 	l.parallel(units, passFlatBwd)
 	gw := l.weight.Grad.Float32s()
 	for wk := 0; wk < w; wk++ {
@@ -278,6 +282,10 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		x := xp.span(si, ch, cnt, ihw)
 		xs, xstride := x, ihw
 		var dph []float32
+		var dx []float32
+		if !l.noDX {
+			dx = l.stg.at(wk, p.y.span(s, ch, cnt, ihw))
+		}
 		if st.s2 && st.direct == nil {
 			ph := st.scratch[wk][:cnt*ps4]
 			for j := 0; j < cnt; j++ {
@@ -314,7 +322,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 			if !st.s2 {
 				// One sweep over dy gives dx and the weight gradient (its 16 lanes
 				// per tap, in backward plan order).
-				st.bwd[0].BackwardPlanes(p.y.d[p.y.off(s, ch, ihw):], dwp[16*o*t:], dys, x, st.wb[0][o*t:],
+				st.bwd[0].BackwardPlanes(dx, dwp[16*o*t:], dys, x, st.wb[0][o*t:],
 					dwconv.BackwardStrides{Count: cnt, DX: ihw, DY: mult * ohw, X: ihw, W: mult * t, DWV: 16 * mult * t}, m > 0)
 				continue
 			}
@@ -325,7 +333,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 				if l.noDX {
 					continue
 				}
-				st.direct.InputGradPlanes(p.y.d[p.y.off(s, ch, ihw):], dys, l.weight.Value.Float32s()[o*kk:],
+				st.direct.InputGradPlanes(dx, dys, l.weight.Value.Float32s()[o*kk:],
 					dwconv.Strides{Count: cnt, Dst: ihw, Src: mult * ohw, W: mult * kk}, m > 0)
 				continue
 			}
@@ -351,9 +359,10 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 			continue
 		}
 		if st.s2 && st.direct == nil {
-			dwconv.InterleavePlanes(p.y.span(s, ch, cnt, ihw), dph, in.H, in.W, cnt)
+			dwconv.InterleavePlanes(dx, dph, in.H, in.W, cnt)
 		}
-		l.gradStats(s, ch, cnt)
+		l.gradStatsOf(dx, s, ch, cnt)
+		l.stg.flush(p.y.span(s, ch, cnt, ihw), dx)
 	}
 }
 

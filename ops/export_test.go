@@ -10,3 +10,10 @@ func SetCrossFuse(on bool) bool {
 	crossFuse = on
 	return old
 }
+
+// SetStreamOutputs turns streamOutputs on or off and returns the previous setting.
+func SetStreamOutputs(on bool) bool {
+	old := streamOutputs
+	streamOutputs = on
+	return old
+}

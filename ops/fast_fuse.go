@@ -128,10 +128,11 @@ func (l *Conv2D) outStats(s, ch, count int) {
 //     its own output gradient.
 
 // reduce writes to red the batch norm's per-plane reductions of sample s for the
-// count input-gradient planes of channels [c0, c0+count) in da, a tensor of t.c
-// channels in the convolution's (shuffled) order; z is the batch norm's input. The
-// results land in red[2*(s*t.c+j)], j indexing the batch norm's channels.
-func (t *bnInput) reduce(da, z []float32, s, c0, count, hw int) {
+// count input-gradient planes of channels [c0, c0+count), channel o's plane at
+// da[dbase+o*hw], in the convolution's (shuffled) order of the batch norm's t.c
+// channels; z is the batch norm's input. The results land in red[2*(s*t.c+j)], j
+// indexing the batch norm's channels.
+func (t *bnInput) reduce(da []float32, dbase int, z []float32, s, c0, count, hw int) {
 	base := s * t.c * hw
 	g := max(t.groups, 1)
 	per := t.c / g
@@ -142,7 +143,7 @@ func (t *bnInput) reduce(da, z []float32, s, c0, count, hw int) {
 		}
 		k := (c0 + count - o + g - 1) / g
 		src := r*per + o/g
-		bnActBackReducePlanes(z[base+src*hw:], da[base+o*hw:], hw, k, hw, g*hw,
+		bnActBackReducePlanes(z[base+src*hw:], da[dbase+o*hw:], hw, k, hw, g*hw,
 			t.ca[src:], t.cb[src:], t.mean[src:], t.lo, t.hi, t.mask, t.red[2*(s*t.c+src):])
 	}
 }
@@ -174,11 +175,21 @@ func (t *bnGrad) apply(dst, dy []float32, s, c0, count, hw int) {
 // gradStats runs the reductions of the batch norm before the convolution, when it
 // asked for them, on the input gradient of count channels from channel ch of sample s.
 func (l *Conv2D) gradStats(s, ch, count int) {
+	if l.xin != nil && l.xin.red != nil && count > 0 {
+		p := &l.pass
+		l.gradStatsOf(p.y.span(s, ch, count, p.in.H*p.in.W), s, ch, count)
+	}
+}
+
+// gradStatsOf is gradStats reading the input-gradient planes from da, which holds
+// them: the pass's input gradient or a worker's staging scratch.
+func (l *Conv2D) gradStatsOf(da []float32, s, ch, count int) {
 	if l.xin == nil || l.xin.red == nil || count == 0 {
 		return
 	}
 	p := &l.pass
-	l.xin.reduce(p.y.d, p.x.d, s, p.y.c0+ch, count, p.in.H*p.in.W)
+	c0 := p.y.c0 + ch
+	l.xin.reduce(da, -c0*p.in.H*p.in.W, p.x.d, s, c0, count, p.in.H*p.in.W)
 }
 
 // dyOf returns the planes that hold sample s of the output gradient for worker wk

@@ -130,6 +130,12 @@ func TestConvBNFusionAcrossSequentials(t *testing.T) {
 // gradient, every parameter gradient and the batch norms' running statistics.
 func runFuse(t *testing.T, c fuseCase, training bool) [][]float32 {
 	t.Helper()
+	return runFuseWith(t, c, training, nil)
+}
+
+// runFuseWith is runFuse calling inspect, if not nil, with the layer after its passes.
+func runFuseWith(t *testing.T, c fuseCase, training bool, inspect func(Layer)) [][]float32 {
+	t.Helper()
 	l := c.mk(t)
 	Init(l, rand.New(rand.NewPCG(3, 4)))
 	if !training {
@@ -154,6 +160,9 @@ func runFuse(t *testing.T, c fuseCase, training bool) [][]float32 {
 	var y, dx *tensor.Dense
 	for range 2 {
 		y, dx = runLayer(t, l, x, dy)
+	}
+	if inspect != nil {
+		inspect(l)
 	}
 	res := [][]float32{y.Float32s(), dx.Float32s()}
 	for _, p := range Params(l) {

@@ -26,6 +26,14 @@ func BenchmarkCrossFuse(b *testing.B) {
 	pairedSteps(b, func(on bool) { ops.SetCrossFuse(on) })
 }
 
+// BenchmarkStreamOutputs compares training steps with and without the staging of
+// large depthwise input gradients (stream.go; on reference_net block 1's stride-2
+// depthwise layer).
+func BenchmarkStreamOutputs(b *testing.B) {
+	defer ops.SetStreamOutputs(ops.SetStreamOutputs(true))
+	pairedSteps(b, func(on bool) { ops.SetStreamOutputs(on) })
+}
+
 // pairedSteps times training steps of reference_net at batch 128 with a setting on
 // and off, alternating the two step by step on one network so that both see the same
 // machine load and the same memory, and reports the median over pairs of the ratio of
