@@ -319,10 +319,7 @@ func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse)
 					l.ca[from:to], l.cb[from:to], l.mean[from:to], clo, chi, mask, st[2*(from-lo):])
 			})
 		}
-		for j := range sdy {
-			sdy[j] += float64(r[2*j])
-			dot[j] += float64(r[2*j+1])
-		}
+		addPairs(r, sdy, dot)
 	}
 	// dx = (dy - (x-mean)*k - sum(dy)/count) * a with a = gamma*invstd and
 	// k = dot*invstd^2/count in training; dx = dy*a in evaluation. Written as
@@ -349,6 +346,21 @@ func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse)
 			bnActBackApplyPlanes(dxd[base+from*hw:], dyd[base+dst*hw:], xd[base+from*hw:], hw, to-from, hw, g*hw,
 				l.ca[from:to], l.cb[from:to], l.k[3*from:3*to], clo, chi, mask)
 		})
+	}
+}
+
+// addPairs adds r[2j] to s[j] and r[2j+1] to d[j] in float64, 8 channels at a time
+// in the AVX-512 kernel: the sums of a batch norm's per-plane backward reductions.
+func addPairs(r []float32, s, d []float64) {
+	j := 0
+	if n := len(s) &^ 7; useBNAsm && n > 0 {
+		_, _ = r[2*n-1], d[n-1]
+		bnAddPairsAVX512(&r[0], n, &s[0], &d[0])
+		j = n
+	}
+	for ; j < len(s); j++ {
+		s[j] += float64(r[2*j])
+		d[j] += float64(r[2*j+1])
 	}
 }
 

@@ -48,3 +48,6 @@ func bnStatsG16AVX512(x *float32, hw, groups, stride int, out *float32)
 
 //go:noescape
 func streamAVX512(dst, src *float32, n int)
+
+//go:noescape
+func bnAddPairsAVX512(r *float32, n int, s, d *float64)

@@ -1282,3 +1282,53 @@ stdone16:
 	SFENCE
 	VZEROUPPER
 	RET
+
+// Index table of bnAddPairsAVX512: the even positions of 16 values, then the odd.
+DATA bnEvenOdd<>+0(SB)/4, $0
+DATA bnEvenOdd<>+4(SB)/4, $2
+DATA bnEvenOdd<>+8(SB)/4, $4
+DATA bnEvenOdd<>+12(SB)/4, $6
+DATA bnEvenOdd<>+16(SB)/4, $8
+DATA bnEvenOdd<>+20(SB)/4, $10
+DATA bnEvenOdd<>+24(SB)/4, $12
+DATA bnEvenOdd<>+28(SB)/4, $14
+DATA bnEvenOdd<>+32(SB)/4, $1
+DATA bnEvenOdd<>+36(SB)/4, $3
+DATA bnEvenOdd<>+40(SB)/4, $5
+DATA bnEvenOdd<>+44(SB)/4, $7
+DATA bnEvenOdd<>+48(SB)/4, $9
+DATA bnEvenOdd<>+52(SB)/4, $11
+DATA bnEvenOdd<>+56(SB)/4, $13
+DATA bnEvenOdd<>+60(SB)/4, $15
+GLOBL bnEvenOdd<>(SB), RODATA|NOPTR, $64
+
+// func bnAddPairsAVX512(r *float32, n int, s, d *float64)
+// For each j < n, 8 at a time (n is a multiple of 8), it adds r[2j] to s[j] and
+// r[2j+1] to d[j] in float64, as addPairs does.
+TEXT ·bnAddPairsAVX512(SB), NOSPLIT, $0-32
+	MOVQ    r+0(FP), SI
+	MOVQ    n+8(FP), DX
+	MOVQ    s+16(FP), DI
+	MOVQ    d+24(FP), R8
+	VMOVUPS bnEvenOdd<>+0(SB), Z30
+
+aploop:
+	CMPQ          DX, $8
+	JLT           apdone
+	VPERMPS       (SI), Z30, Z0
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF32X8 $1, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VADDPD        (DI), Z1, Z1
+	VMOVUPD       Z1, (DI)
+	VADDPD        (R8), Z2, Z2
+	VMOVUPD       Z2, (R8)
+	ADDQ          $64, SI
+	ADDQ          $64, DI
+	ADDQ          $64, R8
+	SUBQ          $8, DX
+	JMP           aploop
+
+apdone:
+	VZEROUPPER
+	RET

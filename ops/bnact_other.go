@@ -60,3 +60,7 @@ func bnStatsG16AVX512(x *float32, hw, groups, stride int, out *float32) {
 func streamAVX512(dst, src *float32, n int) {
 	panic("ops: no assembly on this architecture")
 }
+
+func bnAddPairsAVX512(r *float32, n int, s, d *float64) {
+	panic("ops: no assembly on this architecture")
+}

@@ -585,6 +585,40 @@ func TestCombineStatsKernels(t *testing.T) {
 	}
 }
 
+// TestAddPairsKernels checks that addPairs gives the same bits with the AVX-512
+// kernel as without, on channel counts around its 8-channel steps.
+func TestAddPairsKernels(t *testing.T) {
+	asm := useBNAsm
+	if !asm {
+		t.Skip("no AVX-512 kernels to compare with the Go ones on this CPU")
+	}
+	defer func() { useBNAsm = asm }()
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{1, 7, 8, 9, 16, 23, 64, 385} {
+		r := make([]float32, 2*n+3)
+		for i := range r {
+			r[i] = float32(rng.NormFloat64() * 100)
+		}
+		var s, d [2][]float64
+		for k, on := range []bool{false, asm} {
+			useBNAsm = on
+			s[k], d[k] = make([]float64, n), make([]float64, n)
+			for i := range n {
+				s[k][i], d[k][i] = float64(i)/3, -float64(i)*7.1
+			}
+			addPairs(r, s[k], d[k])
+		}
+		for j := range n {
+			if math.Float64bits(s[1][j]) != math.Float64bits(s[0][j]) || math.Float64bits(d[1][j]) != math.Float64bits(d[0][j]) {
+				t.Fatalf("%d channels: channel %d = %v, %v (avx512), want %v, %v (go)", n, j, s[1][j], d[1][j], s[0][j], d[0][j])
+			}
+			if want := float64(j)/3 + float64(r[2*j]); s[0][j] != want {
+				t.Fatalf("%d channels: s[%d] = %v, want %v", n, j, s[0][j], want)
+			}
+		}
+	}
+}
+
 // TestBNBackReduceKernels checks that the backward reductions give the same bits
 // whichever kernel runs: the Go kernel (bnBackReduceLanes), the AVX-512 plane kernel
 // called one plane at a time, and bnActBackReducePlanes with the AVX-512 kernels,
