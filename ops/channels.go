@@ -19,29 +19,6 @@ func splitChannels(src *tensor.Dense, parts []*tensor.Dense) {
 	splitSamples(src, parts, 0, n)
 }
 
-// concatChannelsParallel is concatChannels split over samples across both cores
-// when dst is large. The parts slice escapes to the parallel loop's closure, so
-// callers pass one they keep anyway (a layer's field), or the call allocates it.
-func concatChannelsParallel(dst *tensor.Dense, parts []*tensor.Dense) {
-	n, s, _ := ShapeOf(dst)
-	if n*s.Size() < actParallelMin {
-		concatSamples(dst, parts, 0, n)
-		return
-	}
-	parallelFor(n, func(_, lo, hi int) { concatSamples(dst, parts, lo, hi) })
-}
-
-// splitChannelsParallel is splitChannels split over samples like
-// concatChannelsParallel.
-func splitChannelsParallel(src *tensor.Dense, parts []*tensor.Dense) {
-	n, s, _ := ShapeOf(src)
-	if n*s.Size() < actParallelMin {
-		splitSamples(src, parts, 0, n)
-		return
-	}
-	parallelFor(n, func(_, lo, hi int) { splitSamples(src, parts, lo, hi) })
-}
-
 // concatSamples is concatChannels for samples [lo, hi).
 func concatSamples(dst *tensor.Dense, parts []*tensor.Dense, lo, hi int) {
 	_, s, _ := ShapeOf(dst)
@@ -71,6 +48,39 @@ func splitSamples(src *tensor.Dense, parts []*tensor.Dense, lo, hi int) {
 			copy(pd[i*ps.C*hw:(i+1)*ps.C*hw], d[(i*s.C+off)*hw:(i*s.C+off+ps.C)*hw])
 		}
 		off += ps.C
+	}
+}
+
+// chanRun is a copy of count channels of each sample, from channel from of src, a
+// tensor of sc channels, to channel to of dst, a tensor of dc channels.
+type chanRun struct {
+	dst, src                []float32
+	dc, to, sc, from, count int
+}
+
+// copyChannelRuns runs the copies of runs for n samples of hw values per channel,
+// split over samples across both cores when they are large. The runs slice escapes
+// to the parallel loop's closure, so callers pass one they keep (a layer's field).
+func copyChannelRuns(runs []chanRun, n, hw int) {
+	values := 0
+	for _, r := range runs {
+		values += n * r.count * hw
+	}
+	if values < actParallelMin {
+		copyRunSamples(runs, hw, 0, n)
+		return
+	}
+	parallelFor(n, func(_, lo, hi int) { copyRunSamples(runs, hw, lo, hi) })
+}
+
+// copyRunSamples is copyChannelRuns for samples [lo, hi).
+func copyRunSamples(runs []chanRun, hw, lo, hi int) {
+	for _, r := range runs {
+		k := r.count * hw
+		for i := lo; i < hi; i++ {
+			d, s := (i*r.dc+r.to)*hw, (i*r.sc+r.from)*hw
+			copy(r.dst[d:d+k], r.src[s:s+k])
+		}
 	}
 }
 

@@ -27,7 +27,7 @@ type SplitApply struct {
 	dparts []buffer
 	dxs    []*tensor.Dense
 	dx     buffer
-	parts  []*tensor.Dense
+	runs   []chanRun // the copies of the last pass; cleared after it
 
 	// The part shapes of the last input shape, so that a step does not recompute
 	// (and allocate) them.
@@ -133,14 +133,6 @@ func (s *SplitApply) partShapes(in Shape) (ins, outs []Shape, out Shape, err err
 	return ins, outs, out, nil
 }
 
-// partTensors returns the reused slice of part tensors, of length k.
-func (s *SplitApply) partTensors(k int) []*tensor.Dense {
-	if cap(s.parts) < k {
-		s.parts = make([]*tensor.Dense, k)
-	}
-	return s.parts[:k]
-}
-
 // Forward implements Layer.
 func (s *SplitApply) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	n, in, err := ShapeOf(x)
@@ -158,24 +150,54 @@ func (s *SplitApply) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	for len(s.ins) < len(ins) {
 		s.ins = append(s.ins, buffer{})
 	}
-	parts := s.partTensors(len(ins))
-	for i, pi := range ins {
-		parts[i] = s.ins[i].get(n, pi)
+	// Only the parts a layer takes are copied out; a part passed through is
+	// copied from x to the output once.
+	xd, hw := x.Float32s(), in.H*in.W
+	runs := s.runs[:0]
+	for i, ci := 0, 0; i < len(ins); ci, i = ci+ins[i].C, i+1 {
+		if s.Layers[i] != nil {
+			p := s.ins[i].get(n, ins[i])
+			runs = append(runs, chanRun{dst: p.Float32s(), dc: ins[i].C, src: xd, sc: in.C, from: ci, count: ins[i].C})
+		}
 	}
-	splitChannelsParallel(x, parts)
+	s.runs = runs
+	copyChannelRuns(runs, n, hw)
 	s.outs = s.outs[:0]
 	for i, l := range s.Layers {
-		y := parts[i]
+		var y *tensor.Dense
 		if l != nil {
-			if y, err = l.Forward(parts[i]); err != nil {
+			if y, err = l.Forward(s.ins[i].t); err != nil {
 				return nil, fmt.Errorf("split %d: %w", i, err)
 			}
 		}
 		s.outs = append(s.outs, y)
 	}
 	y := s.out.get(n, out)
-	concatChannelsParallel(y, s.outs)
+	s.runs = s.gatherRuns(y.Float32s(), xd, s.outs, ins, out.C)
+	copyChannelRuns(s.runs, n, out.H*out.W)
+	clear(s.runs)
 	return y, nil
+}
+
+// gatherRuns returns the copies of the parts' results into dst, a tensor of dc
+// channels: results[i], or for a part passed through its channels of src, whose
+// parts have shapes ins.
+func (s *SplitApply) gatherRuns(dst, src []float32, results []*tensor.Dense, ins []Shape, dc int) []chanRun {
+	runs := s.runs[:0]
+	sc := 0
+	for _, p := range ins {
+		sc += p.C
+	}
+	for i, ci, co := 0, 0, 0; i < len(ins); i++ {
+		r := chanRun{dst: dst, dc: dc, to: co, src: src, sc: sc, from: ci, count: ins[i].C}
+		if s.Layers[i] != nil {
+			_, rs, _ := ShapeOf(results[i])
+			r.src, r.sc, r.from, r.count = results[i].Float32s(), rs.C, 0, rs.C
+		}
+		runs = append(runs, r)
+		ci, co = ci+ins[i].C, co+r.count
+	}
+	return runs
 }
 
 // Backward implements Layer.
@@ -196,23 +218,31 @@ func (s *SplitApply) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	for len(s.dparts) < len(outs) {
 		s.dparts = append(s.dparts, buffer{})
 	}
-	parts := s.partTensors(len(outs))
-	for i, po := range outs {
-		parts[i] = s.dparts[i].get(s.n, po)
+	// As in Forward: the gradient of a part passed through goes from dy to dx once.
+	dyd, hw := dy.Float32s(), s.shapeOut.H*s.shapeOut.W
+	runs := s.runs[:0]
+	for i, co := 0, 0; i < len(outs); co, i = co+outs[i].C, i+1 {
+		if s.Layers[i] != nil {
+			p := s.dparts[i].get(s.n, outs[i])
+			runs = append(runs, chanRun{dst: p.Float32s(), dc: outs[i].C, src: dyd, sc: s.shapeOut.C, from: co, count: outs[i].C})
+		}
 	}
-	splitChannelsParallel(dy, parts)
+	s.runs = runs
+	copyChannelRuns(runs, s.n, hw)
 	s.dxs = s.dxs[:0]
 	for i, l := range s.Layers {
-		g := parts[i]
+		var g *tensor.Dense
 		if l != nil {
-			if g, err = l.Backward(parts[i]); err != nil {
+			if g, err = l.Backward(s.dparts[i].t); err != nil {
 				return nil, fmt.Errorf("split %d: %w", i, err)
 			}
 		}
 		s.dxs = append(s.dxs, g)
 	}
 	dx := s.dx.get(s.n, s.in)
-	concatChannelsParallel(dx, s.dxs)
+	s.runs = s.gatherRuns(dx.Float32s(), dyd, s.dxs, outs, s.in.C)
+	copyChannelRuns(s.runs, s.n, s.in.H*s.in.W)
+	clear(s.runs)
 	return dx, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"gorgonia.org/tensor"
+
 	"nas/ops/internal/dwconv"
 )
 
@@ -113,4 +115,112 @@ func mustLayer(t *testing.T) func(Layer, error) Layer {
 		}
 		return l
 	}
+}
+
+// TestSplitApplyPassThroughParts checks SplitApply with parts passed through (nil
+// layers) between parts that change their channel count, against running each layer
+// on its own copy of its channels and concatenating: the output, the input gradient
+// and the parameter gradients, bit for bit, on a batch small enough for one goroutine
+// and on one large enough to split the copies over samples.
+func TestSplitApplyPassThroughParts(t *testing.T) {
+	for _, n := range []int{3, 64} {
+		pw, err := Conv(3, 4, 1, 1, 1, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c3, err := Conv(2, 2, 3, 1, 1, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		splits := []int{2, 3, 1, 2}
+		layers := []Layer{nil, pw, nil, c3}
+		s, err := NewSplitApply(splits, layers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Init(s, rand.New(rand.NewPCG(7, 8)))
+		in := Shape{8, 16, 12}
+		x := randTensor(1, n, in)
+		out, err := s.OutShape(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.C != 9 {
+			t.Fatalf("output has %d channels, want 9", out.C)
+		}
+		dy := randTensor(2, n, out)
+
+		// The reference: each layer on its own copy of its channels.
+		var parts, dparts, ys, dxs []*tensor.Dense
+		for i, c := range splits {
+			parts = append(parts, New(n, Shape{c, in.H, in.W}))
+			o := c
+			if layers[i] != nil {
+				o, _ = layerOutC(t, layers[i], parts[i])
+			}
+			dparts = append(dparts, New(n, Shape{o, in.H, in.W}))
+		}
+		splitChannels(x, parts)
+		splitChannels(dy, dparts)
+		ZeroGrad(s)
+		for i, l := range layers {
+			if l == nil {
+				ys, dxs = append(ys, parts[i]), append(dxs, dparts[i])
+				continue
+			}
+			y, dx := runLayerKeepGrad(t, l, parts[i], dparts[i])
+			ys, dxs = append(ys, y), append(dxs, dx)
+		}
+		wantY, wantDX := New(n, out), New(n, in)
+		concatChannels(wantY, ys)
+		concatChannels(wantDX, dxs)
+		var wantG [][]float32
+		for _, p := range Params(s) {
+			wantG = append(wantG, slices.Clone(p.Grad.Float32s()))
+		}
+
+		for rep := range 2 {
+			y, dx := runLayer(t, s, x, dy)
+			if !slices.Equal(y.Float32s(), wantY.Float32s()) {
+				t.Errorf("batch %d, pass %d: output differs from the parts run one by one", n, rep)
+			}
+			if !slices.Equal(dx.Float32s(), wantDX.Float32s()) {
+				t.Errorf("batch %d, pass %d: input gradient differs from the parts run one by one", n, rep)
+			}
+			for i, p := range Params(s) {
+				if !slices.Equal(p.Grad.Float32s(), wantG[i]) {
+					t.Errorf("batch %d, pass %d: parameter %d's gradient differs", n, rep, i)
+				}
+			}
+		}
+	}
+}
+
+// layerOutC returns the channels of l's output for x.
+func layerOutC(t *testing.T, l Layer, x *tensor.Dense) (int, Shape) {
+	t.Helper()
+	_, s, err := ShapeOf(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := l.OutShape(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.C, o
+}
+
+// runLayerKeepGrad is runLayer without zeroing the parameter gradients first.
+func runLayerKeepGrad(t *testing.T, l Layer, x, dy *tensor.Dense) (y, dx *tensor.Dense) {
+	t.Helper()
+	out, err := l.Forward(x)
+	if err != nil {
+		t.Fatalf("forward: %v", err)
+	}
+	y = clone(out)
+	g, err := l.Backward(dy)
+	if err != nil {
+		t.Fatalf("backward: %v", err)
+	}
+	return y, clone(g)
 }
