@@ -284,6 +284,7 @@ type AvgPool2D struct {
 	cfg PoolConfig
 
 	planeState
+	win poolWindows
 }
 
 var _ Layer = (*AvgPool2D)(nil)
@@ -326,27 +327,38 @@ func (l *AvgPool2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		return nil, err
 	}
 	y := l.startForward(x, n, in, out)
+	l.windows(in, out)
 	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).forwardPlanes)
 	l.job = planeJob{}
 	return y, nil
 }
 
 func (l *AvgPool2D) forwardPlanes(lo, hi int) {
-	c, in, out := l.cfg, l.job.in, l.job.out
+	in, out := l.job.in, l.job.out
 	ip, op := in.H*in.W, out.H*out.W
+	rows, cols, div := l.win.rows, l.win.cols, l.win.div
 	for p := lo; p < hi; p++ {
 		xp, yp := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op]
-		for oh := 0; oh < out.H; oh++ {
-			h0, h1, hp := c.window(oh, in.H)
-			for ow := 0; ow < out.W; ow++ {
-				w0, w1, wp := c.window(ow, in.W)
+		for oh, r := range rows {
+			yr, dr := yp[oh*out.W:(oh+1)*out.W], div[oh*out.W:(oh+1)*out.W]
+			for ow, c := range cols {
+				// The window's values in row-major order, from 0, as the general
+				// loop adds them; rows of 2 and 3 values unrolled.
 				var sum float32
-				for ih := h0; ih < h1; ih++ {
-					for _, v := range xp[ih*in.W+w0 : ih*in.W+w1] {
-						sum += v
+				for ih := r.lo; ih < r.hi; ih++ {
+					row := xp[ih*in.W+c.lo : ih*in.W+c.hi]
+					switch len(row) {
+					case 3:
+						sum = sum + row[0] + row[1] + row[2]
+					case 2:
+						sum = sum + row[0] + row[1]
+					default:
+						for _, v := range row {
+							sum += v
+						}
 					}
 				}
-				yp[oh*out.W+ow] = sum / l.divisor(h0, h1, hp, w0, w1, wp)
+				yr[ow] = sum / dr[ow]
 			}
 		}
 	}
@@ -365,23 +377,57 @@ func (l *AvgPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 }
 
 func (l *AvgPool2D) backwardPlanes(lo, hi int) {
-	c, in, out := l.cfg, l.job.in, l.job.out
+	in, out := l.job.in, l.job.out
 	ip, op := in.H*in.W, out.H*out.W
+	rows, cols, div := l.win.rows, l.win.cols, l.win.div
 	clear(l.job.dst[lo*ip : hi*ip])
 	for p := lo; p < hi; p++ {
 		dxp, dyp := l.job.dst[p*ip:(p+1)*ip], l.job.src[p*op:(p+1)*op]
-		for oh := 0; oh < out.H; oh++ {
-			h0, h1, hp := c.window(oh, in.H)
-			for ow := 0; ow < out.W; ow++ {
-				w0, w1, wp := c.window(ow, in.W)
-				g := dyp[oh*out.W+ow] / l.divisor(h0, h1, hp, w0, w1, wp)
-				for ih := h0; ih < h1; ih++ {
-					row := dxp[ih*in.W+w0 : ih*in.W+w1]
+		for oh, r := range rows {
+			gr, dr := dyp[oh*out.W:(oh+1)*out.W], div[oh*out.W:(oh+1)*out.W]
+			for ow, c := range cols {
+				g := gr[ow] / dr[ow]
+				for ih := r.lo; ih < r.hi; ih++ {
+					row := dxp[ih*in.W+c.lo : ih*in.W+c.hi]
 					for i := range row {
 						row[i] += g
 					}
 				}
 			}
+		}
+	}
+}
+
+// poolWindows holds an average pooling's windows for one input shape: the input
+// rows and columns each output row and column covers, clipped to the input, and the
+// divisor of each output value.
+type poolWindows struct {
+	in         Shape
+	rows, cols []span
+	div        []float32
+}
+
+// span is the range [lo, hi) of input rows or columns.
+type span struct{ lo, hi int }
+
+// windows returns the layer's windows for input shape in, computing them when the
+// shape changes.
+func (l *AvgPool2D) windows(in, out Shape) {
+	w := &l.win
+	if w.div != nil && w.in == in {
+		return
+	}
+	c := l.cfg
+	w.in = in
+	w.rows, w.cols = make([]span, out.H), make([]span, out.W)
+	w.div = make([]float32, out.H*out.W)
+	for oh := range w.rows {
+		h0, h1, hp := c.window(oh, in.H)
+		w.rows[oh] = span{h0, h1}
+		for ow := range w.cols {
+			w0, w1, wp := c.window(ow, in.W)
+			w.cols[ow] = span{w0, w1}
+			w.div[oh*out.W+ow] = l.divisor(h0, h1, hp, w0, w1, wp)
 		}
 	}
 }
