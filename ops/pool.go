@@ -336,6 +336,24 @@ func (l *AvgPool2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 func (l *AvgPool2D) forwardPlanes(lo, hi int) {
 	in, out := l.job.in, l.job.out
 	ip, op := in.H*in.W, out.H*out.W
+	if l.halves(in, out) {
+		// 2x2 windows tiling the plane: the same sum, and a product by 1/4, which
+		// rounds as the division by 4 does (both are exact before rounding).
+		for p := lo; p < hi; p++ {
+			xp, yp := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op]
+			for oh := 0; oh < out.H; oh++ {
+				r0, r1 := xp[2*oh*in.W:(2*oh+1)*in.W], xp[(2*oh+1)*in.W:(2*oh+2)*in.W]
+				yr := yp[oh*out.W : (oh+1)*out.W]
+				for ow := range yr {
+					a, b := r0[2*ow:2*ow+2], r1[2*ow:2*ow+2]
+					var sum float32
+					sum = sum + a[0] + a[1] + b[0] + b[1]
+					yr[ow] = sum * 0.25
+				}
+			}
+		}
+		return
+	}
 	rows, cols, div := l.win.rows, l.win.cols, l.win.div
 	for p := lo; p < hi; p++ {
 		xp, yp := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op]
@@ -379,8 +397,25 @@ func (l *AvgPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 func (l *AvgPool2D) backwardPlanes(lo, hi int) {
 	in, out := l.job.in, l.job.out
 	ip, op := in.H*in.W, out.H*out.W
-	rows, cols, div := l.win.rows, l.win.cols, l.win.div
 	clear(l.job.dst[lo*ip : hi*ip])
+	if l.halves(in, out) {
+		for p := lo; p < hi; p++ {
+			dxp, dyp := l.job.dst[p*ip:(p+1)*ip], l.job.src[p*op:(p+1)*op]
+			for oh := 0; oh < out.H; oh++ {
+				r0, r1 := dxp[2*oh*in.W:(2*oh+1)*in.W], dxp[(2*oh+1)*in.W:(2*oh+2)*in.W]
+				for ow, v := range dyp[oh*out.W : (oh+1)*out.W] {
+					g := v * 0.25
+					a, b := r0[2*ow:2*ow+2], r1[2*ow:2*ow+2]
+					a[0] += g
+					a[1] += g
+					b[0] += g
+					b[1] += g
+				}
+			}
+		}
+		return
+	}
+	rows, cols, div := l.win.rows, l.win.cols, l.win.div
 	for p := lo; p < hi; p++ {
 		dxp, dyp := l.job.dst[p*ip:(p+1)*ip], l.job.src[p*op:(p+1)*op]
 		for oh, r := range rows {
@@ -397,6 +432,17 @@ func (l *AvgPool2D) backwardPlanes(lo, hi int) {
 		}
 	}
 }
+
+// halves reports whether the pooling's windows are 2x2 squares that tile the input
+// of shape in exactly, each divided by 4 whether or not it counts padding.
+func (l *AvgPool2D) halves(in, out Shape) bool {
+	c := l.cfg
+	return avgPoolHalves && c.K == 2 && c.Stride == 2 && c.Pad == 0 && in.H == 2*out.H && in.W == 2*out.W
+}
+
+// avgPoolHalves lets AvgPool2D take 2x2 tiling windows on their own loops; tests
+// switch it off to compare them with the general ones.
+var avgPoolHalves = true
 
 // poolWindows holds an average pooling's windows for one input shape: the input
 // rows and columns each output row and column covers, clipped to the input, and the

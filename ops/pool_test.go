@@ -318,3 +318,54 @@ func TestGlobalPoolKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestAvgPoolHalvesMatchGeneral checks that 2x2/2 average pooling on planes it tiles
+// (AvgPool2D.halves) gives bit for bit the output and input gradient of the general
+// windows, on values that include signed zeros, subnormals and large magnitudes, and
+// that a plane it does not tile (odd) still takes the general loops.
+func TestAvgPoolHalvesMatchGeneral(t *testing.T) {
+	defer func() { avgPoolHalves = true }()
+	special := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -3e-39, 3e38, -3e38, 0.1, -7}
+	for _, c := range []PoolConfig{{K: 2}, {K: 2, ExcludePad: true}} {
+		for _, in := range []Shape{{3, 6, 8}, {2, 5, 7}} {
+			l, err := NewAvgPool2D(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := randTensor(5, 4, in)
+			for i, d := 0, x.Float32s(); i < len(d); i += 3 {
+				d[i] = special[(i/3)%len(special)]
+			}
+			out, err := l.OutShape(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dy := randTensor(6, 4, out)
+			for i, d := 0, dy.Float32s(); i < len(d); i += 2 {
+				d[i] = special[(i/2)%len(special)]
+			}
+			if got := l.halves(in, out); got != (in.H%2 == 0 && in.W%2 == 0) {
+				t.Fatalf("%v on %v: halves %v", c, in, got)
+			}
+			avgPoolHalves = false
+			wantY, wantDX := runLayer(t, l, x, dy)
+			avgPoolHalves = true
+			y, dx := runLayer(t, l, x, dy)
+			if !slices.Equal(bitsOf(y.Float32s()), bitsOf(wantY.Float32s())) {
+				t.Errorf("%v on %v: output differs from the general windows", c, in)
+			}
+			if !slices.Equal(bitsOf(dx.Float32s()), bitsOf(wantDX.Float32s())) {
+				t.Errorf("%v on %v: input gradient differs from the general windows", c, in)
+			}
+		}
+	}
+}
+
+// bitsOf returns the bit patterns of v, so that comparisons tell -0 from 0.
+func bitsOf(v []float32) []uint32 {
+	b := make([]uint32, len(v))
+	for i, f := range v {
+		b[i] = math.Float32bits(f)
+	}
+	return b
+}
