@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"gorgonia.org/tensor"
 )
@@ -40,8 +41,10 @@ type SplitApply struct {
 	// copyParts makes Forward copy the parts out and back even where the layers
 	// could run in place; tests compare the two ways.
 	copyParts bool
-	// inPlace records that the last Forward ran its parts in place, for Backward.
+	// inPlace records that the last Forward ran every part in place (tests).
 	inPlace bool
+	// modes records how each part ran in the last Forward, for Backward.
+	modes []partMode
 }
 
 var (
@@ -133,71 +136,112 @@ func (s *SplitApply) partShapes(in Shape) (ins, outs []Shape, out Shape, err err
 	return ins, outs, out, nil
 }
 
+// partMode is how a part of the last Forward ran.
+type partMode uint8
+
+const (
+	// partPassed: a nil layer; the part goes from input to output as it is.
+	partPassed partMode = iota
+	// partInPlace: on its channels of the whole input and output (see inPlacePart).
+	partInPlace
+	// partCopied: on a copy of its channels, its result copied into the output.
+	partCopied
+)
+
+// inPlacePart reports whether layer l runs on its channels of larger tensors at part
+// shape in: a depthwise Conv2D on the flat or direct kernels (Conv2D.depthwiseInPlace),
+// or a SplitApply of such parts (as an octave block's high-frequency MixConv).
+func inPlacePart(l Layer, in Shape) bool {
+	switch l := l.(type) {
+	case *Conv2D:
+		return l.depthwiseInPlace(in)
+	case *SplitApply:
+		ins, _, _, err := l.partShapes(in)
+		if err != nil || l.copyParts {
+			return false
+		}
+		for i, p := range l.Layers {
+			if p == nil || !inPlacePart(p, ins[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // Forward implements Layer.
 func (s *SplitApply) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	n, in, err := ShapeOf(x)
 	if err != nil {
 		return nil, err
 	}
-	ins, _, out, err := s.partShapes(in)
+	_, _, out, err := s.partShapes(in)
 	if err != nil {
 		return nil, err
 	}
-	s.n, s.in = n, in
-	if s.inPlace = s.canRunInPlace(ins); s.inPlace {
-		return s.forwardInPlace(x, n, ins, out), nil
-	}
-	for len(s.ins) < len(ins) {
-		s.ins = append(s.ins, buffer{})
-	}
-	// Only the parts a layer takes are copied out; a part passed through is
-	// copied from x to the output once.
-	xd, hw := x.Float32s(), in.H*in.W
-	runs := s.runs[:0]
-	for i, ci := 0, 0; i < len(ins); ci, i = ci+ins[i].C, i+1 {
-		if s.Layers[i] != nil {
-			p := s.ins[i].get(n, ins[i])
-			runs = append(runs, chanRun{dst: p.Float32s(), dc: ins[i].C, src: xd, sc: in.C, from: ci, count: ins[i].C})
-		}
-	}
-	s.runs = runs
-	copyChannelRuns(runs, n, hw)
-	s.outs = s.outs[:0]
-	for i, l := range s.Layers {
-		var y *tensor.Dense
-		if l != nil {
-			if y, err = l.Forward(s.ins[i].t); err != nil {
-				return nil, fmt.Errorf("split %d: %w", i, err)
-			}
-		}
-		s.outs = append(s.outs, y)
-	}
 	y := s.out.get(n, out)
-	s.runs = s.gatherRuns(y.Float32s(), xd, s.outs, ins, out.C)
-	copyChannelRuns(s.runs, n, out.H*out.W)
-	clear(s.runs)
+	if err := s.forward(whole(x.Float32s(), in.C), whole(y.Float32s(), out.C), n, in); err != nil {
+		return nil, err
+	}
 	return y, nil
 }
 
-// gatherRuns returns the copies of the parts' results into dst, a tensor of dc
-// channels: results[i], or for a part passed through its channels of src, whose
-// parts have shapes ins.
-func (s *SplitApply) gatherRuns(dst, src []float32, results []*tensor.Dense, ins []Shape, dc int) []chanRun {
+// forward runs the parts from the channels of x to those of y, n samples, the input
+// of shape in. Parts that can run in place do; only the others' channels are copied
+// out and their results back, and a part passed through is copied from x to y once.
+func (s *SplitApply) forward(x, y planes, n int, in Shape) error {
+	ins, outs, out, err := s.partShapes(in)
+	if err != nil {
+		return err
+	}
+	s.n, s.in = n, in
+	s.modes = s.modes[:0]
+	for len(s.ins) < len(ins) {
+		s.ins = append(s.ins, buffer{})
+	}
+	hw := in.H * in.W
 	runs := s.runs[:0]
-	sc := 0
-	for _, p := range ins {
-		sc += p.C
-	}
-	for i, ci, co := 0, 0, 0; i < len(ins); i++ {
-		r := chanRun{dst: dst, dc: dc, to: co, src: src, sc: sc, from: ci, count: ins[i].C}
-		if s.Layers[i] != nil {
-			_, rs, _ := ShapeOf(results[i])
-			r.src, r.sc, r.from, r.count = results[i].Float32s(), rs.C, 0, rs.C
+	for i, ci := 0, 0; i < len(ins); ci, i = ci+ins[i].C, i+1 {
+		m := partCopied
+		switch l := s.Layers[i]; {
+		case l == nil:
+			m = partPassed
+		case !s.copyParts && inPlacePart(l, ins[i]):
+			m = partInPlace
+		default:
+			p := s.ins[i].get(n, ins[i])
+			runs = append(runs, chanRun{dst: p.Float32s(), dc: ins[i].C, src: x.d, sc: x.c, from: x.c0 + ci, count: ins[i].C})
 		}
-		runs = append(runs, r)
-		ci, co = ci+ins[i].C, co+r.count
+		s.modes = append(s.modes, m)
 	}
-	return runs
+	s.inPlace = !slices.Contains(s.modes, partCopied) && !slices.Contains(s.modes, partPassed)
+	s.runs = runs
+	copyChannelRuns(runs, n, hw)
+	s.outs = s.outs[:0]
+	for i, ci, co := 0, 0, 0; i < len(ins); ci, co, i = ci+ins[i].C, co+outs[i].C, i+1 {
+		var r *tensor.Dense
+		switch s.modes[i] {
+		case partInPlace:
+			xi, yi := planes{x.d, x.c, x.c0 + ci}, planes{y.d, y.c, y.c0 + co}
+			switch l := s.Layers[i].(type) {
+			case *Conv2D:
+				l.forward(xi, yi, n, ins[i], outs[i])
+			case *SplitApply:
+				err = l.forward(xi, yi, n, ins[i])
+			}
+		case partCopied:
+			r, err = s.Layers[i].Forward(s.ins[i].t)
+		}
+		if err != nil {
+			return fmt.Errorf("split %d: %w", i, err)
+		}
+		s.outs = append(s.outs, r)
+	}
+	s.runs = s.gatherRuns(y, x, s.outs, ins, outs)
+	copyChannelRuns(s.runs, n, out.H*out.W)
+	clear(s.runs)
+	return nil
 }
 
 // Backward implements Layer.
@@ -205,45 +249,80 @@ func (s *SplitApply) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	if s.n == 0 {
 		return nil, fmt.Errorf("split: backward before forward")
 	}
-	_, outs, _, err := s.partShapes(s.in)
-	if err != nil {
-		return nil, err
-	}
 	if err := checkGrad(dy, s.n, s.shapeOut); err != nil {
 		return nil, fmt.Errorf("split: %w", err)
 	}
-	if s.inPlace {
-		return s.backwardInPlace(dy, outs), nil
+	dx := s.dx.get(s.n, s.in)
+	if err := s.backward(whole(dy.Float32s(), s.shapeOut.C), whole(dx.Float32s(), s.in.C)); err != nil {
+		return nil, err
 	}
+	return dx, nil
+}
+
+// backward is Backward from the channels of dy to those of dx, the parts running as
+// they did in the last forward.
+func (s *SplitApply) backward(dy, dx planes) error {
+	_, outs, _, err := s.partShapes(s.in)
+	if err != nil {
+		return err
+	}
+	ins := s.shapeIns
 	for len(s.dparts) < len(outs) {
 		s.dparts = append(s.dparts, buffer{})
 	}
-	// As in Forward: the gradient of a part passed through goes from dy to dx once.
-	dyd, hw := dy.Float32s(), s.shapeOut.H*s.shapeOut.W
 	runs := s.runs[:0]
 	for i, co := 0, 0; i < len(outs); co, i = co+outs[i].C, i+1 {
-		if s.Layers[i] != nil {
+		if s.modes[i] == partCopied {
 			p := s.dparts[i].get(s.n, outs[i])
-			runs = append(runs, chanRun{dst: p.Float32s(), dc: outs[i].C, src: dyd, sc: s.shapeOut.C, from: co, count: outs[i].C})
+			runs = append(runs, chanRun{dst: p.Float32s(), dc: outs[i].C, src: dy.d, sc: dy.c, from: dy.c0 + co, count: outs[i].C})
 		}
 	}
 	s.runs = runs
-	copyChannelRuns(runs, s.n, hw)
+	copyChannelRuns(runs, s.n, s.shapeOut.H*s.shapeOut.W)
 	s.dxs = s.dxs[:0]
-	for i, l := range s.Layers {
+	for i, ci, co := 0, 0, 0; i < len(outs); ci, co, i = ci+ins[i].C, co+outs[i].C, i+1 {
 		var g *tensor.Dense
-		if l != nil {
-			if g, err = l.Backward(s.dparts[i].t); err != nil {
-				return nil, fmt.Errorf("split %d: %w", i, err)
+		switch s.modes[i] {
+		case partInPlace:
+			dyi, dxi := planes{dy.d, dy.c, dy.c0 + co}, planes{dx.d, dx.c, dx.c0 + ci}
+			switch l := s.Layers[i].(type) {
+			case *Conv2D:
+				l.backward(dyi, dxi, outs[i])
+			case *SplitApply:
+				err = l.backward(dyi, dxi)
 			}
+		case partCopied:
+			g, err = s.Layers[i].Backward(s.dparts[i].t)
+		}
+		if err != nil {
+			return fmt.Errorf("split %d: %w", i, err)
 		}
 		s.dxs = append(s.dxs, g)
 	}
-	dx := s.dx.get(s.n, s.in)
-	s.runs = s.gatherRuns(dx.Float32s(), dyd, s.dxs, outs, s.in.C)
+	s.runs = s.gatherRuns(dx, dy, s.dxs, outs, ins)
 	copyChannelRuns(s.runs, s.n, s.in.H*s.in.W)
 	clear(s.runs)
-	return dx, nil
+	return nil
+}
+
+// gatherRuns returns the copies into dst of the parts that did not run in place:
+// results[i] for a part run on a copy, src's channels for a part passed through.
+// from are the parts' shapes in src, to their shapes in dst.
+func (s *SplitApply) gatherRuns(dst, src planes, results []*tensor.Dense, from, to []Shape) []chanRun {
+	runs := s.runs[:0]
+	for i, ci, co := 0, 0, 0; i < len(from); ci, co, i = ci+from[i].C, co+to[i].C, i+1 {
+		r := chanRun{dst: dst.d, dc: dst.c, to: dst.c0 + co, count: to[i].C}
+		switch s.modes[i] {
+		case partInPlace:
+			continue
+		case partPassed:
+			r.src, r.sc, r.from = src.d, src.c, src.c0+ci
+		case partCopied:
+			r.src, r.sc = results[i].Float32s(), to[i].C
+		}
+		runs = append(runs, r)
+	}
+	return runs
 }
 
 // canRunInPlace reports whether every part is a depthwise Conv2D that runs on its
@@ -259,31 +338,4 @@ func (s *SplitApply) canRunInPlace(ins []Shape) bool {
 		}
 	}
 	return true
-}
-
-// forwardInPlace runs each depthwise part from its channels of x into its channels
-// of the output.
-func (s *SplitApply) forwardInPlace(x *tensor.Dense, n int, ins []Shape, out Shape) *tensor.Dense {
-	y := s.out.get(n, out)
-	xd, yd := x.Float32s(), y.Float32s()
-	ci, co := 0, 0
-	for i, l := range s.Layers {
-		po := s.shapeOuts[i]
-		l.(*Conv2D).forward(planes{xd, s.in.C, ci}, planes{yd, out.C, co}, n, ins[i], po)
-		ci, co = ci+ins[i].C, co+po.C
-	}
-	return y
-}
-
-// backwardInPlace runs each depthwise part's backward from its channels of dy into
-// its channels of the input gradient.
-func (s *SplitApply) backwardInPlace(dy *tensor.Dense, outs []Shape) *tensor.Dense {
-	dx := s.dx.get(s.n, s.in)
-	dyd, dxd := dy.Float32s(), dx.Float32s()
-	ci, co := 0, 0
-	for i, l := range s.Layers {
-		l.(*Conv2D).backward(planes{dyd, s.shapeOut.C, co}, planes{dxd, s.in.C, ci}, outs[i])
-		ci, co = ci+s.shapeIns[i].C, co+outs[i].C
-	}
-	return dx
 }
