@@ -14,6 +14,12 @@ import (
 func runLayer(t *testing.T, l Layer, x, dy *tensor.Dense) (y, dx *tensor.Dense) {
 	t.Helper()
 	ZeroGrad(l)
+	return runLayerKeepGrad(t, l, x, dy)
+}
+
+// runLayerKeepGrad is runLayer adding to the parameter gradients as they are.
+func runLayerKeepGrad(t *testing.T, l Layer, x, dy *tensor.Dense) (y, dx *tensor.Dense) {
+	t.Helper()
 	out, err := l.Forward(x)
 	if err != nil {
 		t.Fatalf("forward: %v", err)

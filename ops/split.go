@@ -238,9 +238,7 @@ func (s *SplitApply) forward(x, y planes, n int, in Shape) error {
 		}
 		s.outs = append(s.outs, r)
 	}
-	s.runs = s.gatherRuns(y, x, s.outs, ins, outs)
-	copyChannelRuns(s.runs, n, out.H*out.W)
-	clear(s.runs)
+	s.gather(y, x, s.outs, ins, outs, n, out.H*out.W)
 	return nil
 }
 
@@ -299,10 +297,16 @@ func (s *SplitApply) backward(dy, dx planes) error {
 		}
 		s.dxs = append(s.dxs, g)
 	}
-	s.runs = s.gatherRuns(dx, dy, s.dxs, outs, ins)
-	copyChannelRuns(s.runs, s.n, s.in.H*s.in.W)
-	clear(s.runs)
+	s.gather(dx, dy, s.dxs, outs, ins, s.n, s.in.H*s.in.W)
 	return nil
+}
+
+// gather copies into dst, n samples of hw values per channel, the parts that did not
+// run in place (gatherRuns), and drops the copies' references to the tensors.
+func (s *SplitApply) gather(dst, src planes, results []*tensor.Dense, from, to []Shape, n, hw int) {
+	s.runs = s.gatherRuns(dst, src, results, from, to)
+	copyChannelRuns(s.runs, n, hw)
+	clear(s.runs)
 }
 
 // gatherRuns returns the copies into dst of the parts that did not run in place:
