@@ -5,8 +5,9 @@ import "math"
 // A training step at batch 128 writes tensors larger than the caches: the input
 // gradient of the reference network's first stride-2 depthwise layer is 25 MB. An
 // ordinary store first reads each cache line it writes from memory. On the 2-core
-// virtual machine this was measured on, two threads wrote 25 MB in 1.3-1.9 ms that
-// way and in 0.8 ms with non-temporal stores, which skip that read. So a depthwise
+// virtual machine this was measured on, two threads wrote 25 MB of lines that were
+// not in cache in 1.1-1.9 ms that way and in 0.8 ms with non-temporal stores, which
+// skip that read (to lines still in cache they took 2.1-2.2 ms). So a depthwise
 // layer whose input gradient is larger than streamMinBytes writes each sample's
 // gradient into a per-worker scratch, where the batch-norm reductions fused into the
 // layer read it back from the L2 cache, and then copies it out with non-temporal
