@@ -1,5 +1,7 @@
 package ops
 
+import "slices"
+
 // SGD is stochastic gradient descent with momentum, Nesterov momentum and weight decay,
 // exactly as PyTorch's torch.optim.SGD with dampening 0: for each parameter p with
 // gradient g,
@@ -23,6 +25,12 @@ type SGD struct {
 	Nesterov bool
 
 	bufs map[*Param][]float32
+
+	// The current Step's work, kept so that a Step allocates nothing (update).
+	tasks       []sgdTask
+	ends        []int // the running total of the tasks' values
+	lr, mom, wd float32
+	updateFn    func(chunk, lo, hi int)
 }
 
 // SetLR sets the learning rate for the following steps.
@@ -31,33 +39,59 @@ func (o *SGD) SetLR(lr float64) { o.LR = lr }
 // Step updates every parameter from its gradient. Momentum buffers are kept per
 // *Param, created on a parameter's first step; stepping the same parameters again
 // allocates nothing. Gradients are read, not cleared.
+//
+// The parameters' values are split evenly over the CPUs as one run, so that the many
+// small tensors of a network (the reference network's largest has 24,576 values)
+// update in parallel too.
 func (o *SGD) Step(params []*Param) {
-	lr, mom, wd := float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
+	o.lr, o.mom, o.wd = float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
+	o.tasks, o.ends = o.tasks[:0], o.ends[:0]
+	total := 0
 	for _, p := range params {
 		pv, gv := p.Value.Float32s(), p.Grad.Float32s()
-		if mom == 0 {
-			if len(pv) < actParallelMin {
-				sgdPlain(pv, gv, lr, wd)
-			} else {
-				parallelFor(len(pv), func(_, lo, hi int) { sgdPlain(pv[lo:hi], gv[lo:hi], lr, wd) })
+		t := sgdTask{p: pv, g: gv[:len(pv)]}
+		if o.mom != 0 {
+			buf, ok := o.bufs[p]
+			if !ok {
+				if o.bufs == nil {
+					o.bufs = map[*Param][]float32{}
+				}
+				buf = make([]float32, len(pv))
+				o.bufs[p] = buf
 			}
-			continue
+			t.buf, t.first = buf, !ok
 		}
-		buf, ok := o.bufs[p]
-		if !ok {
-			if o.bufs == nil {
-				o.bufs = map[*Param][]float32{}
-			}
-			buf = make([]float32, len(pv))
-			o.bufs[p] = buf
+		total += len(pv)
+		o.tasks, o.ends = append(o.tasks, t), append(o.ends, total)
+	}
+	if total < actParallelMin {
+		o.update(0, 0, total)
+	} else {
+		if o.updateFn == nil {
+			o.updateFn = o.update
 		}
-		nesterov, first := o.Nesterov, !ok
-		if len(pv) < actParallelMin {
-			sgdMomentum(pv, gv, buf, lr, wd, mom, nesterov, first)
+		parallelFor(total, o.updateFn)
+	}
+	clear(o.tasks)
+}
+
+// sgdTask is one parameter of a Step: its values, gradient and momentum buffer (nil
+// without momentum), and whether the buffer starts at the gradient.
+type sgdTask struct {
+	p, g, buf []float32
+	first     bool
+}
+
+// update runs the Step on values [lo, hi) of the parameters taken one after another.
+func (o *SGD) update(_, lo, hi int) {
+	i, _ := slices.BinarySearch(o.ends, lo+1)
+	for ; i < len(o.tasks) && o.ends[i]-len(o.tasks[i].p) < hi; i++ {
+		t, start := o.tasks[i], o.ends[i]-len(o.tasks[i].p)
+		a, b := max(lo, start)-start, min(hi, o.ends[i])-start
+		if o.mom == 0 {
+			sgdPlain(t.p[a:b], t.g[a:b], o.lr, o.wd)
 		} else {
-			parallelFor(len(pv), func(_, lo, hi int) {
-				sgdMomentum(pv[lo:hi], gv[lo:hi], buf[lo:hi], lr, wd, mom, nesterov, first)
-			})
+			sgdMomentum(t.p[a:b], t.g[a:b], t.buf[a:b], o.lr, o.wd, o.mom, o.Nesterov, t.first)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package ops
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -82,5 +84,57 @@ func TestSGDMomentumBuffers(t *testing.T) {
 	o1.Reset()
 	if o1.MomentumBuffer(a) != nil {
 		t.Errorf("Reset kept a buffer")
+	}
+}
+
+// TestSGDParallelMatchesPerParameter runs steps over many small parameters, more
+// values in all than one goroutine takes (so that Step splits them over the CPUs
+// across parameter boundaries), and checks every value and momentum buffer against
+// the update applied parameter by parameter, bit for bit, with and without momentum
+// and Nesterov; and that such a step allocates nothing.
+func TestSGDParallelMatchesPerParameter(t *testing.T) {
+	for _, c := range []struct{ mom, wd float64 }{{0.9, 4e-5}, {0, 1e-4}} {
+		for _, nesterov := range []bool{false, true} {
+			var ps, ref []*Param
+			rng := rand.New(rand.NewPCG(11, 12))
+			for i := 0; i < 41; i++ {
+				n := 700 + 37*i
+				p, q := newParam("w", n), newParam("w", n)
+				for j := range p.Value.Float32s() {
+					v, g := float32(rng.NormFloat64()), float32(rng.NormFloat64())
+					p.Value.Float32s()[j], p.Grad.Float32s()[j] = v, g
+					q.Value.Float32s()[j], q.Grad.Float32s()[j] = v, g
+				}
+				ps, ref = append(ps, p), append(ref, q)
+			}
+			opt := &SGD{LR: 0.05, Momentum: c.mom, WeightDecay: c.wd, Nesterov: nesterov}
+			bufs := make([][]float32, len(ref))
+			for step := 0; step < 3; step++ {
+				opt.Step(ps)
+				for i, q := range ref {
+					qv, qg := q.Value.Float32s(), q.Grad.Float32s()
+					if c.mom == 0 {
+						sgdPlain(qv, qg, 0.05, float32(c.wd))
+						continue
+					}
+					first := bufs[i] == nil
+					if first {
+						bufs[i] = make([]float32, len(qv))
+					}
+					sgdMomentum(qv, qg, bufs[i], 0.05, float32(c.wd), float32(c.mom), nesterov, first)
+				}
+			}
+			for i := range ps {
+				if !slices.Equal(ps[i].Value.Float32s(), ref[i].Value.Float32s()) {
+					t.Fatalf("momentum %v nesterov %v: parameter %d differs from the per-parameter update", c.mom, nesterov, i)
+				}
+				if c.mom != 0 && !slices.Equal(opt.MomentumBuffer(ps[i]), bufs[i]) {
+					t.Fatalf("momentum %v nesterov %v: momentum buffer %d differs", c.mom, nesterov, i)
+				}
+			}
+			if a := testing.AllocsPerRun(5, func() { opt.Step(ps) }); a != 0 {
+				t.Errorf("momentum %v nesterov %v: a step over %d parameters allocates %v times, want 0", c.mom, nesterov, len(ps), a)
+			}
+		}
 	}
 }
