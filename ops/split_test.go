@@ -209,3 +209,57 @@ func layerOutC(t *testing.T, l Layer, x *tensor.Dense) (int, Shape) {
 	}
 	return o.C, o
 }
+
+// TestSplitApplyMixedParts checks a SplitApply whose parts run in different ways, as
+// an octave block's split does: a depthwise convolution and a MixConv (itself a
+// SplitApply of depthwise parts, so its parts run at offsets within an offset) in
+// place, a pooled MixConv on a copy, and a part passed through. Its output, input gradient and parameter gradients must be bit for bit
+// those of copying every part, and each part must run the way it should.
+func TestSplitApplyMixedParts(t *testing.T) {
+	mk := func(copyParts bool) *SplitApply {
+		high := mustLayer(t)(mixConv(6, []int{3, 5}, 1, 1))
+		low := mustLayer(t)(mixConv(4, []int{3, 5}, 1, 1))
+		pool, err := NewAvgPool2D(PoolConfig{K: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dw, err := NewConv2D(ConvConfig{In: 3, Out: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewSplitApply([]int{3, 6, 4, 2}, []Layer{dw, high, Seq(pool, low, NewUpsample2x()), nil})
+		if err != nil {
+			t.Fatal(err)
+		}
+		Init(s, rand.New(rand.NewPCG(9, 10)))
+		s.copyParts = copyParts
+		return s
+	}
+	for _, n := range []int{2, 48} {
+		in := Shape{15, 12, 10}
+		mixed, copied := mk(false), mk(true)
+		x, dy := randTensor(3, n, in), randTensor(4, n, in)
+		wantY, wantDX := runLayer(t, copied, x, dy)
+		for rep := range 2 {
+			y, dx := runLayer(t, mixed, x, dy)
+			if want := []partMode{partInPlace, partInPlace, partCopied, partPassed}; !slices.Equal(mixed.modes, want) {
+				t.Fatalf("batch %d: parts ran as %v, want %v", n, mixed.modes, want)
+			}
+			if !slices.Equal(y.Float32s(), wantY.Float32s()) {
+				t.Errorf("batch %d, pass %d: output differs from copying every part", n, rep)
+			}
+			if !slices.Equal(dx.Float32s(), wantDX.Float32s()) {
+				t.Errorf("batch %d, pass %d: input gradient differs from copying every part", n, rep)
+			}
+			got, want := Params(mixed), Params(copied)
+			for i := range want {
+				if !slices.Equal(got[i].Grad.Float32s(), want[i].Grad.Float32s()) {
+					t.Errorf("batch %d, pass %d: parameter %d's gradient differs", n, rep, i)
+				}
+			}
+		}
+		if !slices.Equal(copied.modes, []partMode{partCopied, partCopied, partCopied, partPassed}) {
+			t.Errorf("copyParts ran the parts as %v", copied.modes)
+		}
+	}
+}
