@@ -58,22 +58,7 @@ type chanRun struct {
 	dc, to, sc, from, count int
 }
 
-// copyChannelRuns runs the copies of runs for n samples of hw values per channel,
-// split over samples across both cores when they are large. The runs slice escapes
-// to the parallel loop's closure, so callers pass one they keep (a layer's field).
-func copyChannelRuns(runs []chanRun, n, hw int) {
-	values := 0
-	for _, r := range runs {
-		values += n * r.count * hw
-	}
-	if values < actParallelMin {
-		copyRunSamples(runs, hw, 0, n)
-		return
-	}
-	parallelFor(n, func(_, lo, hi int) { copyRunSamples(runs, hw, lo, hi) })
-}
-
-// copyRunSamples is copyChannelRuns for samples [lo, hi).
+// copyRunSamples runs the copies of runs for samples [lo, hi), hw values per channel.
 func copyRunSamples(runs []chanRun, hw, lo, hi int) {
 	for _, r := range runs {
 		k := r.count * hw

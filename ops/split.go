@@ -29,6 +29,8 @@ type SplitApply struct {
 	dxs    []*tensor.Dense
 	dx     buffer
 	runs   []chanRun // the copies of the last pass; cleared after it
+	copyHW int       // the values per channel of the copies copyFn runs
+	copyFn func(chunk, lo, hi int)
 
 	// The part shapes of the last input shape, so that a step does not recompute
 	// (and allocate) them.
@@ -217,7 +219,7 @@ func (s *SplitApply) forward(x, y planes, n int, in Shape) error {
 	}
 	s.inPlace = !slices.Contains(s.modes, partCopied) && !slices.Contains(s.modes, partPassed)
 	s.runs = runs
-	copyChannelRuns(runs, n, hw)
+	s.copyRuns(n, hw)
 	s.outs = s.outs[:0]
 	for i, ci, co := 0, 0, 0; i < len(ins); ci, co, i = ci+ins[i].C, co+outs[i].C, i+1 {
 		var r *tensor.Dense
@@ -276,7 +278,7 @@ func (s *SplitApply) backward(dy, dx planes) error {
 		}
 	}
 	s.runs = runs
-	copyChannelRuns(runs, s.n, s.shapeOut.H*s.shapeOut.W)
+	s.copyRuns(s.n, s.shapeOut.H*s.shapeOut.W)
 	s.dxs = s.dxs[:0]
 	for i, ci, co := 0, 0, 0; i < len(outs); ci, co, i = ci+ins[i].C, co+outs[i].C, i+1 {
 		var g *tensor.Dense
@@ -305,8 +307,27 @@ func (s *SplitApply) backward(dy, dx planes) error {
 // run in place (gatherRuns), and drops the copies' references to the tensors.
 func (s *SplitApply) gather(dst, src planes, results []*tensor.Dense, from, to []Shape, n, hw int) {
 	s.runs = s.gatherRuns(dst, src, results, from, to)
-	copyChannelRuns(s.runs, n, hw)
+	s.copyRuns(n, hw)
 	clear(s.runs)
+}
+
+// copyRuns runs the copies of s.runs for n samples of hw values per channel, split
+// over samples across both cores when they are large, through the one closure the
+// layer keeps, so that a pass allocates nothing.
+func (s *SplitApply) copyRuns(n, hw int) {
+	values := 0
+	for _, r := range s.runs {
+		values += n * r.count * hw
+	}
+	s.copyHW = hw
+	if values < actParallelMin {
+		copyRunSamples(s.runs, hw, 0, n)
+		return
+	}
+	if s.copyFn == nil {
+		s.copyFn = func(_, lo, hi int) { copyRunSamples(s.runs, s.copyHW, lo, hi) }
+	}
+	parallelFor(n, s.copyFn)
 }
 
 // gatherRuns returns the copies into dst of the parts that did not run in place:

@@ -121,7 +121,8 @@ func mustLayer(t *testing.T) func(Layer, error) Layer {
 // layers) between parts that change their channel count, against running each layer
 // on its own copy of its channels and concatenating: the output, the input gradient
 // and the parameter gradients, bit for bit, on a batch small enough for one goroutine
-// and on one large enough to split the copies over samples.
+// and on one large enough to split the copies over samples; and that a pass allocates
+// nothing.
 func TestSplitApplyPassThroughParts(t *testing.T) {
 	for _, n := range []int{3, 64} {
 		pw, err := Conv(3, 4, 1, 1, 1, true)
@@ -191,6 +192,13 @@ func TestSplitApplyPassThroughParts(t *testing.T) {
 				if !slices.Equal(p.Grad.Float32s(), wantG[i]) {
 					t.Errorf("batch %d, pass %d: parameter %d's gradient differs", n, rep, i)
 				}
+			}
+		}
+		// The copies, split over samples at batch 64, go through the closure the
+		// layer keeps: a pass allocates nothing (the race detector allocates).
+		if !raceEnabled() {
+			if a := testing.AllocsPerRun(5, func() { s.Forward(x); s.Backward(dy) }); a != 0 {
+				t.Errorf("batch %d: a forward and backward pass allocates %v times, want 0", n, a)
 			}
 		}
 	}
