@@ -20,30 +20,44 @@ func convFromFixture(t *testing.T, f *fixture) ConvConfig {
 func TestConv2DMatchesPyTorch(t *testing.T) {
 	for _, f := range loadFixtures(t, "conv_") {
 		t.Run(f.name, func(t *testing.T) {
-			cfg := convFromFixture(t, f)
-			mk := func() Layer {
-				l, err := NewConv2D(cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				copyInto(t, l.Weight().Value, f.tensor(t, "weight"))
-				if cfg.Bias {
-					copyInto(t, l.Bias().Value, f.tensor(t, "bias"))
-				}
-				return l
-			}
-			l := mk().(*Conv2D)
-			x, dy := f.tensor(t, "x"), f.tensor(t, "dy")
-			y, dx := runLayer(t, l, x, dy)
-			assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
-			assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
-			assertClose(t, "dweight", l.Weight().Grad, f.tensor(t, "dweight"), fixtureTol)
-			if cfg.Bias {
-				assertClose(t, "dbias", l.Bias().Grad, f.tensor(t, "dbias"), fixtureTol)
-			}
-			checkLayerContract(t, mk, x, dy)
+			checkConvFixture(t, f, convFromFixture(t, f), nil, nil)
 		})
 	}
+}
+
+// checkConvFixture builds the convolution cfg of fixture f (x, weight, bias, dy),
+// with prep (if not nil) applied before the weights are set, lets check (if not nil)
+// look at it, compares the output and every gradient with the fixture's within
+// fixtureTol, then runs the layer contract.
+func checkConvFixture(t *testing.T, f *fixture, cfg ConvConfig, prep, check func(*Conv2D)) {
+	t.Helper()
+	mk := func() Layer {
+		l, err := NewConv2D(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prep != nil {
+			prep(l)
+		}
+		copyInto(t, l.Weight().Value, f.tensor(t, "weight"))
+		if cfg.Bias {
+			copyInto(t, l.Bias().Value, f.tensor(t, "bias"))
+		}
+		return l
+	}
+	l := mk().(*Conv2D)
+	if check != nil {
+		check(l)
+	}
+	x, dy := f.tensor(t, "x"), f.tensor(t, "dy")
+	y, dx := runLayer(t, l, x, dy)
+	assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
+	assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
+	assertClose(t, "dweight", l.Weight().Grad, f.tensor(t, "dweight"), fixtureTol)
+	if cfg.Bias {
+		assertClose(t, "dbias", l.Bias().Grad, f.tensor(t, "dbias"), fixtureTol)
+	}
+	checkLayerContract(t, mk, x, dy)
 }
 
 // TestConv2DCost checks MACs and parameters on cases counted by hand.

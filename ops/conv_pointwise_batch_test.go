@@ -70,31 +70,7 @@ func checkPointwiseFixture(t *testing.T, f *fixture, samples int, check func(*Co
 	t.Helper()
 	cfg := ConvConfig{In: f.int(t, "cin"), Out: f.int(t, "cout"), KH: 1, KW: 1,
 		Groups: f.int(t, "groups"), Bias: f.int(t, "bias") == 1}
-	x, dy := f.tensor(t, "x"), f.tensor(t, "dy")
-	mk := func() Layer {
-		l, err := NewConv2D(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.pwSamples = samples
-		copyInto(t, l.Weight().Value, f.tensor(t, "weight"))
-		if cfg.Bias {
-			copyInto(t, l.Bias().Value, f.tensor(t, "bias"))
-		}
-		return l
-	}
-	l := mk().(*Conv2D)
-	if check != nil {
-		check(l)
-	}
-	y, dx := runLayer(t, l, x, dy)
-	assertClose(t, "y", y, f.tensor(t, "y"), fixtureTol)
-	assertClose(t, "dx", dx, f.tensor(t, "dx"), fixtureTol)
-	assertClose(t, "dweight", l.Weight().Grad, f.tensor(t, "dweight"), fixtureTol)
-	if cfg.Bias {
-		assertClose(t, "dbias", l.Bias().Grad, f.tensor(t, "dbias"), fixtureTol)
-	}
-	checkLayerContract(t, mk, x, dy)
+	checkConvFixture(t, f, cfg, func(l *Conv2D) { l.pwSamples = samples }, check)
 }
 
 // TestPointwiseBatchBitIdentical checks that the batched pointwise kernels give bit
