@@ -353,7 +353,7 @@ func (l *Conv2D) ensureCol(size int) {
 	}
 	for i := range l.col {
 		if len(l.col[i]) < size {
-			l.col[i] = make([]float32, size)
+			l.col[i] = makeFloats(size)
 		}
 	}
 }
@@ -363,7 +363,7 @@ func grow(s []float32, n int) []float32 {
 	if cap(s) >= n {
 		return s[:n]
 	}
-	return make([]float32, n)
+	return makeFloats(n)
 }
 
 // im2col unfolds the cin channels of one sample starting at x into col, a

@@ -37,7 +37,7 @@ func ShapeOf(t *tensor.Dense) (int, Shape, error) {
 
 // New returns a zeroed NCHW tensor of n samples of shape s.
 func New(n int, s Shape) *tensor.Dense {
-	return tensor.New(tensor.WithShape(n, s.C, s.H, s.W), tensor.WithBacking(make([]float32, n*s.Size())))
+	return tensor.New(tensor.WithShape(n, s.C, s.H, s.W), tensor.WithBacking(makeFloats(n*s.Size())))
 }
 
 // FromSlice wraps data as an NCHW tensor of n samples of shape s without copying.
