@@ -13,8 +13,8 @@ import (
 // order is deterministic for a given GOMAXPROCS; chunk, in [0, workers(n)), names the
 // chunk and may index per-worker scratch.
 //
-// The chunks are claimed one by one by the caller and by long-lived helper
-// goroutines, so a call starts no goroutine and allocates nothing but what f's
+// The chunks are claimed one by one by the caller, from the first, and by
+// long-lived helper goroutines, from the last (see run), so a call starts no goroutine and allocates nothing but what f's
 // closure needs. A helper polls for the next call for a while before it parks (see
 // helper), and the caller polls for the helpers' chunks to finish before it parks
 // (awaitHelpers). The caller claims chunks too, and never waits for a chunk nobody has
@@ -28,10 +28,10 @@ func parallelFor(n int, f func(chunk, lo, hi int)) {
 		return
 	}
 	j := jobPool.Get().(*pfJob)
-	j.f, j.n = f, n
+	j.f, j.n, j.w = f, n, int32(w)
 	j.gen++
 	j.pending.Store(int32(w))
-	j.state.Store(j.gen<<32 | uint64(w)<<16)
+	j.state.Store(j.gen<<32 | uint64(w))
 	ensureHelpers(w - 1)
 	for i := 1; i < w; i++ {
 		select {
@@ -39,7 +39,7 @@ func parallelFor(n int, f func(chunk, lo, hi int)) {
 		default: // the queue is full: the caller runs the chunk
 		}
 	}
-	j.run(j.gen)
+	j.run(j.gen, true)
 	awaitHelpers(j)
 	<-j.done
 	j.f = nil
@@ -47,12 +47,12 @@ func parallelFor(n int, f func(chunk, lo, hi int)) {
 }
 
 // pfJob is one parallelFor call's shared state. state packs the call's generation
-// (high 32 bits), the chunk count (bits 16-31) and the next chunk to claim (low 16
-// bits), so that a helper holding a ticket of an earlier call on a recycled job
-// claims nothing.
+// (high 32 bits) and the chunks still to claim, [lo, hi) as bits 16-31 and 0-15, so
+// that a helper holding a ticket of an earlier call on a recycled job claims nothing.
 type pfJob struct {
 	f       func(chunk, lo, hi int)
 	n       int
+	w       int32
 	gen     uint64 // written by the owning caller only
 	state   atomic.Uint64
 	pending atomic.Int32  // chunks not finished
@@ -65,19 +65,30 @@ type pfTicket struct {
 	gen uint64
 }
 
-// run claims and runs chunks of call gen until none is left.
-func (j *pfJob) run(gen uint64) {
+// run claims and runs chunks of call gen until none is left, the lowest first when
+// front (the caller), else the highest first (the helpers). With two workers the
+// caller then runs the first half of the items and the helper the second half in
+// every call in which the helper is not late, instead of whichever half each won
+// first, and the two never contend for the same chunk at the start of a call. On
+// reference_net.py's training step at batch 128 that took 1.3-1.5% off a step in
+// per-layer medians of 30-40 paired steps (the commit message has the figures).
+func (j *pfJob) run(gen uint64, front bool) {
 	for {
 		v := j.state.Load()
-		c, w := int(v&0xffff), int(v>>16&0xffff)
-		if v>>32 != gen&0xffffffff || c >= w {
+		lo, hi := int(v>>16&0xffff), int(v&0xffff)
+		if v>>32 != gen&0xffffffff || lo >= hi {
 			return
 		}
-		if !j.state.CompareAndSwap(v, v+1) {
+		c, next := lo, v+1<<16
+		if !front {
+			c, next = hi-1, v-1
+		}
+		if !j.state.CompareAndSwap(v, next) {
 			continue
 		}
 		// The chunk is ours: the call cannot finish, nor the job be reused, before
 		// it is done, so f and n are those of call gen.
+		w := int(j.w)
 		j.f(c, c*j.n/w, (c+1)*j.n/w)
 		if j.pending.Add(-1) == 0 {
 			j.done <- struct{}{}
@@ -120,7 +131,7 @@ func helper() {
 	for {
 		t, ok := <-helperQueue
 		for ok {
-			t.j.run(t.gen)
+			t.j.run(t.gen, false)
 			t, ok = pollQueue()
 		}
 	}

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -87,5 +88,48 @@ func TestParallelForNoAllocs(t *testing.T) {
 	parallelFor(2, f)
 	if a := testing.AllocsPerRun(100, func() { parallelFor(2, f) }); a != 0 {
 		t.Errorf("parallelFor allocates %v times per call, want 0", a)
+	}
+}
+
+// TestPfJobClaimOrder checks that the caller claims chunks from the first and the
+// helpers from the last, that the two meet without running a chunk twice, and that
+// a ticket of an earlier call claims nothing.
+func TestPfJobClaimOrder(t *testing.T) {
+	for _, w := range []int{2, 3, 5} {
+		for split := 0; split <= w; split++ {
+			j := &pfJob{done: make(chan struct{}, 1)}
+			j.gen = 7
+			var order []int
+			j.f, j.n, j.w = func(c, lo, hi int) {
+				order = append(order, c)
+				if lo != c*100/w || hi != (c+1)*100/w {
+					t.Errorf("w=%d: chunk %d ran [%d, %d)", w, c, lo, hi)
+				}
+				if len(order) == split {
+					j.run(6, false) // a stale ticket: claims nothing
+					j.run(7, false) // a helper takes the rest from the back
+				}
+			}, 100, int32(w)
+			j.pending.Store(int32(w))
+			j.state.Store(j.gen<<32 | uint64(w))
+			if split == 0 {
+				j.run(7, false)
+			} else {
+				j.run(7, true)
+			}
+			var want []int
+			for c := 0; c < split; c++ {
+				want = append(want, c)
+			}
+			for c := w - 1; c >= split; c-- {
+				want = append(want, c)
+			}
+			if !slices.Equal(order, want) {
+				t.Errorf("w=%d, caller first runs %d: chunks ran in the order %v, want %v", w, split, order, want)
+			}
+			if p := j.pending.Load(); p != 0 || len(j.done) != 1 {
+				t.Errorf("w=%d: %d chunks pending and %d done signals after the call, want 0 and 1", w, p, len(j.done))
+			}
+		}
 	}
 }
