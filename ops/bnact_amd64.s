@@ -113,6 +113,9 @@ stdone:
 
 // func bnActFwdAVX512(x, y *float32, hw, planes, xstride, ystride int, a, b *float32, lo, hi float32)
 // For each plane p it sets y = min(max(x*a[p]+b[p], lo), hi), with one rounding (FMA).
+// It prefetches x 4 KiB ahead (into the next planes where they follow on): in paired
+// training steps of reference_net.py at batch 128 that took 0.5-1.3% off a step
+// (-257 and -653 us; -241 us at 1 KiB ahead; the commit message has the figures).
 TEXT ·bnActFwdAVX512(SB), NOSPLIT, $0-72
 	MOVQ         x+0(FP), SI
 	MOVQ         y+8(FP), DI
@@ -137,6 +140,8 @@ fw32:
 	LEAQ        32(AX), R9
 	CMPQ        R9, BX
 	JGT         fw16
+	PREFETCHT0  4096(SI)(AX*4)
+	PREFETCHT0  4160(SI)(AX*4)
 	VMOVUPS     (SI)(AX*4), Z0
 	VMOVUPS     64(SI)(AX*4), Z1
 	VFMADD213PS Z3, Z2, Z0
