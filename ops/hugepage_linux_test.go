@@ -63,6 +63,17 @@ func TestMakeFloatsAdvisesHugePages(t *testing.T) {
 	}
 }
 
+func TestSetHugePages(t *testing.T) {
+	old := SetHugePages(false)
+	defer SetHugePages(old)
+	if SetHugePages(true) {
+		t.Error("SetHugePages(true) after SetHugePages(false) returned true")
+	}
+	if !hugePages.Load() || !SetHugePages(false) || hugePages.Load() {
+		t.Error("SetHugePages does not switch the advice")
+	}
+}
+
 func TestHugePagesWanted(t *testing.T) {
 	for _, c := range []struct {
 		godebug string
