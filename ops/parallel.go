@@ -13,9 +13,9 @@ import (
 // order is deterministic for a given GOMAXPROCS; chunk, in [0, workers(n)), names the
 // chunk and may index per-worker scratch.
 //
-// The chunks are claimed one by one by the caller, from the first, and by
-// long-lived helper goroutines, from the last (see run), so a call starts no goroutine and allocates nothing but what f's
-// closure needs. A helper polls for the next call for a while before it parks (see
+// The chunks are claimed one by one by the caller, from the first, and by long-lived
+// helper goroutines, from the last (see run), so a call starts no goroutine and
+// allocates nothing but what f's closure needs. A helper polls for the next call for a while before it parks (see
 // helper), and the caller polls for the helpers' chunks to finish before it parks
 // (awaitHelpers). The caller claims chunks too, and never waits for a chunk nobody has
 // claimed: when the helpers are busy or not scheduled (on a loaded machine), the
@@ -87,7 +87,7 @@ func (j *pfJob) run(gen uint64, front bool) {
 			continue
 		}
 		// The chunk is ours: the call cannot finish, nor the job be reused, before
-		// it is done, so f and n are those of call gen.
+		// it is done, so f, n and w are those of call gen.
 		w := int(j.w)
 		j.f(c, c*j.n/w, (c+1)*j.n/w)
 		if j.pending.Add(-1) == 0 {
