@@ -15,12 +15,12 @@ import (
 //
 // The chunks are claimed one by one by the caller, from the first, and by long-lived
 // helper goroutines, from the last (see run), so a call starts no goroutine and
-// allocates nothing but what f's closure needs. A helper polls for the next call for
-// a while before it parks (see helper), and the caller polls for the helpers' chunks
-// to finish before it parks (awaitHelpers). The caller claims chunks too, and never
-// waits for a chunk nobody has claimed: when the helpers are busy or not scheduled (on a loaded machine), the
-// caller runs the chunks itself instead of waiting for them, and a parallelFor
-// inside f cannot deadlock.
+// allocates nothing but what f's closure needs. A helper polls for the next call for a
+// while before it parks (see helper), and the caller polls for the helpers' chunks to
+// finish before it parks (awaitHelpers). The caller claims chunks too, and never waits
+// for a chunk nobody has claimed: when the helpers are busy or not scheduled (on a
+// loaded machine), the caller runs the chunks itself instead of waiting for them, and
+// a parallelFor inside f cannot deadlock.
 func parallelFor(n int, f func(chunk, lo, hi int)) {
 	w := workers(n)
 	if w <= 1 {
