@@ -39,6 +39,8 @@ func newBenchCmd(stdout io.Writer) *cobra.Command {
 three warm-up steps, then --steps training steps (forward, cross-entropy,
 backward, SGD with Nesterov momentum) and --steps inference passes in evaluation
 mode at --batch images, and single-image inference latency. Both cores are used.
+The tensors are placed on transparent huge pages where Linux offers them (as nas
+train does, and the search does not); GODEBUG=disablethp=1 times without them.
 
 With --layers, also prints where a training step's time goes: per layer (a
 convolution with the batch-norm work fused into it, a batch norm with the
