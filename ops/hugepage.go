@@ -40,7 +40,7 @@ const hugeMinBytes = 64 << 10
 // hugePageBytes is the size of a transparent huge page on amd64 and arm64 Linux.
 const hugePageBytes = 2 << 20
 
-// hugePages switches the advice on; tests and benchmarks switch it to compare.
+// hugePages switches the advice on; SetHugePages sets it.
 var hugePages = func() *atomic.Bool {
 	var b atomic.Bool
 	b.Store(hugePagesWanted(os.Getenv("GODEBUG")))

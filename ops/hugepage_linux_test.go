@@ -45,8 +45,7 @@ func vmaFlags(t *testing.T, addr uintptr) []string {
 // system's transparent_hugepage mode), or, on a kernel built without transparent
 // huge pages, that adviseHuge reports the advice refused.
 func TestMakeFloatsAdvisesHugePages(t *testing.T) {
-	defer hugePages.Store(hugePages.Load())
-	hugePages.Store(true)
+	defer SetHugePages(SetHugePages(true))
 	const n = 3*hugePageBytes/4 + 1000 // 6 MiB and a little: spans four huge pages
 	s := makeFloats(n)
 	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil {

@@ -263,9 +263,11 @@ func searchRun(ctx context.Context, out, errOut io.Writer, db *store.DB, run *st
 	if err != nil {
 		return err
 	}
-	// Every proxy builds a new network and trains it for seconds: faulting its buffers
-	// in as huge pages cost more than they saved (8-evaluation searches, alternated on
-	// this project's virtual machine: 38.6-41.7 s with them, 37.7-39.7 s without).
+	// Every proxy builds a new network and trains it for seconds, and on this project's
+	// virtual machine faulting its buffers in as huge pages cost about as much as they
+	// saved, or more: 8-evaluation searches, alternated, took 38.6-41.7 s with them and
+	// 35.1-39.7 s without (five each), and a later pair 36.4 and 38.6 s with, 36.4 and
+	// 37.7 s without.
 	defer ops.SetHugePages(ops.SetHugePages(false))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
