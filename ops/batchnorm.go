@@ -343,7 +343,7 @@ func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse)
 	for i := 0; i < n; i++ {
 		base := i * c * hw
 		channelRuns(lo, hi, c, g, func(from, to, dst int) {
-			bnActBackApplyPlanes(dxd[base+from*hw:], dyd[base+dst*hw:], xd[base+from*hw:], hw, to-from, hw, g*hw,
+			bnActBackApplyPlanes(dxd[base+from*hw:], dyd[base+dst*hw:], xd[base+from*hw:], hw, to-from, hw, hw, g*hw,
 				l.ca[from:to], l.cb[from:to], l.k[3*from:3*to], clo, chi, mask)
 		})
 	}

@@ -281,21 +281,21 @@ func bnBackReduceLanes(x, dy []float32, a, b, m, lo, hi float32, mask bool) (flo
 }
 
 // bnActBackApplyPlanes sets dx = gm*k[3p] + (x*k[3p+1] + k[3p+2]) with gm as in
-// bnActBackReducePlanes; dx has x's layout.
-func bnActBackApplyPlanes(dx, dy, x []float32, hw, planes, xstride, dystride int, a, b, k []float32, lo, hi float32, mask bool) {
+// bnActBackReducePlanes; the planes of dx are dxstride values apart.
+func bnActBackApplyPlanes(dx, dy, x []float32, hw, planes, dxstride, xstride, dystride int, a, b, k []float32, lo, hi float32, mask bool) {
 	if planes == 0 {
 		return
 	}
 	checkPlanes(len(x), hw, planes, xstride)
-	checkPlanes(len(dx), hw, planes, xstride)
+	checkPlanes(len(dx), hw, planes, dxstride)
 	checkPlanes(len(dy), hw, planes, dystride)
 	_, _, _ = a[planes-1], b[planes-1], k[3*planes-1]
 	if useBNAsm {
-		bnActBackApplyAVX512(&dx[0], &dy[0], &x[0], hw, planes, xstride*4, dystride*4, &a[0], &b[0], &k[0], lo, hi, mask)
+		bnActBackApplyAVX512(&dx[0], &dy[0], &x[0], hw, planes, dxstride*4, xstride*4, dystride*4, &a[0], &b[0], &k[0], lo, hi, mask)
 		return
 	}
 	for p := 0; p < planes; p++ {
-		xs, gs, ds := x[p*xstride:p*xstride+hw], dy[p*dystride:p*dystride+hw], dx[p*xstride:p*xstride+hw]
+		xs, gs, ds := x[p*xstride:p*xstride+hw], dy[p*dystride:p*dystride+hw], dx[p*dxstride:p*dxstride+hw]
 		ap, bp := a[p], b[p]
 		ka, kb, ke := k[3*p], k[3*p+1], k[3*p+2]
 		for i, v := range xs {

@@ -17,7 +17,7 @@ func bnActFwdAVX512(x, y *float32, hw, planes, xstride, ystride int, a, b *float
 func bnActBackReduceAVX512(x, dy *float32, hw, planes, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32)
 
 //go:noescape
-func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool)
+func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, dxstride, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool)
 
 //go:noescape
 func clampAVX512(y, x *float32, n int, lo, hi float32)
@@ -48,6 +48,9 @@ func bnStatsG16AVX512(x *float32, hw, groups, stride int, out *float32)
 
 //go:noescape
 func streamAVX512(dst, src *float32, n int)
+
+//go:noescape
+func copyPlanesAVX512(dst *float32, dstPitch int, src *float32, srcPitch, count, hw int)
 
 //go:noescape
 func bnAddPairsAVX512(r *float32, n int, s, d *float64)

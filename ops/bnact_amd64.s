@@ -275,24 +275,25 @@ rddone:
 	VZEROUPPER
 	RET
 
-// func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool)
+// func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, dxstride, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool)
 // For each plane p it sets dx = gm*k[3p] + (x*k[3p+1] + k[3p+2]), with gm as in
-// bnActBackReduceAVX512; dx has x's layout.
-TEXT ·bnActBackApplyAVX512(SB), NOSPLIT, $0-89
+// bnActBackReduceAVX512; the planes of dx are dxstride bytes apart.
+TEXT ·bnActBackApplyAVX512(SB), NOSPLIT, $0-97
 	MOVQ         dx+0(FP), R14
 	MOVQ         dy+8(FP), DI
 	MOVQ         x+16(FP), SI
 	MOVQ         hw+24(FP), BX
 	MOVQ         planes+32(FP), DX
-	MOVQ         xstride+40(FP), R8
-	MOVQ         dystride+48(FP), R10
-	MOVQ         a+56(FP), R11
-	MOVQ         b+64(FP), R12
-	MOVQ         k+72(FP), R13
-	VBROADCASTSS lo+80(FP), Z4
-	VBROADCASTSS hi+84(FP), Z5
-	MOVBQZX      mask+88(FP), R15
+	MOVQ         dxstride+40(FP), R8
+	MOVQ         xstride+48(FP), R10
+	MOVQ         a+64(FP), R11
+	MOVQ         b+72(FP), R12
+	MOVQ         k+80(FP), R13
+	VBROADCASTSS lo+88(FP), Z4
+	VBROADCASTSS hi+92(FP), Z5
+	MOVBQZX      mask+96(FP), R15
 	TAILMASK(BX)
+	MOVQ         dystride+56(FP), CX
 	MOVL         $0xffff, AX
 	KMOVW        AX, K3
 
@@ -351,9 +352,9 @@ apnext:
 	ADDQ $4, R11
 	ADDQ $4, R12
 	ADDQ $12, R13
-	ADDQ R8, SI
+	ADDQ R10, SI
 	ADDQ R8, R14
-	ADDQ R10, DI
+	ADDQ CX, DI
 	DECQ DX
 	JMP  applane
 
@@ -1335,5 +1336,50 @@ aploop:
 	JMP           aploop
 
 apdone:
+	VZEROUPPER
+	RET
+
+// func copyPlanesAVX512(dst *float32, dstPitch int, src *float32, srcPitch, count, hw int)
+// It copies count runs of hw values, srcPitch values apart from src, to runs dstPitch
+// values apart from dst: 16 values per move, the last n%16 masked.
+TEXT ·copyPlanesAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ dstPitch+8(FP), R10
+	MOVQ src+16(FP), SI
+	MOVQ srcPitch+24(FP), R11
+	MOVQ count+32(FP), DX
+	MOVQ hw+40(FP), BX
+	TAILMASK(BX)
+	SHLQ $2, R10
+	SHLQ $2, R11
+	MOVQ BX, R8
+	ANDQ $-16, R8
+
+cpplane:
+	TESTQ DX, DX
+	JEQ   cpdone
+	XORQ  AX, AX
+
+cp16:
+	CMPQ    AX, R8
+	JGE     cptail
+	VMOVUPS (SI)(AX*4), Z0
+	VMOVUPS Z0, (DI)(AX*4)
+	ADDQ    $16, AX
+	JMP     cp16
+
+cptail:
+	CMPQ      AX, BX
+	JEQ       cpnext
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	VMOVUPS   Z0, K1, (DI)(AX*4)
+
+cpnext:
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ DX
+	JMP  cpplane
+
+cpdone:
 	VZEROUPPER
 	RET

@@ -17,7 +17,7 @@ func bnActBackReduceAVX512(x, dy *float32, hw, planes, xstride, dystride int, a,
 	panic("ops: no assembly on this architecture")
 }
 
-func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool) {
+func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, dxstride, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool) {
 	panic("ops: no assembly on this architecture")
 }
 
@@ -62,5 +62,9 @@ func streamAVX512(dst, src *float32, n int) {
 }
 
 func bnAddPairsAVX512(r *float32, n int, s, d *float64) {
+	panic("ops: no assembly on this architecture")
+}
+
+func copyPlanesAVX512(dst *float32, dstPitch int, src *float32, srcPitch, count, hw int) {
 	panic("ops: no assembly on this architecture")
 }

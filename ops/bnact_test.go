@@ -151,14 +151,15 @@ func checkBNKernels(t *testing.T, hw int, f bnFuse) {
 		}
 	}
 	k := []float32{1.5, -0.25, 0.125, -2, 0.5, 3, 0.75, 0, -1}
-	dx := make([]float32, planes*xstride)
+	dxstride := hw + 5 // its own layout, as where a convolution gathers samples' planes
+	dx := make([]float32, planes*dxstride)
 	for i := range dx {
 		dx[i] = gap
 	}
-	bnActBackApplyPlanes(dx, dy, x, hw, planes, xstride, ystride, a, b, k, lo, hi, mask)
+	bnActBackApplyPlanes(dx, dy, x, hw, planes, dxstride, xstride, ystride, a, b, k, lo, hi, mask)
 	for p := 0; p < planes; p++ {
-		for i := 0; i < xstride; i++ {
-			got := dx[p*xstride+i]
+		for i := 0; i < dxstride; i++ {
+			got := dx[p*dxstride+i]
 			if i >= hw {
 				if got != gap {
 					t.Fatalf("backward wrote %v into the gap at plane %d, offset %d", got, p, i)
@@ -713,7 +714,7 @@ func BenchmarkBNPlaneKernels(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("backapply/hw=%d/planes=%d", s.hw, s.planes), func(b *testing.B) {
 			for b.Loop() {
-				bnActBackApplyPlanes(y, dy, x, s.hw, s.planes, s.hw, s.hw, a, bb, k, lo, hi, mask)
+				bnActBackApplyPlanes(y, dy, x, s.hw, s.planes, s.hw, s.hw, s.hw, a, bb, k, lo, hi, mask)
 			}
 			b.ReportMetric(float64(s.planes)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mplanes/s")
 		})

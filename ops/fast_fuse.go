@@ -39,13 +39,13 @@ type bnInput struct {
 	red    []float32
 }
 
-// apply writes into dst the count input planes, hw values each, of channels
-// [c0, c0+count) of sample s, reading the batch norm's input z.
-func (t *bnInput) apply(dst, z []float32, s, c0, count, hw int) {
+// apply writes into dst the count input planes, hw values each and ld values apart,
+// of channels [c0, c0+count) of sample s, reading the batch norm's input z.
+func (t *bnInput) apply(dst []float32, ld int, z []float32, s, c0, count, hw int) {
 	base := s * t.c * hw
 	g := t.groups
 	if g <= 1 {
-		bnActFwdPlanes(z[base+c0*hw:], dst, hw, count, hw, hw, t.ca[c0:], t.cb[c0:], t.lo, t.hi)
+		bnActFwdPlanes(z[base+c0*hw:], dst, hw, count, hw, ld, t.ca[c0:], t.cb[c0:], t.lo, t.hi)
 		return
 	}
 	// Channel o of the shuffled tensor is channel (o%g)*per + o/g of z: the outputs
@@ -58,7 +58,7 @@ func (t *bnInput) apply(dst, z []float32, s, c0, count, hw int) {
 		}
 		k := (c0 + count - o + g - 1) / g
 		src := r*per + o/g
-		bnActFwdPlanes(z[base+src*hw:], dst[(o-c0)*hw:], hw, k, hw, g*hw, t.ca[src:], t.cb[src:], t.lo, t.hi)
+		bnActFwdPlanes(z[base+src*hw:], dst[(o-c0)*ld:], hw, k, hw, g*ld, t.ca[src:], t.cb[src:], t.lo, t.hi)
 	}
 }
 
@@ -97,10 +97,37 @@ func (l *Conv2D) inputOf(wk, s int) (planes, int) {
 	}
 	sc := l.xsc[wk]
 	if l.xscS[wk] != s {
-		l.xin.apply(sc, p.x.d, s, p.x.c0, p.in.C, p.in.H*p.in.W)
+		l.xin.apply(sc, p.in.H*p.in.W, p.x.d, s, p.x.c0, p.in.C, p.in.H*p.in.W)
 		l.xscS[wk] = s
 	}
 	return planes{d: sc, c: p.in.C}, 0
+}
+
+// inputInto writes the input planes of sample s, hw values each, into dst, ld values
+// apart: the transformed sample, with an input transform, straight from the batch
+// norm's input; else a copy of the pass's input.
+func (l *Conv2D) inputInto(dst []float32, ld, s int) {
+	p := &l.pass
+	hw := p.in.H * p.in.W
+	if l.xin == nil {
+		copyPlanes(dst, ld, p.x.span(s, 0, p.in.C, hw), hw, p.in.C, hw)
+		return
+	}
+	l.xin.apply(dst, ld, p.x.d, s, p.x.c0, p.in.C, hw)
+}
+
+// dyInto writes the output-gradient planes of sample s, hw values each, into dst,
+// ld values apart: with the batch norm's backward apply left to the convolution,
+// computed straight from the batch norm's output gradient; else a copy of the pass's
+// output gradient.
+func (l *Conv2D) dyInto(dst []float32, ld, s int) {
+	p := &l.pass
+	hw := p.out.H * p.out.W
+	if l.dyin == nil {
+		copyPlanes(dst, ld, p.dy.span(s, 0, p.out.C, hw), hw, p.out.C, hw)
+		return
+	}
+	l.dyin.apply(dst, ld, p.dy.d, s, p.dy.c0, p.out.C, hw)
 }
 
 // outStats writes the statistics of count output planes from channel ch of sample s
@@ -162,12 +189,13 @@ type bnGrad struct {
 }
 
 // apply writes into dst the count input-gradient planes of channels [c0, c0+count)
-// of sample s, hw values each, from the gradient dy at the batch norm's output.
-func (t *bnGrad) apply(dst, dy []float32, s, c0, count, hw int) {
+// of sample s, hw values each and ld values apart, from the gradient dy at the batch
+// norm's output.
+func (t *bnGrad) apply(dst []float32, ld int, dy []float32, s, c0, count, hw int) {
 	base := s * t.c * hw
 	g := max(t.groups, 1)
 	channelRuns(c0, c0+count, t.c, g, func(from, to, d int) {
-		bnActBackApplyPlanes(dst[(from-c0)*hw:], dy[base+d*hw:], t.z[base+from*hw:], hw, to-from, hw, g*hw,
+		bnActBackApplyPlanes(dst[(from-c0)*ld:], dy[base+d*hw:], t.z[base+from*hw:], hw, to-from, ld, hw, g*hw,
 			t.ca[from:], t.cb[from:], t.k[3*from:], t.lo, t.hi, t.mask)
 	})
 }
@@ -203,7 +231,7 @@ func (l *Conv2D) dyOf(wk, s int) (planes, int) {
 	}
 	sc := l.dsc[wk]
 	if l.dscS[wk] != s {
-		l.dyin.apply(sc, p.dy.d, s, p.dy.c0, p.out.C, p.out.H*p.out.W)
+		l.dyin.apply(sc, p.out.H*p.out.W, p.dy.d, s, p.dy.c0, p.out.C, p.out.H*p.out.W)
 		l.dscS[wk] = s
 	}
 	return planes{d: sc, c: p.out.C}, 0

@@ -68,6 +68,30 @@ func fuseCases() []fuseCase {
 			}
 			return Seq(c1, NewBatchNorm2D(8), NewReLU6(), sh, c2, NewBatchNorm2D(6))
 		}, Shape{4, 7, 6}, 3},
+		// A grouped 1x1 on planes small enough for the batched kernels
+		// (conv_pointwise_batch.go), with more than pwFlatMaxBwd channels per group so
+		// that backward batches too, applying a batch norm with ReLU6 and a shuffle into
+		// its gathered samples and computing the backward of its own batch norm (with
+		// ReLU6 and a shuffle) into them.
+		{"pointwise_bn_shuffle_batched", func(t *testing.T) Layer {
+			c1, err := Conv(6, 36, 1, 1, 1, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh, err := NewChannelShuffle(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c2, err := Conv(36, 20, 1, 1, 2, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh2, err := NewChannelShuffle(4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return Seq(c1, NewBatchNorm2D(36), NewReLU6(), sh, c2, NewBatchNorm2D(20), NewReLU6(), sh2)
+		}, Shape{6, 5, 5}, 5},
 		// Across Sequentials (forwardLayer): a stem's batch norm with ReLU6 into the
 		// first 1x1 of a stride-2 block, and that block's last batch norm (no
 		// activation) into the next one's; then a block whose body is a Residual,
