@@ -46,7 +46,7 @@ func (l *Conv2D) pwKernelFor(backward bool, n, hw int) (pwKernel, int) {
 	if backward && flat && min(c.In, c.Out)/c.Groups <= pwFlatMaxBwd {
 		return pwOnFlat, 1
 	}
-	if bs := l.pwBatchSamples(n, hw); bs > 1 {
+	if bs := l.pwBatchSamples(n, hw, backward); bs > 1 {
 		return pwOnBatched, bs
 	}
 	if !backward && flat && c.In/c.Groups <= pwFlatMaxFwd {

@@ -27,20 +27,29 @@ import (
 // the flat ones forward (4x4: 112 -> 71 us and 74 -> 62; 6x6: 249 -> 149 and 213 ->
 // 153) but not backward (4x4: 252 against 284, 6x6: 535 against 641), so forward
 // they take precedence over pwFlatMaxFwd and backward pwFlatMaxBwd over them.
+//
+// Backward, after the batched kernels took their inputs straight from the input
+// transform (inputInto, dyInto), 7x7 planes pay too where Sgemm per sample would run
+// them: C48->192 at 7x7 (reference_net.py's block 5 expansion) took 195-263 us less a
+// training step in per-layer medians of 30 paired steps, C96->48 20-30 us either way;
+// hence pwBatchMaxHWBwd. Layers with few channels per group stay on gpw or the flat
+// kernels (the g4 7x7 layers above are slower batched).
 const (
-	pwBatchMaxHW = 36
-	pwBatchCols  = 128
+	pwBatchMaxHW    = 36
+	pwBatchMaxHWBwd = 49
+	pwBatchCols     = 128
 )
 
 // pwBatchSamples returns the samples per unit of the batched pointwise kernels for
 // n samples of planes of hw values, or 1 for the per-sample kernels: when pwSamples
 // is set it decides, otherwise blocks are as wide as pwBatchCols asks, but never so
-// wide that a worker is left without a block.
-func (l *Conv2D) pwBatchSamples(n, hw int) int {
+// wide that a worker is left without a block, and only on planes of at most
+// pwBatchMaxHW values forward, pwBatchMaxHWBwd backward.
+func (l *Conv2D) pwBatchSamples(n, hw int, backward bool) int {
 	if l.pwSamples != 0 {
 		return max(1, min(l.pwSamples, n))
 	}
-	if hw > pwBatchMaxHW {
+	if hw > pwBatchMaxHW && (!backward || hw > pwBatchMaxHWBwd) {
 		return 1
 	}
 	s := min((pwBatchCols+hw-1)/hw, (n+runtimeWorkers()-1)/runtimeWorkers())

@@ -139,8 +139,9 @@ func TestPointwiseBatchBitIdentical(t *testing.T) {
 }
 
 // TestPointwiseBatchSamples checks the block sizes pwBatchSamples picks: blocks only
-// on planes of at most pwBatchMaxHW values, no wider than pwBatchCols columns asks,
-// at least one block per worker, and a last block that is not empty.
+// on planes of at most pwBatchMaxHW values forward and pwBatchMaxHWBwd backward, no
+// wider than pwBatchCols columns asks, at least one block per worker, and a last
+// block that is not empty.
 func TestPointwiseBatchSamples(t *testing.T) {
 	l, err := NewConv2D(ConvConfig{In: 8, Out: 8, KH: 1, KW: 1})
 	if err != nil {
@@ -149,20 +150,29 @@ func TestPointwiseBatchSamples(t *testing.T) {
 	for _, procs := range []int{1, 2, 3} {
 		old := runtime.GOMAXPROCS(procs)
 		for _, n := range []int{1, 2, 5, 8, 31, 128, 130} {
-			for _, hw := range []int{1, 4, 16, 36, 49, pwBatchMaxHW, pwBatchMaxHW + 1, 196, 784} {
-				s := l.pwBatchSamples(n, hw)
-				blocks := (n + s - 1) / s
-				switch {
-				case s < 1 || s > n:
-					t.Errorf("GOMAXPROCS %d: pwBatchSamples(%d, %d) = %d, want 1 to %d", procs, n, hw, s, n)
-				case s > 1 && hw > pwBatchMaxHW:
-					t.Errorf("GOMAXPROCS %d: pwBatchSamples(%d, %d) = %d, want 1 above %d values a plane", procs, n, hw, s, pwBatchMaxHW)
-				case s > 1 && (s-1)*hw >= pwBatchCols:
-					t.Errorf("GOMAXPROCS %d: pwBatchSamples(%d, %d) = %d, wider than the %d columns asked", procs, n, hw, s, pwBatchCols)
-				case s > 1 && blocks < procs:
-					t.Errorf("GOMAXPROCS %d: pwBatchSamples(%d, %d) = %d makes %d blocks, fewer than the workers", procs, n, hw, s, blocks)
-				case s > 1 && n-(blocks-1)*s <= 0:
-					t.Errorf("GOMAXPROCS %d: pwBatchSamples(%d, %d) = %d leaves an empty last block", procs, n, hw, s)
+			for _, hw := range []int{1, 4, 16, 36, 49, pwBatchMaxHW + 1, pwBatchMaxHWBwd + 1, 196, 784} {
+				for _, backward := range []bool{false, true} {
+					bound := pwBatchMaxHW
+					if backward {
+						bound = pwBatchMaxHWBwd
+					}
+					s := l.pwBatchSamples(n, hw, backward)
+					blocks := (n + s - 1) / s
+					at := fmt.Sprintf("GOMAXPROCS %d: pwBatchSamples(%d, %d, %v) = %d", procs, n, hw, backward, s)
+					switch {
+					case s < 1 || s > n:
+						t.Errorf("%s, want 1 to %d", at, n)
+					case s > 1 && hw > bound:
+						t.Errorf("%s, want 1 above %d values a plane", at, bound)
+					case s == 1 && hw <= bound && n >= 2*procs && hw < pwBatchCols:
+						t.Errorf("%s, want blocks of samples", at)
+					case s > 1 && (s-1)*hw >= pwBatchCols:
+						t.Errorf("%s, wider than the %d columns asked", at, pwBatchCols)
+					case s > 1 && blocks < procs:
+						t.Errorf("%s makes %d blocks, fewer than the workers", at, blocks)
+					case s > 1 && n-(blocks-1)*s <= 0:
+						t.Errorf("%s leaves an empty last block", at)
+					}
 				}
 			}
 		}
