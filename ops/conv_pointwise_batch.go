@@ -30,10 +30,10 @@ import (
 //
 // Backward, after the batched kernels took their inputs straight from the input
 // transform (inputInto, dyInto), 7x7 planes pay too where Sgemm per sample would run
-// them: C48->192 at 7x7 (reference_net.py's block 5 expansion) took 195-263 us less a
-// training step in per-layer medians of 30 paired steps, C96->48 20-30 us either way;
-// hence pwBatchMaxHWBwd. Layers with few channels per group stay on gpw or the flat
-// kernels (the g4 7x7 layers above are slower batched).
+// them: C48->192 at 7x7 (reference_net.py's block 5 expansion) took 195-263 us less
+// a training step in per-layer medians of 30 paired steps, C96->48 within 33 us
+// either way; hence pwBatchMaxHWBwd. Layers with few channels per group stay on gpw
+// or the flat kernels (the g4 7x7 layers above are slower batched).
 const (
 	pwBatchMaxHW    = 36
 	pwBatchMaxHWBwd = 49
@@ -89,8 +89,8 @@ func scatterPlanes(dst, m []float32, j, count, hw, ld int) {
 }
 
 // copyPlanes copies count runs of hw values, srcPitch values apart in src, to runs
-// dstPitch values apart in dst. The runs are planes of at most pwBatchMaxHW values
-// (1x1 to 6x6), for which a copy (a call of the runtime's memmove) cost twice as much
+// dstPitch values apart in dst. The runs are planes of at most pwBatchMaxHWBwd values
+// (1x1 to 7x7), for which a copy (a call of the runtime's memmove) cost twice as much
 // as 16-byte moves: 3.5 against 1.6 ns a 4x4 plane gathering 384 channels of 8
 // samples. With AVX-512 the planes move 16 values at a time (copyPlanesAVX512).
 func copyPlanes(dst []float32, dstPitch int, src []float32, srcPitch, count, hw int) {
