@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -28,10 +29,16 @@ type benchOptions struct {
 	json    bool
 	tty     bool
 	out     io.Writer
+	// against names a PyTorch benchmark script to alternate with, rounds times, run
+	// by python; progress takes a line per round.
+	against  string
+	python   string
+	rounds   int
+	progress io.Writer
 }
 
-func newBenchCmd(stdout io.Writer) *cobra.Command {
-	o := &benchOptions{out: stdout}
+func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
+	o := &benchOptions{out: stdout, progress: stderr}
 	cmd := &cobra.Command{
 		Use:   "bench NAME",
 		Short: "Time a zoo network's training steps and inference on this machine",
@@ -52,9 +59,20 @@ post layers of residual blocks (none in the reference network).
 With --json, prints an object with the fields network, input, batch, steps,
 threads, train_images_per_second, inference_images_per_second, latency_ms,
 macs_per_image and train_gflops_per_second, and with --layers "layers": a list
-of {path, kind, forward_ms, backward_ms} per step.`,
+of {path, kind, forward_ms, backward_ms} per step.
+
+With --against SCRIPT, also compares nas with PyTorch side by side: --rounds
+times, nas times --steps training steps of the network again and then runs
+"--python SCRIPT bench --batch B --steps S", which must time the same network
+and print "train N images/s" (../shared/bench/reference_net.py does, for
+reference_net). A line per round goes to stderr; the rounds and the spread of
+the ratios (nas images/s over PyTorch's) follow the report, and are "against"
+in the JSON ({script, rounds: [{nas_train_images_per_second,
+pytorch_train_images_per_second, ratio}], ratio_min, ratio_median, ratio_max}).
+Alternating is the only fair comparison on a machine whose speed drifts.`,
 		Example: `  nas bench reference_net --batch 128
   nas bench reference_net --layers
+  nas bench reference_net --against ../shared/bench/reference_net.py --rounds 6
   nas bench mobilenet_v2 --input 32x32x3 --classes 10 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -70,6 +88,9 @@ of {path, kind, forward_ms, backward_ms} per step.`,
 	cmd.Flags().StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the timed training steps to this file")
 	cmd.Flags().BoolVar(&o.layers, "layers", false, "also print the time of each layer in a training step")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
+	cmd.Flags().StringVar(&o.against, "against", "", "a PyTorch benchmark script to alternate with (reference_net.py bench's interface)")
+	cmd.Flags().StringVar(&o.python, "python", "/usr/bin/python3", "the interpreter that runs the --against script")
+	cmd.Flags().IntVar(&o.rounds, "rounds", 6, "alternated rounds with --against")
 	return cmd
 }
 
@@ -87,6 +108,8 @@ type benchReport struct {
 	TrainGFLOPsSec float64 `json:"train_gflops_per_second"`
 	// Layers, with --layers, gives each layer's time per training step.
 	Layers []benchLayer `json:"layers,omitempty"`
+	// Against, with --against, is the side-by-side comparison with PyTorch.
+	Against *benchAgainst `json:"against,omitempty"`
 }
 
 // benchLayer is one layer's time per training step in nas bench --layers.
@@ -100,6 +123,17 @@ type benchLayer struct {
 func runBench(o *benchOptions) error {
 	if o.batch <= 0 || o.steps <= 0 {
 		return usagef("--batch %d and --steps %d must be positive", o.batch, o.steps)
+	}
+	if o.against != "" {
+		if o.rounds <= 0 {
+			return usagef("--rounds %d must be positive", o.rounds)
+		}
+		if _, err := os.Stat(o.against); err != nil {
+			return usagef("--against: %v", err)
+		}
+		if _, err := exec.LookPath(o.python); err != nil {
+			return usagef("--python: %v (the --against script needs PyTorch; Debian: apt-get install python3-torch)", err)
+		}
 	}
 	var in ops.Shape
 	if o.input != "" {
@@ -147,14 +181,21 @@ func runBench(o *benchOptions) error {
 			return err
 		}
 	}
-	net.TimeLayers(o.layers)
-	start := time.Now()
-	for range o.steps {
-		if err := step(); err != nil {
-			return err
+	// timeTrain runs --steps training steps and returns their time.
+	timeTrain := func() (time.Duration, error) {
+		start := time.Now()
+		for range o.steps {
+			if err := step(); err != nil {
+				return 0, err
+			}
 		}
+		return time.Since(start), nil
 	}
-	elapsed := time.Since(start)
+	net.TimeLayers(o.layers)
+	elapsed, err := timeTrain()
+	if err != nil {
+		return err
+	}
 	stepTime := elapsed / time.Duration(o.steps)
 	if o.profile != "" {
 		pprof.StopCPUProfile()
@@ -162,11 +203,22 @@ func runBench(o *benchOptions) error {
 	layers := net.LayerTimes()
 	net.TimeLayers(false)
 	train := float64(o.steps*o.batch) / elapsed.Seconds()
+	var against *benchAgainst
+	if o.against != "" {
+		nasRate := func() (float64, error) {
+			d, err := timeTrain()
+			return float64(o.steps*o.batch) / d.Seconds(), err
+		}
+		pyRate := func() (float64, error) { return scriptRate(o.python, o.against, o.batch, o.steps) }
+		if against, err = compareRounds(nasRate, pyRate, o.against, o.rounds, o.progress); err != nil {
+			return err
+		}
+	}
 	net.SetTraining(false)
 	if _, err := net.Forward(x); err != nil {
 		return err
 	}
-	start = time.Now()
+	start := time.Now()
 	for range o.steps {
 		if _, err := net.Forward(x); err != nil {
 			return err
@@ -189,7 +241,7 @@ func runBench(o *benchOptions) error {
 		TrainPerSec: train, InferPerSec: infer, LatencyMillis: latency, MACsPerImage: macs,
 		// A training step is a forward and a backward pass of about twice its cost:
 		// 3 MACs, 6 floating-point operations, per MAC and image.
-		TrainGFLOPsSec: train * float64(macs) * 6 / 1e9}
+		TrainGFLOPsSec: train * float64(macs) * 6 / 1e9, Against: against}
 	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(o.steps) }
 	slices.SortStableFunc(layers, func(a, b ops.LayerTime) int { return comparePaths(a.Path, b.Path) })
 	for _, l := range layers {
@@ -200,10 +252,18 @@ func runBench(o *benchOptions) error {
 	}
 	_, err = fmt.Fprintf(o.out, "%s %s batch %d, %d threads: train %.0f images/s (%.1f GFLOP/s), inference %.0f images/s, latency %.2f ms\n",
 		o.name, rep.Input, o.batch, rep.Threads, train, rep.TrainGFLOPsSec, infer, latency)
-	if err != nil || !o.layers {
+	if err != nil {
 		return err
 	}
-	return layerTable(rep.Layers, stepTime.Seconds()*1000).write(o.out, o.tty)
+	if o.layers {
+		if err := layerTable(rep.Layers, stepTime.Seconds()*1000).write(o.out, o.tty); err != nil {
+			return err
+		}
+	}
+	if against != nil {
+		return against.write(o.out, o.tty)
+	}
+	return nil
 }
 
 // comparePaths orders layer paths ("2.0.10") by their numeric parts, a parent
