@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -130,6 +131,9 @@ func runBench(o *benchOptions) error {
 		}
 		if _, err := os.Stat(o.against); err != nil {
 			return usagef("--against: %v", err)
+		}
+		if filepath.Base(o.against) == "reference_net.py" && (o.name != "reference_net" || o.input != "" || o.classes != 0) {
+			return usagef("--against %s times reference_net at 28x28x1 with 10 classes: bench reference_net without --input and --classes", o.against)
 		}
 		if _, err := exec.LookPath(o.python); err != nil {
 			return usagef("--python: %v (the --against script needs PyTorch; Debian: apt-get install python3-torch)", err)

@@ -132,16 +132,22 @@ func TestBenchAgainst(t *testing.T) {
 }
 
 // TestBenchAgainstErrors checks that a failing or unreadable script, a missing
-// interpreter and a bad --rounds end nas bench with an error that says which.
+// interpreter, reference_net.py against another input shape and a bad --rounds end
+// nas bench with an error that says which.
 func TestBenchAgainstErrors(t *testing.T) {
 	failing, _ := fakeBench(t, "echo 'ModuleNotFoundError: torch' >&2; exit 1")
 	silent, _ := fakeBench(t, "echo 'nothing to see'")
 	base := []string{"bench", "reference_net", "--batch", "2", "--steps", "1", "--rounds", "1"}
+	reference := filepath.Join(t.TempDir(), "reference_net.py")
+	if err := os.WriteFile(reference, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args []string
 		want string
 	}{
 		{[]string{"--against", failing, "--python", "/bin/sh"}, "ModuleNotFoundError: torch"},
+		{[]string{"--against", reference, "--python", "/bin/sh", "--input", "32x32x1"}, "without --input and --classes"},
 		{[]string{"--against", silent, "--python", "/bin/sh"}, `printed no "train N images/s"`},
 		{[]string{"--against", silent, "--python", "/no/such/python"}, "--python"},
 		{[]string{"--against", filepath.Join(t.TempDir(), "missing.py")}, "--against"},
