@@ -16,6 +16,9 @@ func whole(d []float32, c int) planes { return planes{d: d, c: c} }
 // hold hw values each.
 func (p planes) off(s, ch, hw int) int { return (s*p.c + p.c0 + ch) * hw }
 
+// from returns the run of p's channels from its channel ch on.
+func (p planes) from(ch int) planes { return planes{d: p.d, c: p.c, c0: p.c0 + ch} }
+
 // span returns the count planes of hw values from channel ch of sample s.
 func (p planes) span(s, ch, count, hw int) []float32 {
 	o := p.off(s, ch, hw)

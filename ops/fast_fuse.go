@@ -97,7 +97,7 @@ func (l *Conv2D) inputOf(wk, s int) (planes, int) {
 	}
 	sc := l.xsc[wk]
 	if l.xscS[wk] != s {
-		l.xin.apply(sc, p.in.H*p.in.W, p.x.d, s, p.x.c0, p.in.C, p.in.H*p.in.W)
+		l.inputInto(sc, p.in.H*p.in.W, s)
 		l.xscS[wk] = s
 	}
 	return planes{d: sc, c: p.in.C}, 0
@@ -231,7 +231,7 @@ func (l *Conv2D) dyOf(wk, s int) (planes, int) {
 	}
 	sc := l.dsc[wk]
 	if l.dscS[wk] != s {
-		l.dyin.apply(sc, p.out.H*p.out.W, p.dy.d, s, p.dy.c0, p.out.C, p.out.H*p.out.W)
+		l.dyInto(sc, p.out.H*p.out.W, s)
 		l.dscS[wk] = s
 	}
 	return planes{d: sc, c: p.out.C}, 0

@@ -456,8 +456,8 @@ type poolWindows struct {
 // span is the range [lo, hi) of input rows or columns.
 type span struct{ lo, hi int }
 
-// windows returns the layer's windows for input shape in, computing them when the
-// shape changes.
+// windows sets l.win to the layer's windows for input shape in (output shape out),
+// computing them only when the shape changes.
 func (l *AvgPool2D) windows(in, out Shape) {
 	w := &l.win
 	if w.div != nil && w.in == in {
@@ -466,14 +466,17 @@ func (l *AvgPool2D) windows(in, out Shape) {
 	c := l.cfg
 	w.in = in
 	w.rows, w.cols = make([]span, out.H), make([]span, out.W)
+	colPad := make([]int, out.W)
+	for ow := range w.cols {
+		w0, w1, wp := c.window(ow, in.W)
+		w.cols[ow], colPad[ow] = span{w0, w1}, wp
+	}
 	w.div = make([]float32, out.H*out.W)
 	for oh := range w.rows {
 		h0, h1, hp := c.window(oh, in.H)
 		w.rows[oh] = span{h0, h1}
-		for ow := range w.cols {
-			w0, w1, wp := c.window(ow, in.W)
-			w.cols[ow] = span{w0, w1}
-			w.div[oh*out.W+ow] = l.divisor(h0, h1, hp, w0, w1, wp)
+		for ow, cs := range w.cols {
+			w.div[oh*out.W+ow] = l.divisor(h0, h1, hp, cs.lo, cs.hi, colPad[ow])
 		}
 	}
 }

@@ -222,19 +222,7 @@ func (s *SplitApply) forward(x, y planes, n int, in Shape) error {
 	s.copyRuns(n, hw)
 	s.outs = s.outs[:0]
 	for i, ci, co := 0, 0, 0; i < len(ins); ci, co, i = ci+ins[i].C, co+outs[i].C, i+1 {
-		var r *tensor.Dense
-		switch s.modes[i] {
-		case partInPlace:
-			xi, yi := planes{x.d, x.c, x.c0 + ci}, planes{y.d, y.c, y.c0 + co}
-			switch l := s.Layers[i].(type) {
-			case *Conv2D:
-				l.forward(xi, yi, n, ins[i], outs[i])
-			case *SplitApply:
-				err = l.forward(xi, yi, n, ins[i])
-			}
-		case partCopied:
-			r, err = s.Layers[i].Forward(s.ins[i].t)
-		}
+		r, err := s.runPart(i, true, x.from(ci), y.from(co))
 		if err != nil {
 			return fmt.Errorf("split %d: %w", i, err)
 		}
@@ -281,19 +269,7 @@ func (s *SplitApply) backward(dy, dx planes) error {
 	s.copyRuns(s.n, s.shapeOut.H*s.shapeOut.W)
 	s.dxs = s.dxs[:0]
 	for i, ci, co := 0, 0, 0; i < len(outs); ci, co, i = ci+ins[i].C, co+outs[i].C, i+1 {
-		var g *tensor.Dense
-		switch s.modes[i] {
-		case partInPlace:
-			dyi, dxi := planes{dy.d, dy.c, dy.c0 + co}, planes{dx.d, dx.c, dx.c0 + ci}
-			switch l := s.Layers[i].(type) {
-			case *Conv2D:
-				l.backward(dyi, dxi, outs[i])
-			case *SplitApply:
-				err = l.backward(dyi, dxi)
-			}
-		case partCopied:
-			g, err = s.Layers[i].Backward(s.dparts[i].t)
-		}
+		g, err := s.runPart(i, false, dy.from(co), dx.from(ci))
 		if err != nil {
 			return fmt.Errorf("split %d: %w", i, err)
 		}
@@ -301,6 +277,37 @@ func (s *SplitApply) backward(dy, dx planes) error {
 	}
 	s.gather(dx, dy, s.dxs, outs, ins, s.n, s.in.H*s.in.W)
 	return nil
+}
+
+// runPart runs part i as it ran in the last forward, on the last input shape:
+// forward from a, its input channels, to b, its output channels, or backward from
+// a, its output-gradient channels, to b, its input-gradient channels. A part that
+// runs in place reads and writes those channel runs; a part run on a copy reads the
+// copy made for it and returns its result; a part passed through does nothing here.
+func (s *SplitApply) runPart(i int, fwd bool, a, b planes) (*tensor.Dense, error) {
+	switch s.modes[i] {
+	case partInPlace:
+		in, out := s.shapeIns[i], s.shapeOuts[i]
+		switch l := s.Layers[i].(type) {
+		case *Conv2D:
+			if fwd {
+				l.forward(a, b, s.n, in, out)
+			} else {
+				l.backward(a, b, out)
+			}
+		case *SplitApply:
+			if fwd {
+				return nil, l.forward(a, b, s.n, in)
+			}
+			return nil, l.backward(a, b)
+		}
+	case partCopied:
+		if fwd {
+			return s.Layers[i].Forward(s.ins[i].t)
+		}
+		return s.Layers[i].Backward(s.dparts[i].t)
+	}
+	return nil, nil
 }
 
 // gather copies into dst, n samples of hw values per channel, the parts that did not

@@ -185,18 +185,19 @@ func runBench(o *benchOptions) error {
 			return err
 		}
 	}
-	// timeTrain runs --steps training steps and returns their time.
-	timeTrain := func() (time.Duration, error) {
+	// timeTrain runs --steps training steps and returns their time and images/s.
+	timeTrain := func() (time.Duration, float64, error) {
 		start := time.Now()
 		for range o.steps {
 			if err := step(); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
-		return time.Since(start), nil
+		d := time.Since(start)
+		return d, float64(o.steps*o.batch) / d.Seconds(), nil
 	}
 	net.TimeLayers(o.layers)
-	elapsed, err := timeTrain()
+	elapsed, train, err := timeTrain()
 	if err != nil {
 		return err
 	}
@@ -206,12 +207,11 @@ func runBench(o *benchOptions) error {
 	}
 	layers := net.LayerTimes()
 	net.TimeLayers(false)
-	train := float64(o.steps*o.batch) / elapsed.Seconds()
 	var against *benchAgainst
 	if o.against != "" {
 		nasRate := func() (float64, error) {
-			d, err := timeTrain()
-			return float64(o.steps*o.batch) / d.Seconds(), err
+			_, r, err := timeTrain()
+			return r, err
 		}
 		pyRate := func() (float64, error) { return scriptRate(o.python, o.against, o.batch, o.steps) }
 		if against, err = compareRounds(nasRate, pyRate, o.against, o.rounds, o.progress); err != nil {

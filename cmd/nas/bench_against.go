@@ -89,10 +89,10 @@ func scriptRate(python, script string, batch, steps int) (float64, error) {
 // lastLines returns the last n lines of s, each indented on a line of its own, or
 // nothing for blank s.
 func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if strings.TrimSpace(s) == "" {
 		return ""
 	}
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	lines = lines[max(0, len(lines)-n):]
 	return "\n  " + strings.Join(lines, "\n  ")
 }
