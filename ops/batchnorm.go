@@ -45,6 +45,8 @@ type BatchNorm2D struct {
 	passFuse        bnFuse
 	fwdPass         func(chunk, lo, hi int)
 	bwdPass         func(chunk, lo, hi int)
+	statsPass       func(chunk, lo, hi int)
+	redPass         func(chunk, lo, hi int)
 
 	// Sequential's fusions with the convolutions around the batch norm
 	// (fast_fuse.go): stats holds per-plane statistics that the convolution before
@@ -138,7 +140,7 @@ func (l *BatchNorm2D) Cost(Shape) Cost { return Cost{Params: int64(2 * l.c)} }
 
 // bnParallelMin is the number of values below which batch norm runs on one goroutine:
 // under it, starting goroutines costs more than the work.
-const bnParallelMin = 1 << 14
+var bnParallelMin = 1 << 14
 
 // Forward implements Layer.
 func (l *BatchNorm2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
@@ -166,18 +168,40 @@ func (l *BatchNorm2D) forwardFused(x *tensor.Dense, f bnFuse, out *buffer) (*ten
 	l.x, l.n, l.in, l.trainStats = x, n, in, l.training
 	y := out.get(n, in)
 	xd, yd := x.Float32s(), y.Float32s()
-	// Each channel is handled by one goroutine, so per-channel sums are deterministic.
 	if len(xd) < bnParallelMin {
 		l.forwardChannels(0, l.c, xd, yd, f)
 		return y, nil
 	}
+	// In parallel, the passes over the data split the samples as the convolutions
+	// around the batch norm do, so that each worker reads and writes the samples in
+	// its own caches; the statistics are combined per channel in sample order on one
+	// goroutine, as forwardChannels does, so the results are the same bits.
 	if l.fwdPass == nil {
-		l.fwdPass = func(_, lo, hi int) { l.forwardChannels(lo, hi, l.passIn, l.passOut, l.passFuse) }
+		l.statsPass = func(_, lo, hi int) { l.statsSamples(lo, hi, l.passIn) }
+		l.fwdPass = func(_, lo, hi int) { l.applySamples(0, l.c, lo, hi, l.passIn, l.passOut, l.passFuse) }
 	}
 	l.passIn, l.passOut, l.passFuse = xd, yd, f
-	parallelFor(l.c, l.fwdPass)
+	perSample := l.preStats
+	if l.trainStats && !perSample {
+		l.stats = grow(l.stats, 3*n*l.c)
+		parallelFor(n, l.statsPass)
+		perSample = true
+	}
+	l.coefficients(0, l.c, xd, perSample)
+	if !l.noApply {
+		parallelFor(n, l.fwdPass)
+	}
 	l.passIn, l.passOut = nil, nil
 	return y, nil
+}
+
+// statsSamples writes the per-plane statistics of samples [lo, hi) to l.stats, as a
+// convolution before the batch norm would (see preStats).
+func (l *BatchNorm2D) statsSamples(lo, hi int, xd []float32) {
+	c, hw := l.c, l.in.H*l.in.W
+	for i := lo; i < hi; i++ {
+		bnStatsPlanes(xd[i*c*hw:(i+1)*c*hw], hw, c, hw, l.stats[3*i*c:3*(i+1)*c])
+	}
 }
 
 // channelRuns calls fn for the runs of channels [lo, hi) that a shuffle over groups
@@ -197,6 +221,16 @@ func channelRuns(lo, hi, c, groups int, fn func(from, to, dst int)) {
 // samples in order and, within a sample, the channels' contiguous planes, so memory is
 // read sequentially even when the planes are small (4x4 at the end of a network).
 func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32, f bnFuse) {
+	l.coefficients(lo, hi, xd, l.preStats)
+	if !l.noApply {
+		l.applySamples(lo, hi, 0, l.n, xd, yd, f)
+	}
+}
+
+// coefficients computes the mean, invstd, running statistics and coefficients ca
+// and cb of channels [lo, hi): in training from the per-plane statistics in l.stats
+// when perSample, else from xd.
+func (l *BatchNorm2D) coefficients(lo, hi int, xd []float32, perSample bool) {
 	n, c, hw := l.n, l.c, l.in.H*l.in.W
 	count := float64(n * hw)
 	gamma, beta := l.weight.Value.Float32s(), l.bias.Value.Float32s()
@@ -211,7 +245,7 @@ func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32, f bnFuse) {
 		st := l.scratch[3*lo : 3*hi]
 		h := float64(hw)
 		for i := 0; i < n; i++ {
-			if l.preStats {
+			if perSample {
 				st = l.stats[3*(i*c+lo) : 3*(i*c+hi)]
 			} else {
 				bnStatsPlanes(xd[(i*c+lo)*hw:(i*c+hi)*hw], hw, hi-lo, hw, st)
@@ -241,12 +275,14 @@ func (l *BatchNorm2D) forwardChannels(lo, hi int, xd, yd []float32, f bnFuse) {
 		ca[j] = float32(float64(gamma[lo+j]) * invstd[j])
 		cb[j] = beta[lo+j] - mean[j]*ca[j]
 	}
-	if l.noApply {
-		return
-	}
+}
+
+// applySamples writes the output of channels [lo, hi) of samples [s0, s1).
+func (l *BatchNorm2D) applySamples(lo, hi, s0, s1 int, xd, yd []float32, f bnFuse) {
+	c, hw := l.c, l.in.H*l.in.W
 	clo, chi, _ := f.bounds()
 	g := f.shuffleGroups()
-	for i := 0; i < n; i++ {
+	for i := s0; i < s1; i++ {
 		base := i * c * hw
 		channelRuns(lo, hi, c, g, func(from, to, dst int) {
 			bnActFwdPlanes(xd[base+from*hw:], yd[base+dst*hw:], hw, to-from, hw, g*hw,
@@ -282,18 +318,56 @@ func (l *BatchNorm2D) backwardFused(dy *tensor.Dense, f bnFuse) (*tensor.Dense, 
 		l.backwardChannels(0, l.c, dyd, dxd, f)
 		return dx, nil
 	}
+	// As in forwardFused: the passes over the data split the samples, the sums run
+	// per channel in sample order on one goroutine.
 	if l.bwdPass == nil {
-		l.bwdPass = func(_, lo, hi int) { l.backwardChannels(lo, hi, l.passIn, l.passOut, l.passFuse) }
+		l.redPass = func(_, lo, hi int) { l.reduceSamples(lo, hi, l.passIn, l.passFuse) }
+		l.bwdPass = func(_, lo, hi int) { l.applyBackSamples(0, l.c, lo, hi, l.passIn, l.passOut, l.passFuse) }
 	}
 	l.passIn, l.passOut, l.passFuse = dyd, dxd, f
-	parallelFor(l.c, l.bwdPass)
+	reduced := l.preReduced
+	if !reduced {
+		l.red = grow(l.red, 2*l.n*l.c)
+		parallelFor(l.n, l.redPass)
+		reduced = true
+	}
+	l.backCoefficients(0, l.c, dyd, reduced, f)
+	if !l.noApplyBack {
+		parallelFor(l.n, l.bwdPass)
+	}
 	l.passIn, l.passOut = nil, nil
 	return dx, nil
+}
+
+// reduceSamples writes the per-plane reductions of samples [lo, hi) to l.red, as
+// the convolution after the batch norm would (see preReduced).
+func (l *BatchNorm2D) reduceSamples(lo, hi int, dyd []float32, f bnFuse) {
+	c, hw := l.c, l.in.H*l.in.W
+	xd := l.x.Float32s()
+	clo, chi, mask := f.bounds()
+	g := f.shuffleGroups()
+	for i := lo; i < hi; i++ {
+		base := i * c * hw
+		channelRuns(0, c, c, g, func(from, to, dst int) {
+			bnActBackReducePlanes(xd[base+from*hw:], dyd[base+dst*hw:], hw, to-from, hw, g*hw,
+				l.ca[from:to], l.cb[from:to], l.mean[from:to], clo, chi, mask, l.red[2*(i*c+from):])
+		})
+	}
 }
 
 // backwardChannels computes the input gradient of channels [lo, hi) into dxd and adds
 // their parameter gradients, walking memory in order like forwardChannels.
 func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse) {
+	l.backCoefficients(lo, hi, dyd, l.preReduced, f)
+	if !l.noApplyBack {
+		l.applyBackSamples(lo, hi, 0, l.n, dyd, dxd, f)
+	}
+}
+
+// backCoefficients adds the parameter gradients of channels [lo, hi) and computes
+// their backward coefficients k, from the per-plane reductions in l.red when
+// reduced, else from dyd.
+func (l *BatchNorm2D) backCoefficients(lo, hi int, dyd []float32, reduced bool, f bnFuse) {
 	n, c, hw := l.n, l.c, l.in.H*l.in.W
 	count := float64(n * hw)
 	xd := l.x.Float32s()
@@ -310,7 +384,7 @@ func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse)
 	st := l.scratch[2*lo : 2*hi]
 	for i := 0; i < n; i++ {
 		r := st
-		if l.preReduced {
+		if reduced {
 			r = l.red[2*(i*c+lo) : 2*(i*c+hi)]
 		} else {
 			base := i * c * hw
@@ -337,10 +411,16 @@ func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse)
 		}
 		k[3*j], k[3*j+1], k[3*j+2] = float32(aj), float32(b), float32(e)
 	}
-	if l.noApplyBack {
-		return
-	}
-	for i := 0; i < n; i++ {
+}
+
+// applyBackSamples writes the input gradient of channels [lo, hi) of samples
+// [s0, s1).
+func (l *BatchNorm2D) applyBackSamples(lo, hi, s0, s1 int, dyd, dxd []float32, f bnFuse) {
+	c, hw := l.c, l.in.H*l.in.W
+	xd := l.x.Float32s()
+	clo, chi, mask := f.bounds()
+	g := f.shuffleGroups()
+	for i := s0; i < s1; i++ {
 		base := i * c * hw
 		channelRuns(lo, hi, c, g, func(from, to, dst int) {
 			bnActBackApplyPlanes(dxd[base+from*hw:], dyd[base+dst*hw:], xd[base+from*hw:], hw, to-from, hw, hw, g*hw,

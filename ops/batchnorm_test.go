@@ -2,6 +2,7 @@ package ops
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -259,6 +260,46 @@ func BenchmarkBatchNorm2D(b *testing.B) {
 				}
 				b.ReportMetric(float64(n*s.Size())*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gvalues/s")
 			})
+		}
+	}
+}
+
+// TestBatchNormSampleSplitBitIdentical checks that the parallel passes of batch norm
+// (over samples, the sums per channel in sample order on one goroutine) give the
+// bits of the one-goroutine path: alone, fused with activations and shuffles, after
+// a convolution that computed its statistics, and adding a residual shortcut; in
+// training and evaluation mode.
+func TestBatchNormSampleSplitBitIdentical(t *testing.T) {
+	defer func(m int) { bnParallelMin = m }(bnParallelMin)
+	cases := []fuseCase{
+		{"bn_alone", func(t *testing.T) Layer { return NewBatchNorm2D(6) }, Shape{6, 5, 7}, 9},
+		{"bn_relu6_shuffle", func(t *testing.T) Layer { return fusedCases[len(fusedCases)-1].build(true) }, Shape{24, 14, 14}, 3},
+		{"conv_bn_relu", func(t *testing.T) Layer {
+			c, err := Conv(3, 8, 3, 1, 1, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return Seq(c, NewBatchNorm2D(8), NewReLU())
+		}, Shape{3, 9, 9}, 5},
+		{"invres_residual", func(t *testing.T) Layer {
+			b, err := NewInvertedResidual(InvertedResidualConfig{In: 8, Out: 8, Expand: 2, Groups: 2, Shuffle: true, Act: ActReLU6})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}, Shape{8, 7, 7}, 6},
+	}
+	for _, c := range cases {
+		for _, training := range []bool{true, false} {
+			bnParallelMin = math.MaxInt
+			want := runFuse(t, c, training)
+			bnParallelMin = 1
+			got := runFuse(t, c, training)
+			for i := range want {
+				if !slices.Equal(got[i], want[i]) {
+					t.Errorf("%s, training %v: result %d differs between the parallel and the one-goroutine batch norm", c.name, training, i)
+				}
+			}
 		}
 	}
 }
