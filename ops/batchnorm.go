@@ -47,6 +47,9 @@ type BatchNorm2D struct {
 	bwdPass         func(chunk, lo, hi int)
 	statsPass       func(chunk, lo, hi int)
 	redPass         func(chunk, lo, hi int)
+	coefPass        func(chunk, lo, hi int)
+	backCoefPass    func(chunk, lo, hi int)
+	passSums        bool // the per-plane sums of the pass are in stats or red
 
 	// Sequential's fusions with the convolutions around the batch norm
 	// (fast_fuse.go): stats holds per-plane statistics that the convolution before
@@ -174,10 +177,12 @@ func (l *BatchNorm2D) forwardFused(x *tensor.Dense, f bnFuse, out *buffer) (*ten
 	}
 	// In parallel, the passes over the data split the samples as the convolutions
 	// around the batch norm do, so that each worker reads and writes the samples in
-	// its own caches; the statistics are combined per channel in sample order on one
-	// goroutine, as forwardChannels does, so the results are the same bits.
+	// its own caches; the per-plane statistics are combined per channel in sample
+	// order in a pass over the channels, as forwardChannels does, so the results are
+	// the same bits.
 	if l.fwdPass == nil {
 		l.statsPass = func(_, lo, hi int) { l.statsSamples(lo, hi, l.passIn) }
+		l.coefPass = func(_, lo, hi int) { l.coefficients(lo, hi, l.passIn, l.passSums) }
 		l.fwdPass = func(_, lo, hi int) { l.applySamples(0, l.c, lo, hi, l.passIn, l.passOut, l.passFuse) }
 	}
 	l.passIn, l.passOut, l.passFuse = xd, yd, f
@@ -187,7 +192,8 @@ func (l *BatchNorm2D) forwardFused(x *tensor.Dense, f bnFuse, out *buffer) (*ten
 		parallelFor(n, l.statsPass)
 		perSample = true
 	}
-	l.coefficients(0, l.c, xd, perSample)
+	l.passSums = perSample
+	parallelFor(l.c, l.coefPass)
 	if !l.noApply {
 		parallelFor(n, l.fwdPass)
 	}
@@ -319,9 +325,10 @@ func (l *BatchNorm2D) backwardFused(dy *tensor.Dense, f bnFuse) (*tensor.Dense, 
 		return dx, nil
 	}
 	// As in forwardFused: the passes over the data split the samples, the sums run
-	// per channel in sample order on one goroutine.
+	// per channel in sample order in a pass over the channels.
 	if l.bwdPass == nil {
 		l.redPass = func(_, lo, hi int) { l.reduceSamples(lo, hi, l.passIn, l.passFuse) }
+		l.backCoefPass = func(_, lo, hi int) { l.backCoefficients(lo, hi, l.passIn, l.passSums, l.passFuse) }
 		l.bwdPass = func(_, lo, hi int) { l.applyBackSamples(0, l.c, lo, hi, l.passIn, l.passOut, l.passFuse) }
 	}
 	l.passIn, l.passOut, l.passFuse = dyd, dxd, f
@@ -331,7 +338,8 @@ func (l *BatchNorm2D) backwardFused(dy *tensor.Dense, f bnFuse) (*tensor.Dense, 
 		parallelFor(l.n, l.redPass)
 		reduced = true
 	}
-	l.backCoefficients(0, l.c, dyd, reduced, f)
+	l.passSums = reduced
+	parallelFor(l.c, l.backCoefPass)
 	if !l.noApplyBack {
 		parallelFor(l.n, l.bwdPass)
 	}
