@@ -142,7 +142,8 @@ func (l *BatchNorm2D) OutShape(in Shape) (Shape, error) {
 func (l *BatchNorm2D) Cost(Shape) Cost { return Cost{Params: int64(2 * l.c)} }
 
 // bnParallelMin is the number of values below which batch norm runs on one goroutine:
-// under it, starting goroutines costs more than the work.
+// under it, starting goroutines costs more than the work. Tests change it to compare
+// the two paths.
 var bnParallelMin = 1 << 14
 
 // Forward implements Layer.
