@@ -351,17 +351,23 @@ func (l *BatchNorm2D) backwardFused(dy *tensor.Dense, f bnFuse) (*tensor.Dense, 
 // reduceSamples writes the per-plane reductions of samples [lo, hi) to l.red, as
 // the convolution after the batch norm would (see preReduced).
 func (l *BatchNorm2D) reduceSamples(lo, hi int, dyd []float32, f bnFuse) {
+	for i := lo; i < hi; i++ {
+		l.reduceSample(i, 0, l.c, dyd, f, l.red[2*i*l.c:])
+	}
+}
+
+// reduceSample writes the two per-plane reductions of channels [lo, hi) of sample i
+// (see bnActBackReducePlanes) to out, channel j's at out[2*(j-lo)].
+func (l *BatchNorm2D) reduceSample(i, lo, hi int, dyd []float32, f bnFuse, out []float32) {
 	c, hw := l.c, l.in.H*l.in.W
 	xd := l.x.Float32s()
 	clo, chi, mask := f.bounds()
 	g := f.shuffleGroups()
-	for i := lo; i < hi; i++ {
-		base := i * c * hw
-		channelRuns(0, c, c, g, func(from, to, dst int) {
-			bnActBackReducePlanes(xd[base+from*hw:], dyd[base+dst*hw:], hw, to-from, hw, g*hw,
-				l.ca[from:to], l.cb[from:to], l.mean[from:to], clo, chi, mask, l.red[2*(i*c+from):])
-		})
-	}
+	base := i * c * hw
+	channelRuns(lo, hi, c, g, func(from, to, dst int) {
+		bnActBackReducePlanes(xd[base+from*hw:], dyd[base+dst*hw:], hw, to-from, hw, g*hw,
+			l.ca[from:to], l.cb[from:to], l.mean[from:to], clo, chi, mask, out[2*(from-lo):])
+	})
 }
 
 // backwardChannels computes the input gradient of channels [lo, hi) into dxd and adds
@@ -379,12 +385,9 @@ func (l *BatchNorm2D) backwardChannels(lo, hi int, dyd, dxd []float32, f bnFuse)
 func (l *BatchNorm2D) backCoefficients(lo, hi int, dyd []float32, reduced bool, f bnFuse) {
 	n, c, hw := l.n, l.c, l.in.H*l.in.W
 	count := float64(n * hw)
-	xd := l.x.Float32s()
 	gamma := l.weight.Value.Float32s()
 	gw, gb := l.weight.Grad.Float32s()[lo:hi], l.bias.Grad.Float32s()[lo:hi]
 	mean, invstd := l.mean[lo:hi], l.invstd[lo:hi]
-	clo, chi, mask := f.bounds()
-	g := f.shuffleGroups()
 	// sum(dy) and sum((x-mean)*dy), the two reductions of PyTorch's
 	// batch_norm_backward_cpu_template, over the gradient at the batch norm's output.
 	sdy, dot := l.acc1[lo:hi], l.acc2[lo:hi]
@@ -396,11 +399,7 @@ func (l *BatchNorm2D) backCoefficients(lo, hi int, dyd []float32, reduced bool, 
 		if reduced {
 			r = l.red[2*(i*c+lo) : 2*(i*c+hi)]
 		} else {
-			base := i * c * hw
-			channelRuns(lo, hi, c, g, func(from, to, dst int) {
-				bnActBackReducePlanes(xd[base+from*hw:], dyd[base+dst*hw:], hw, to-from, hw, g*hw,
-					l.ca[from:to], l.cb[from:to], l.mean[from:to], clo, chi, mask, st[2*(from-lo):])
-			})
+			l.reduceSample(i, lo, hi, dyd, f, st)
 		}
 		addPairs(r, sdy, dot)
 	}
