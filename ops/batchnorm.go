@@ -50,6 +50,8 @@ type BatchNorm2D struct {
 	coefPass        func(chunk, lo, hi int)
 	backCoefPass    func(chunk, lo, hi int)
 	passSums        bool // the per-plane sums of the pass are in stats or red
+	chanPass        func(chunk, lo, hi int)
+	chanBackPass    func(chunk, lo, hi int)
 
 	// Sequential's fusions with the convolutions around the batch norm
 	// (fast_fuse.go): stats holds per-plane statistics that the convolution before
@@ -174,6 +176,17 @@ func (l *BatchNorm2D) forwardFused(x *tensor.Dense, f bnFuse, out *buffer) (*ten
 	xd, yd := x.Float32s(), y.Float32s()
 	if len(xd) < bnParallelMin {
 		l.forwardChannels(0, l.c, xd, yd, f)
+		return y, nil
+	}
+	if n < runtimeWorkers() {
+		// Too few samples to go round (batch-1 inference): the workers split the
+		// channels.
+		if l.chanPass == nil {
+			l.chanPass = func(_, lo, hi int) { l.forwardChannels(lo, hi, l.passIn, l.passOut, l.passFuse) }
+		}
+		l.passIn, l.passOut, l.passFuse = xd, yd, f
+		parallelFor(l.c, l.chanPass)
+		l.passIn, l.passOut = nil, nil
 		return y, nil
 	}
 	// In parallel, the passes over the data split the samples as the convolutions
@@ -323,6 +336,15 @@ func (l *BatchNorm2D) backwardFused(dy *tensor.Dense, f bnFuse) (*tensor.Dense, 
 	dyd, dxd := dy.Float32s(), dx.Float32s()
 	if len(dyd) < bnParallelMin {
 		l.backwardChannels(0, l.c, dyd, dxd, f)
+		return dx, nil
+	}
+	if l.n < runtimeWorkers() {
+		if l.chanBackPass == nil {
+			l.chanBackPass = func(_, lo, hi int) { l.backwardChannels(lo, hi, l.passIn, l.passOut, l.passFuse) }
+		}
+		l.passIn, l.passOut, l.passFuse = dyd, dxd, f
+		parallelFor(l.c, l.chanBackPass)
+		l.passIn, l.passOut = nil, nil
 		return dx, nil
 	}
 	// As in forwardFused: the passes over the data split the samples, the sums run

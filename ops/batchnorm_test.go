@@ -265,14 +265,16 @@ func BenchmarkBatchNorm2D(b *testing.B) {
 }
 
 // TestBatchNormSampleSplitBitIdentical checks that the parallel passes of batch norm
-// (over samples, the sums per channel in sample order on one goroutine) give the
-// bits of the one-goroutine path: alone, fused with activations and shuffles, after
-// a convolution that computed its statistics, and adding a residual shortcut; in
-// training and evaluation mode.
+// (over samples, the sums per channel in sample order in a pass over the channels;
+// over channels for a single sample) give the bits of the one-goroutine path: alone,
+// fused with activations and shuffles, after a convolution that computed its
+// statistics, and adding a residual shortcut; in training and evaluation mode.
 func TestBatchNormSampleSplitBitIdentical(t *testing.T) {
 	defer func(m int) { bnParallelMin = m }(bnParallelMin)
 	cases := []fuseCase{
 		{"bn_alone", func(t *testing.T) Layer { return NewBatchNorm2D(6) }, Shape{6, 5, 7}, 9},
+		// One sample: the workers split the channels.
+		{"bn_alone_batch1", func(t *testing.T) Layer { return NewBatchNorm2D(6) }, Shape{6, 5, 7}, 1},
 		{"bn_relu6_shuffle", func(t *testing.T) Layer { return fusedCases[len(fusedCases)-1].build(true) }, Shape{24, 14, 14}, 3},
 		{"conv_bn_relu", func(t *testing.T) Layer {
 			c, err := Conv(3, 8, 3, 1, 1, false)
