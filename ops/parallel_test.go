@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -131,5 +132,31 @@ func TestPfJobClaimOrder(t *testing.T) {
 				t.Errorf("w=%d: %d chunks pending and %d done signals after the call, want 0 and 1", w, p, len(j.done))
 			}
 		}
+	}
+}
+
+// denormalOperands are the smallest positive denormal float32 and 1, in a variable
+// so that their product is computed at run time.
+var denormalOperands = []float32{math.Float32frombits(1), 1}
+
+// TestParallelForFlushesDenormals checks that chunks run with denormals flushed to
+// zero on amd64, on one worker and on several, and that the caller's thread gets its
+// setting back.
+func TestParallelForFlushesDenormals(t *testing.T) {
+	for _, n := range []int{1, 8} {
+		out := make([]float32, n)
+		parallelFor(n, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				out[i] = denormalOperands[0] * denormalOperands[1]
+			}
+		})
+		for i, v := range out {
+			if runtime.GOARCH == "amd64" && v != 0 {
+				t.Errorf("%d items: item %d computed %g in a chunk, want 0 (flushed)", n, i, v)
+			}
+		}
+	}
+	if v := denormalOperands[0] * denormalOperands[1]; v == 0 {
+		t.Errorf("after parallelFor the caller computes %g, want the denormal %g", v, denormalOperands[0])
 	}
 }
