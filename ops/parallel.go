@@ -106,13 +106,16 @@ func (j *pfJob) run(gen uint64, front bool) {
 // gradients then fall below 1e-38, trained 25-30 times slower (mobilenet_v2 at
 // batch 1 on one repeated image: 52-67 ms a step until the loss reached 0, then 1.5
 // s). Values that large and larger are unchanged, so are the results of every step
-// that makes no denormal. The setting belongs to the thread, not the goroutine: if
-// the runtime preempts a chunk, whatever it runs on that thread before the chunk
-// resumes and ends flushes denormals too.
+// that makes no denormal. The setting belongs to the thread, not the goroutine, so
+// the chunk's goroutine stays locked to its thread meanwhile: preempted, it resumes
+// there and restores the setting there, and no other goroutine runs on the thread
+// with it.
 func runFlushed(f func(chunk, lo, hi int), c, lo, hi int) {
+	runtime.LockOSThread()
 	m := flushDenormals()
 	f(c, lo, hi)
 	restoreMXCSR(m)
+	runtime.UnlockOSThread()
 }
 
 var (
