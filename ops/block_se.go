@@ -23,6 +23,67 @@ type SqueezeExcite struct {
 	out buffer
 	ds  buffer
 	dx  buffer
+
+	// The planes passes, made once so that a parallel pass allocates no closure, and
+	// the output and gradients they read or write besides x and s.
+	scalePass, dotPass, gradPass  func(chunk, lo, hi int)
+	passY, passDY, passDG, passDS []float32
+}
+
+// sePlaneMin is the number of values below which the passes over the planes run on
+// one goroutine.
+const sePlaneMin = 1 << 15
+
+// planes runs f over the n*C planes, split over the workers when the tensor is large
+// enough; every plane is computed alone, so the split changes no result.
+func (l *SqueezeExcite) planes(f func(chunk, lo, hi int)) {
+	units := l.n * l.in.C
+	if units*l.in.H*l.in.W < sePlaneMin {
+		f(0, 0, units)
+		return
+	}
+	parallelFor(units, f)
+}
+
+// scale writes y = x * s over planes [lo, hi).
+func (l *SqueezeExcite) scale(_, lo, hi int) {
+	hw := l.in.H * l.in.W
+	xd, sd := l.x.Float32s(), l.s.Float32s()
+	for p := lo; p < hi; p++ {
+		w := sd[p]
+		ys, xs := l.passY[p*hw:(p+1)*hw], xd[p*hw:(p+1)*hw]
+		for i, v := range xs {
+			ys[i] = v * w
+		}
+	}
+}
+
+// dot writes ds = sum over the plane of dy*x for planes [lo, hi).
+func (l *SqueezeExcite) dot(_, lo, hi int) {
+	hw := l.in.H * l.in.W
+	xd := l.x.Float32s()
+	for p := lo; p < hi; p++ {
+		var sum float32
+		xs := xd[p*hw : (p+1)*hw]
+		for i, g := range l.passDY[p*hw : (p+1)*hw] {
+			sum += g * xs[i]
+		}
+		l.passDS[p] = sum
+	}
+}
+
+// grad writes dx = dy*s + dg over planes [lo, hi), dg the gate's input gradient.
+func (l *SqueezeExcite) grad(_, lo, hi int) {
+	hw := l.in.H * l.in.W
+	sd := l.s.Float32s()
+	for p := lo; p < hi; p++ {
+		w := sd[p]
+		gs, dgs := l.passDY[p*hw:(p+1)*hw], l.passDG[p*hw:(p+1)*hw]
+		dxs := l.passY[p*hw : (p+1)*hw]
+		for i, g := range gs {
+			dxs[i] = g*w + dgs[i]
+		}
+	}
 }
 
 var (
@@ -99,15 +160,12 @@ func (l *SqueezeExcite) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	}
 	l.x, l.s, l.n, l.in = x, s, n, in
 	y := l.out.get(n, in)
-	xd, yd, sd := x.Float32s(), y.Float32s(), s.Float32s()
-	hw := in.H * in.W
-	for p := 0; p < n*in.C; p++ {
-		w := sd[p]
-		ys, xs := yd[p*hw:(p+1)*hw], xd[p*hw:(p+1)*hw]
-		for i, v := range xs {
-			ys[i] = v * w
-		}
+	if l.scalePass == nil {
+		l.scalePass, l.dotPass, l.gradPass = l.scale, l.dot, l.grad
 	}
+	l.passY = y.Float32s()
+	l.planes(l.scalePass)
+	l.passY = nil
 	return y, nil
 }
 
@@ -121,31 +179,21 @@ func (l *SqueezeExcite) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	if err := checkGrad(dy, n, in); err != nil {
 		return nil, fmt.Errorf("squeeze-excite: %w", err)
 	}
-	hw := in.H * in.W
 	ds := l.ds.get(n, Shape{in.C, 1, 1})
-	xd, dyd, dsd := l.x.Float32s(), dy.Float32s(), ds.Float32s()
-	for p := 0; p < n*in.C; p++ {
-		var sum float32
-		xs := xd[p*hw : (p+1)*hw]
-		for i, g := range dyd[p*hw : (p+1)*hw] {
-			sum += g * xs[i]
-		}
-		dsd[p] = sum
+	if l.scalePass == nil {
+		l.scalePass, l.dotPass, l.gradPass = l.scale, l.dot, l.grad
 	}
+	l.passDY, l.passDS = dy.Float32s(), ds.Float32s()
+	l.planes(l.dotPass)
 	// The gate's buffers are its own, so s stays valid through its Backward.
 	dg, err := l.Gate.Backward(ds)
 	if err != nil {
+		l.passDY, l.passDS = nil, nil
 		return nil, fmt.Errorf("squeeze-excite gate: %w", err)
 	}
 	dx := l.dx.get(n, in)
-	dxd, dgd, sd := dx.Float32s(), dg.Float32s(), l.s.Float32s()
-	for p := 0; p < n*in.C; p++ {
-		w := sd[p]
-		gs, dgs := dyd[p*hw:(p+1)*hw], dgd[p*hw:(p+1)*hw]
-		dxs := dxd[p*hw : (p+1)*hw]
-		for i, g := range gs {
-			dxs[i] = g*w + dgs[i]
-		}
-	}
+	l.passY, l.passDG = dx.Float32s(), dg.Float32s()
+	l.planes(l.gradPass)
+	l.passY, l.passDY, l.passDG, l.passDS = nil, nil, nil, nil
 	return dx, nil
 }
