@@ -367,7 +367,9 @@ func grow(s []float32, n int) []float32 {
 }
 
 // im2col unfolds the cin channels of one sample starting at x into col, a
-// (cin*KH*KW) x (out.H*out.W) matrix.
+// (cin*KH*KW) x (out.H*out.W) matrix. Per output row and tap, the columns whose input
+// lies inside the plane (colRange) are copied, at stride 1 as one run, and the rest
+// are zeros.
 func im2col(x []float32, cin int, in, out Shape, c ConvConfig, col []float32) {
 	hw := out.H * out.W
 	r := 0
@@ -377,6 +379,8 @@ func im2col(x []float32, cin int, in, out Shape, c ConvConfig, col []float32) {
 			for kw := 0; kw < c.KW; kw++ {
 				row := col[r*hw : (r+1)*hw]
 				r++
+				off := kw*c.DilW - c.PadW
+				a, e := colRange(off, c.StrideW, in.W, out.W)
 				for oh := 0; oh < out.H; oh++ {
 					ih := oh*c.StrideH - c.PadH + kh*c.DilH
 					dst := row[oh*out.W : (oh+1)*out.W]
@@ -384,14 +388,15 @@ func im2col(x []float32, cin int, in, out Shape, c ConvConfig, col []float32) {
 						clear(dst)
 						continue
 					}
-					src := xc[ih*in.W:]
-					for ow := range dst {
-						iw := ow*c.StrideW - c.PadW + kw*c.DilW
-						if iw < 0 || iw >= in.W {
-							dst[ow] = 0
-						} else {
-							dst[ow] = src[iw]
-						}
+					src := xc[ih*in.W : (ih+1)*in.W]
+					clear(dst[:a])
+					clear(dst[e:])
+					if c.StrideW == 1 {
+						copy(dst[a:e], src[a+off:e+off])
+						continue
+					}
+					for ow := a; ow < e; ow++ {
+						dst[ow] = src[ow*c.StrideW+off]
 					}
 				}
 			}
@@ -399,7 +404,9 @@ func im2col(x []float32, cin int, in, out Shape, c ConvConfig, col []float32) {
 	}
 }
 
-// col2im adds the columns of col back into the cin channels of dx, the adjoint of im2col.
+// col2im adds the columns of col back into the cin channels of dx, the adjoint of
+// im2col: each input value receives the same additions in the same order as one by
+// one, at stride 1 a run at a time (addRow).
 func col2im(col []float32, cin int, in, out Shape, c ConvConfig, dx []float32) {
 	hw := out.H * out.W
 	r := 0
@@ -409,17 +416,25 @@ func col2im(col []float32, cin int, in, out Shape, c ConvConfig, dx []float32) {
 			for kw := 0; kw < c.KW; kw++ {
 				row := col[r*hw : (r+1)*hw]
 				r++
+				off := kw*c.DilW - c.PadW
+				a, e := colRange(off, c.StrideW, in.W, out.W)
+				if a >= e {
+					continue
+				}
 				for oh := 0; oh < out.H; oh++ {
 					ih := oh*c.StrideH - c.PadH + kh*c.DilH
 					if ih < 0 || ih >= in.H {
 						continue
 					}
-					dst := dc[ih*in.W:]
-					for ow, v := range row[oh*out.W : (oh+1)*out.W] {
-						iw := ow*c.StrideW - c.PadW + kw*c.DilW
-						if iw >= 0 && iw < in.W {
-							dst[iw] += v
-						}
+					dst := dc[ih*in.W : (ih+1)*in.W]
+					src := row[oh*out.W : (oh+1)*out.W]
+					if c.StrideW == 1 {
+						d := dst[a+off : e+off]
+						addRow(d, d, src[a:e])
+						continue
+					}
+					for ow := a; ow < e; ow++ {
+						dst[ow*c.StrideW+off] += src[ow]
 					}
 				}
 			}

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -125,6 +126,87 @@ func TestConv2DInitMatchesFanIn(t *testing.T) {
 		for _, v := range p.Value.Float32s() {
 			if v < -bound || v >= bound {
 				t.Fatalf("%s value %v outside [-%v, %v)", p.Name, v, bound, bound)
+			}
+		}
+	}
+}
+
+// TestIm2colMatchesDefinition checks im2col and col2im against their definition
+// written out value by value (the input column of output column ow and tap kw is
+// ow*stride - pad + kw*dilation, zero or skipped outside the plane), bit for bit:
+// col2im must make the same additions in the same order. The configurations take in
+// strides 1 to 3, dilation, padding wider than the kernel reach, flattened kernels
+// and an input narrower than the kernel.
+func TestIm2colMatchesDefinition(t *testing.T) {
+	cfgs := []ConvConfig{
+		{In: 3, Out: 4, KH: 3, KW: 3, PadH: 1, PadW: 1},
+		{In: 2, Out: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{In: 2, Out: 2, KH: 5, KW: 3, StrideH: 3, StrideW: 3, PadH: 2, PadW: 4},
+		{In: 2, Out: 2, KH: 3, KW: 3, DilH: 2, DilW: 3, PadH: 2, PadW: 3},
+		{In: 1, Out: 1, KH: 1, KW: 7, PadW: 3},
+		{In: 1, Out: 1, KH: 7, KW: 1, PadH: 3},
+		{In: 2, Out: 2, KH: 5, KW: 5, StrideW: 2, PadH: 1},
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, in := range []Shape{{3, 9, 11}, {3, 4, 3}, {3, 1, 6}} {
+		for _, c := range cfgs {
+			c.StrideH, c.StrideW = max(c.StrideH, 1), max(c.StrideW, 1)
+			c.DilH, c.DilW = max(c.DilH, 1), max(c.DilW, 1)
+			l := Conv2D{cfg: c}
+			out, err := l.OutShape(Shape{c.In, in.H, in.W})
+			if err != nil {
+				continue
+			}
+			hw, kk := out.H*out.W, c.In*c.KH*c.KW
+			x := make([]float32, c.In*in.H*in.W)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			col, want := make([]float32, kk*hw), make([]float32, kk*hw)
+			for i := range col {
+				col[i] = float32(rng.NormFloat64()) // im2col must overwrite every value
+			}
+			dcol := make([]float32, kk*hw)
+			for i := range dcol {
+				dcol[i] = float32(rng.NormFloat64())
+			}
+			dx, wantDx := make([]float32, len(x)), make([]float32, len(x))
+			for i := range dx {
+				dx[i] = float32(rng.NormFloat64())
+				wantDx[i] = dx[i]
+			}
+			r := 0
+			for ch := 0; ch < c.In; ch++ {
+				for kh := 0; kh < c.KH; kh++ {
+					for kw := 0; kw < c.KW; kw++ {
+						for oh := 0; oh < out.H; oh++ {
+							for ow := 0; ow < out.W; ow++ {
+								ih, iw := oh*c.StrideH-c.PadH+kh*c.DilH, ow*c.StrideW-c.PadW+kw*c.DilW
+								if ih < 0 || ih >= in.H || iw < 0 || iw >= in.W {
+									continue
+								}
+								i := (ch*in.H+ih)*in.W + iw
+								want[r*hw+oh*out.W+ow] = x[i]
+								wantDx[i] += dcol[r*hw+oh*out.W+ow]
+							}
+						}
+						r++
+					}
+				}
+			}
+			im2col(x, c.In, Shape{c.In, in.H, in.W}, out, c, col)
+			col2im(dcol, c.In, Shape{c.In, in.H, in.W}, out, c, dx)
+			for i := range want {
+				if math.Float32bits(col[i]) != math.Float32bits(want[i]) {
+					t.Errorf("%+v on %v: im2col value %d = %g, want %g", c, in, i, col[i], want[i])
+					break
+				}
+			}
+			for i := range wantDx {
+				if math.Float32bits(dx[i]) != math.Float32bits(wantDx[i]) {
+					t.Errorf("%+v on %v: col2im value %d = %g, want %g", c, in, i, dx[i], wantDx[i])
+					break
+				}
 			}
 		}
 	}
