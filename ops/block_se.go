@@ -24,21 +24,18 @@ type SqueezeExcite struct {
 	ds  buffer
 	dx  buffer
 
-	// The planes passes, made once so that a parallel pass allocates no closure, and
-	// the output and gradients they read or write besides x and s.
-	scalePass, dotPass, gradPass  func(chunk, lo, hi int)
-	passY, passDY, passDG, passDS []float32
+	// The passes over the planes, made once so that a parallel pass allocates no
+	// closure, and what they write (y forward, dx backward) and read besides x and s.
+	scalePass, dotPass, gradPass    func(chunk, lo, hi int)
+	passOut, passDY, passDG, passDS []float32
 }
 
-// sePlaneMin is the number of values below which the passes over the planes run on
-// one goroutine.
-const sePlaneMin = 1 << 15
-
-// planes runs f over the n*C planes, split over the workers when the tensor is large
-// enough; every plane is computed alone, so the split changes no result.
+// planes runs f over the n*C planes, split over the workers when the tensor is as
+// large as an elementwise op's parallel pass; every plane is computed alone, so the
+// split changes no result.
 func (l *SqueezeExcite) planes(f func(chunk, lo, hi int)) {
 	units := l.n * l.in.C
-	if units*l.in.H*l.in.W < sePlaneMin {
+	if units*l.in.H*l.in.W < actParallelMin {
 		f(0, 0, units)
 		return
 	}
@@ -51,7 +48,7 @@ func (l *SqueezeExcite) scale(_, lo, hi int) {
 	xd, sd := l.x.Float32s(), l.s.Float32s()
 	for p := lo; p < hi; p++ {
 		w := sd[p]
-		ys, xs := l.passY[p*hw:(p+1)*hw], xd[p*hw:(p+1)*hw]
+		ys, xs := l.passOut[p*hw:(p+1)*hw], xd[p*hw:(p+1)*hw]
 		for i, v := range xs {
 			ys[i] = v * w
 		}
@@ -79,7 +76,7 @@ func (l *SqueezeExcite) grad(_, lo, hi int) {
 	for p := lo; p < hi; p++ {
 		w := sd[p]
 		gs, dgs := l.passDY[p*hw:(p+1)*hw], l.passDG[p*hw:(p+1)*hw]
-		dxs := l.passY[p*hw : (p+1)*hw]
+		dxs := l.passOut[p*hw : (p+1)*hw]
 		for i, g := range gs {
 			dxs[i] = g*w + dgs[i]
 		}
@@ -163,9 +160,9 @@ func (l *SqueezeExcite) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if l.scalePass == nil {
 		l.scalePass, l.dotPass, l.gradPass = l.scale, l.dot, l.grad
 	}
-	l.passY = y.Float32s()
+	l.passOut = y.Float32s()
 	l.planes(l.scalePass)
-	l.passY = nil
+	l.passOut = nil
 	return y, nil
 }
 
@@ -180,9 +177,6 @@ func (l *SqueezeExcite) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		return nil, fmt.Errorf("squeeze-excite: %w", err)
 	}
 	ds := l.ds.get(n, Shape{in.C, 1, 1})
-	if l.scalePass == nil {
-		l.scalePass, l.dotPass, l.gradPass = l.scale, l.dot, l.grad
-	}
 	l.passDY, l.passDS = dy.Float32s(), ds.Float32s()
 	l.planes(l.dotPass)
 	// The gate's buffers are its own, so s stays valid through its Backward.
@@ -192,8 +186,8 @@ func (l *SqueezeExcite) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		return nil, fmt.Errorf("squeeze-excite gate: %w", err)
 	}
 	dx := l.dx.get(n, in)
-	l.passY, l.passDG = dx.Float32s(), dg.Float32s()
+	l.passOut, l.passDG = dx.Float32s(), dg.Float32s()
 	l.planes(l.gradPass)
-	l.passY, l.passDY, l.passDG, l.passDS = nil, nil, nil, nil
+	l.passOut, l.passDY, l.passDG, l.passDS = nil, nil, nil, nil
 	return dx, nil
 }
