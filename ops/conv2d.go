@@ -391,6 +391,9 @@ func im2col(x []float32, cin int, in, out Shape, c ConvConfig, col []float32) {
 					src := xc[ih*in.W : (ih+1)*in.W]
 					clear(dst[:a])
 					clear(dst[e:])
+					if a == e {
+						continue
+					}
 					if c.StrideW == 1 {
 						copy(dst[a:e], src[a+off:e+off])
 						continue

@@ -146,9 +146,12 @@ func TestIm2colMatchesDefinition(t *testing.T) {
 		{In: 1, Out: 1, KH: 1, KW: 7, PadW: 3},
 		{In: 1, Out: 1, KH: 7, KW: 1, PadH: 3},
 		{In: 2, Out: 2, KH: 5, KW: 5, StrideW: 2, PadH: 1},
+		// Padding past the kernel's reach: on a 1-wide input every tap of the first
+		// output columns but one falls outside the plane.
+		{In: 1, Out: 1, KH: 1, KW: 6, PadW: 3},
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, in := range []Shape{{3, 9, 11}, {3, 4, 3}, {3, 1, 6}} {
+	for _, in := range []Shape{{3, 9, 11}, {3, 4, 3}, {3, 1, 6}, {3, 4, 1}} {
 		for _, c := range cfgs {
 			c.StrideH, c.StrideW = max(c.StrideH, 1), max(c.StrideW, 1)
 			c.DilH, c.DilW = max(c.DilH, 1), max(c.DilW, 1)

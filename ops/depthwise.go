@@ -376,11 +376,12 @@ func sum16(v []float32) float32 {
 }
 
 // colRange returns the output columns [lo, hi) of a row of outW whose input column
-// ow*s+off lies inside [0, w): the interior where a tap needs no bounds test.
+// ow*s+off lies inside [0, w): the interior where a tap needs no bounds test. Both
+// lie in [0, outW], also where the padding reaches past every column (lo = hi).
 func colRange(off, s, w, outW int) (int, int) {
 	lo := 0
 	if off < 0 {
-		lo = (-off + s - 1) / s
+		lo = min(outW, (-off+s-1)/s)
 	}
 	hi := 0
 	if m := w - 1 - off; m >= 0 {
@@ -423,6 +424,9 @@ func (l *Conv2D) dwDirectFwdChunk(wk, lo, hi int) {
 				for kw := 0; kw < c.KW; kw++ {
 					off := kw*c.DilW - c.PadW
 					a, e := colRange(off, c.StrideW, in.W, out.W)
+					if a == e {
+						continue
+					}
 					wv := w[kh*c.KW+kw]
 					if c.StrideW == 1 {
 						ys, xs := yr[a:e], xr[a+off:e+off]
@@ -482,6 +486,9 @@ func (l *Conv2D) dwDirectBwdChunk(wk, lo, hi int) {
 					for kw := 0; kw < c.KW; kw++ {
 						off := kw*c.DilW - c.PadW
 						a, e := colRange(off, c.StrideW, in.W, out.W)
+						if a == e {
+							continue
+						}
 						wv := w[kh*c.KW+kw]
 						var g float32
 						if c.StrideW == 1 {

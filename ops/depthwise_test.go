@@ -107,6 +107,10 @@ func TestConvPathsMatchIm2col(t *testing.T) {
 		}
 		add(cfg, in, 1+rng.IntN(3), paths...)
 	}
+	// Padding past the kernel's reach on a 1-wide input: some taps have no column
+	// inside the plane (colRange's empty range).
+	add(ConvConfig{In: 2, Out: 2, KH: 1, KW: 6, PadW: 3, Groups: 2, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1},
+		Shape{2, 3, 1}, 2, pathCase{pathDirect, false})
 	for i := 0; i < 20; i++ {
 		g := []int{1, 2, 3, 4, 8}[rng.IntN(5)]
 		cfg := ConvConfig{In: g * (1 + rng.IntN(12)), Out: g * (1 + rng.IntN(12)), KH: 1, KW: 1, Groups: g, Bias: rng.IntN(2) == 0}
