@@ -111,9 +111,28 @@ func (c PoolConfig) window(o, in int) (lo, hi, padded int) {
 // planeJob holds the arguments of a per-plane kernel of a cheap op (pooling,
 // upsampling): its source and destination values and shapes. Layers keep it in a
 // field so that running the kernel with runPlanes does not allocate a closure.
+//
+// srcIn and dstIn, when their data is set, place the source's or the destination's
+// planes among the channels of a larger tensor (a SplitApply part's channels, see
+// Sequential.forwardEdges); srcPlane and dstPlane read them. Without, plane p is
+// the p-th run of the slice.
 type planeJob struct {
-	src, dst []float32
-	in, out  Shape
+	src, dst     []float32
+	in, out      Shape
+	srcIn, dstIn planes
+}
+
+// srcPlane returns source plane p (channel p%in.C of sample p/in.C), size values.
+func (j *planeJob) srcPlane(p, size int) []float32 { return j.plane(j.src, j.srcIn, p, size) }
+
+// dstPlane returns destination plane p, size values.
+func (j *planeJob) dstPlane(p, size int) []float32 { return j.plane(j.dst, j.dstIn, p, size) }
+
+func (j *planeJob) plane(d []float32, in planes, p, size int) []float32 {
+	if in.d == nil {
+		return d[p*size : (p+1)*size]
+	}
+	return in.span(p/j.in.C, p%j.in.C, 1, size)
 }
 
 // planeState is the state shared by the layers that work one plane (one channel of one
@@ -132,7 +151,10 @@ type planeState struct {
 func (p *planeState) startForward(x *tensor.Dense, n int, in, out Shape) *tensor.Dense {
 	p.n, p.in = n, in
 	y := p.out.get(n, out)
-	p.job = planeJob{src: x.Float32s(), dst: y.Float32s(), in: in, out: out}
+	p.job = planeJob{dst: y.Float32s(), in: in, out: out}
+	if x != nil {
+		p.job.src = x.Float32s()
+	}
 	return y
 }
 
@@ -340,7 +362,7 @@ func (l *AvgPool2D) forwardPlanes(lo, hi int) {
 		// 2x2 windows tiling the plane: the same sum, and a product by 1/4, which
 		// rounds as the division by 4 does (both are exact before rounding).
 		for p := lo; p < hi; p++ {
-			xp, yp := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op]
+			xp, yp := l.job.srcPlane(p, ip), l.job.dstPlane(p, op)
 			for oh := 0; oh < out.H; oh++ {
 				r0, r1 := xp[2*oh*in.W:(2*oh+1)*in.W], xp[(2*oh+1)*in.W:(2*oh+2)*in.W]
 				yr := yp[oh*out.W : (oh+1)*out.W]
@@ -356,7 +378,7 @@ func (l *AvgPool2D) forwardPlanes(lo, hi int) {
 	}
 	rows, cols, div := l.win.rows, l.win.cols, l.win.div
 	for p := lo; p < hi; p++ {
-		xp, yp := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op]
+		xp, yp := l.job.srcPlane(p, ip), l.job.dstPlane(p, op)
 		for oh, r := range rows {
 			yr, dr := yp[oh*out.W:(oh+1)*out.W], div[oh*out.W:(oh+1)*out.W]
 			for ow, c := range cols {
@@ -382,6 +404,37 @@ func (l *AvgPool2D) forwardPlanes(lo, hi int) {
 	}
 }
 
+// forwardFrom is Forward from channels of a larger tensor: x holds n samples of
+// shape in among its channels. The output is the layer's own, as Forward's.
+func (l *AvgPool2D) forwardFrom(x planes, n int, in Shape) (*tensor.Dense, error) {
+	out, err := l.OutShape(in)
+	if err != nil {
+		return nil, err
+	}
+	y := l.startForward(nil, n, in, out)
+	l.job.srcIn = x
+	l.windows(in, out)
+	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).forwardPlanes)
+	l.job = planeJob{}
+	return y, nil
+}
+
+// backwardInto is Backward into channels of a larger tensor: it writes the input
+// gradient of the last forwardFrom into dx's channels.
+func (l *AvgPool2D) backwardInto(dy *tensor.Dense, dx planes) error {
+	out, err := l.OutShape(l.in)
+	if err != nil {
+		return fmt.Errorf("avg pool: backward before forward: %w", err)
+	}
+	if err := checkGrad(dy, l.n, out); err != nil {
+		return fmt.Errorf("avg pool: %w", err)
+	}
+	l.job = planeJob{src: dy.Float32s(), in: l.in, out: out, dstIn: dx}
+	runPlanes(l, l.n*l.in.C, l.n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).backwardPlanes)
+	l.job = planeJob{}
+	return nil
+}
+
 // Backward implements Layer.
 func (l *AvgPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	dx, err := l.startBackward(l, "avg pool", dy)
@@ -397,10 +450,10 @@ func (l *AvgPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 func (l *AvgPool2D) backwardPlanes(lo, hi int) {
 	in, out := l.job.in, l.job.out
 	ip, op := in.H*in.W, out.H*out.W
-	clear(l.job.dst[lo*ip : hi*ip])
 	if l.halves(in, out) {
 		for p := lo; p < hi; p++ {
-			dxp, dyp := l.job.dst[p*ip:(p+1)*ip], l.job.src[p*op:(p+1)*op]
+			dxp, dyp := l.job.dstPlane(p, ip), l.job.srcPlane(p, op)
+			clear(dxp)
 			for oh := 0; oh < out.H; oh++ {
 				r0, r1 := dxp[2*oh*in.W:(2*oh+1)*in.W], dxp[(2*oh+1)*in.W:(2*oh+2)*in.W]
 				for ow, v := range dyp[oh*out.W : (oh+1)*out.W] {
@@ -417,7 +470,8 @@ func (l *AvgPool2D) backwardPlanes(lo, hi int) {
 	}
 	rows, cols, div := l.win.rows, l.win.cols, l.win.div
 	for p := lo; p < hi; p++ {
-		dxp, dyp := l.job.dst[p*ip:(p+1)*ip], l.job.src[p*op:(p+1)*op]
+		dxp, dyp := l.job.dstPlane(p, ip), l.job.srcPlane(p, op)
+		clear(dxp)
 		for oh, r := range rows {
 			gr, dr := dyp[oh*out.W:(oh+1)*out.W], div[oh*out.W:(oh+1)*out.W]
 			for ow, c := range cols {

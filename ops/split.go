@@ -15,7 +15,9 @@ import (
 // convolutions read their parts of the input in place and write their parts of one
 // output, and backward likewise, instead of copying the parts out and back: the
 // kernels see the same values in the same order, so the results are bit for bit
-// those of the copies.
+// those of the copies. So do octave convolution's parts: a MixConv, and the
+// low-frequency path whose pooling reads its part of the input and whose upsampling
+// writes its part of the output (Sequential.edges).
 type SplitApply struct {
 	Splits []int
 	Layers []Layer
@@ -152,11 +154,15 @@ const (
 
 // inPlacePart reports whether layer l runs on its channels of larger tensors at part
 // shape in: a depthwise Conv2D on the flat or direct kernels (Conv2D.depthwiseInPlace),
-// or a SplitApply of such parts (as an octave block's high-frequency MixConv).
+// a SplitApply of such parts (as an octave block's high-frequency MixConv), or a
+// Sequential between an AvgPool2D and an Upsample2x (its low-frequency path, see
+// Sequential.edges).
 func inPlacePart(l Layer, in Shape) bool {
 	switch l := l.(type) {
 	case *Conv2D:
 		return l.depthwiseInPlace(in)
+	case *Sequential:
+		return l.edges()
 	case *SplitApply:
 		ins, _, _, err := l.partShapes(in)
 		if err != nil || l.copyParts {
@@ -300,6 +306,11 @@ func (s *SplitApply) runPart(i int, fwd bool, a, b planes) (*tensor.Dense, error
 				return nil, l.forward(a, b, s.n, in)
 			}
 			return nil, l.backward(a, b)
+		case *Sequential:
+			if fwd {
+				return nil, l.forwardEdges(a, b, s.n, in)
+			}
+			return nil, l.backwardEdges(a, b)
 		}
 	case partCopied:
 		if fwd {
@@ -370,4 +381,55 @@ func (s *SplitApply) canRunInPlace(ins []Shape) bool {
 		}
 	}
 	return true
+}
+
+// edges reports whether the Sequential can run as a SplitApply part on its channels
+// of the whole input and output: its first layer an AvgPool2D, which reads its
+// input there, and its last an Upsample2x, which writes its output there (octave
+// convolution's low-frequency path). The layers between run on their own tensors,
+// each through its Forward and Backward.
+func (q *Sequential) edges() bool {
+	if len(q.Layers) < 2 {
+		return false
+	}
+	_, first := q.Layers[0].(*AvgPool2D)
+	_, last := q.Layers[len(q.Layers)-1].(*Upsample2x)
+	return first && last
+}
+
+// forwardEdges runs the layers of an edges Sequential from x's channels, n samples
+// of shape in, to y's channels.
+func (q *Sequential) forwardEdges(x, y planes, n int, in Shape) error {
+	k := len(q.Layers)
+	h, err := q.Layers[0].(*AvgPool2D).forwardFrom(x, n, in)
+	if err != nil {
+		return fmt.Errorf("layer 0: %w", err)
+	}
+	for i := 1; i < k-1; i++ {
+		if h, err = q.Layers[i].Forward(h); err != nil {
+			return fmt.Errorf("layer %d: %w", i, err)
+		}
+	}
+	if err := q.Layers[k-1].(*Upsample2x).forwardInto(h, y); err != nil {
+		return fmt.Errorf("layer %d: %w", k-1, err)
+	}
+	return nil
+}
+
+// backwardEdges is the backward pass of forwardEdges, from dy's channels to dx's.
+func (q *Sequential) backwardEdges(dy, dx planes) error {
+	k := len(q.Layers)
+	g, err := q.Layers[k-1].(*Upsample2x).backwardFrom(dy)
+	if err != nil {
+		return fmt.Errorf("layer %d: %w", k-1, err)
+	}
+	for i := k - 2; i >= 1; i-- {
+		if g, err = q.Layers[i].Backward(g); err != nil {
+			return fmt.Errorf("layer %d: %w", i, err)
+		}
+	}
+	if err := q.Layers[0].(*AvgPool2D).backwardInto(g, dx); err != nil {
+		return fmt.Errorf("layer 0: %w", err)
+	}
+	return nil
 }

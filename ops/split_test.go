@@ -219,23 +219,25 @@ func layerOutC(t *testing.T, l Layer, x *tensor.Dense) (int, Shape) {
 }
 
 // TestSplitApplyMixedParts checks a SplitApply whose parts run in different ways, as
-// an octave block's split does: a depthwise convolution and a MixConv (itself a
-// SplitApply of depthwise parts, so its parts run at offsets within an offset) in
-// place, a pooled MixConv on a copy, and a part passed through. Its output, input gradient and parameter gradients must be bit for bit
-// those of copying every part, and each part must run the way it should.
+// an octave block's split does: in place, a depthwise convolution, a MixConv (itself
+// a SplitApply of depthwise parts, so its parts run at offsets within an offset),
+// and two low-frequency paths whose pooling reads its part of the input and whose
+// upsampling writes its part of the output (Sequential.edges), one on 2x2 windows
+// and one on the general windows with two layers between; on a copy, a pointwise
+// convolution; and a part passed through. Its output, input gradient and parameter
+// gradients must be bit for bit those of copying every part, and each part must run
+// the way it should.
 func TestSplitApplyMixedParts(t *testing.T) {
 	mk := func(copyParts bool) *SplitApply {
 		high := mustLayer(t)(mixConv(6, []int{3, 5}, 1, 1))
 		low := mustLayer(t)(mixConv(4, []int{3, 5}, 1, 1))
-		pool, err := NewAvgPool2D(PoolConfig{K: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dw, err := NewConv2D(ConvConfig{In: 3, Out: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := NewSplitApply([]int{3, 6, 4, 2}, []Layer{dw, high, Seq(pool, low, NewUpsample2x()), nil})
+		pool := mustLayer(t)(NewAvgPool2D(PoolConfig{K: 2}))
+		pool4 := mustLayer(t)(NewAvgPool2D(PoolConfig{K: 4, Stride: 2, Pad: 1}))
+		dw := mustLayer(t)(NewConv2D(ConvConfig{In: 3, Out: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 3}))
+		dw2 := mustLayer(t)(NewConv2D(ConvConfig{In: 2, Out: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: 2}))
+		pw := mustLayer(t)(Conv(3, 3, 1, 1, 1, false))
+		s, err := NewSplitApply([]int{3, 6, 4, 2, 3, 2}, []Layer{dw, high, Seq(pool, low, NewUpsample2x()),
+			Seq(pool4, dw2, NewReLU(), NewUpsample2x()), pw, nil})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,13 +246,13 @@ func TestSplitApplyMixedParts(t *testing.T) {
 		return s
 	}
 	for _, n := range []int{2, 48} {
-		in := Shape{15, 12, 10}
+		in := Shape{20, 12, 10}
 		mixed, copied := mk(false), mk(true)
 		x, dy := randTensor(3, n, in), randTensor(4, n, in)
 		wantY, wantDX := runLayer(t, copied, x, dy)
 		for rep := range 2 {
 			y, dx := runLayer(t, mixed, x, dy)
-			if want := []partMode{partInPlace, partInPlace, partCopied, partPassed}; !slices.Equal(mixed.modes, want) {
+			if want := []partMode{partInPlace, partInPlace, partInPlace, partInPlace, partCopied, partPassed}; !slices.Equal(mixed.modes, want) {
 				t.Fatalf("batch %d: parts ran as %v, want %v", n, mixed.modes, want)
 			}
 			if !slices.Equal(y.Float32s(), wantY.Float32s()) {
@@ -266,7 +268,7 @@ func TestSplitApplyMixedParts(t *testing.T) {
 				}
 			}
 		}
-		if !slices.Equal(copied.modes, []partMode{partCopied, partCopied, partCopied, partPassed}) {
+		if !slices.Equal(copied.modes, []partMode{partCopied, partCopied, partCopied, partCopied, partCopied, partPassed}) {
 			t.Errorf("copyParts ran the parts as %v", copied.modes)
 		}
 	}

@@ -49,7 +49,7 @@ func (l *Upsample2x) forwardPlanes(lo, hi int) {
 	in, out := l.job.in, l.job.out
 	ip, op := in.H*in.W, out.H*out.W
 	for p := lo; p < hi; p++ {
-		xp, yp := l.job.src[p*ip:(p+1)*ip], l.job.dst[p*op:(p+1)*op]
+		xp, yp := l.job.srcPlane(p, ip), l.job.dstPlane(p, op)
 		for h := 0; h < in.H; h++ {
 			r0 := yp[2*h*out.W : (2*h+1)*out.W]
 			for w, v := range xp[h*in.W : (h+1)*in.W] {
@@ -58,6 +58,38 @@ func (l *Upsample2x) forwardPlanes(lo, hi int) {
 			copy(yp[(2*h+1)*out.W:(2*h+2)*out.W], r0)
 		}
 	}
+}
+
+// forwardInto is Forward into channels of a larger tensor: it writes the upsampled
+// x into y's channels.
+func (l *Upsample2x) forwardInto(x *tensor.Dense, y planes) error {
+	n, in, out, err := checkInput(l, x)
+	if err != nil {
+		return err
+	}
+	l.n, l.in = n, in
+	l.job = planeJob{src: x.Float32s(), in: in, out: out, dstIn: y}
+	runPlanes(l, n*in.C, n*out.Size(), (*Upsample2x).forwardPlanes)
+	l.job = planeJob{}
+	return nil
+}
+
+// backwardFrom is Backward from channels of a larger tensor: dy holds the gradient
+// of the last forwardInto's output among its channels. The input gradient is the
+// layer's own, as Backward's.
+func (l *Upsample2x) backwardFrom(dy planes) (*tensor.Dense, error) {
+	if l.n == 0 {
+		return nil, fmt.Errorf("upsample: backward before forward")
+	}
+	out, err := l.OutShape(l.in)
+	if err != nil {
+		return nil, fmt.Errorf("upsample: %w", err)
+	}
+	dx := l.dx.get(l.n, l.in)
+	l.job = planeJob{dst: dx.Float32s(), in: l.in, out: out, srcIn: dy}
+	runPlanes(l, l.n*l.in.C, l.n*out.Size(), (*Upsample2x).backwardPlanes)
+	l.job = planeJob{}
+	return dx, nil
 }
 
 // Backward implements Layer.
@@ -76,7 +108,7 @@ func (l *Upsample2x) backwardPlanes(lo, hi int) {
 	in, out := l.job.in, l.job.out
 	ip, op := in.H*in.W, out.H*out.W
 	for p := lo; p < hi; p++ {
-		dxp, dyp := l.job.dst[p*ip:(p+1)*ip], l.job.src[p*op:(p+1)*op]
+		dxp, dyp := l.job.dstPlane(p, ip), l.job.srcPlane(p, op)
 		for h := 0; h < in.H; h++ {
 			r0 := dyp[2*h*out.W : (2*h+1)*out.W]
 			r1 := dyp[(2*h+1)*out.W : (2*h+2)*out.W]
