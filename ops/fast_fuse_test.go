@@ -92,6 +92,11 @@ func fuseCases() []fuseCase {
 			}
 			return Seq(c1, NewBatchNorm2D(36), NewReLU6(), sh, c2, NewBatchNorm2D(20), NewReLU6(), sh2)
 		}, Shape{6, 5, 5}, 5},
+		// The search space's inverted residual stages (space/blocks.go), whose MixConv
+		// is a Block (NewMixConv): on its own between two batch norms, and as the
+		// high-frequency part of an octave split beside a pooled MixConv.
+		{"block_mixconv", func(t *testing.T) Layer { return searchStage(t, 0) }, Shape{6, 8, 8}, 3},
+		{"block_mixconv_octave", func(t *testing.T) Layer { return searchStage(t, 4) }, Shape{6, 8, 8}, 3},
 		// Across Sequentials (forwardLayer): a stem's batch norm with ReLU6 into the
 		// first 1x1 of a stride-2 block, and that block's last batch norm (no
 		// activation) into the next one's; then a block whose body is a Residual,
@@ -107,6 +112,56 @@ func fuseCases() []fuseCase {
 					Kernels: []int{3, 5}, Act: ActReLU6})(t),
 				invres(InvertedResidualConfig{In: 12, Out: 12, Expand: 2, Act: ActReLU6})(t))
 		}, Shape{3, 11, 10}, 3},
+	}
+}
+
+// searchStage returns a stage as space/blocks.go builds it: a 1x1 expansion from 6
+// to 12 channels, batch norm and ReLU6, a MixConv Block of kernels 3 and 5 over
+// the 12 channels (or, with lo > 0, over the first 12-lo of them beside an average
+// pooled MixConv over the last lo, an octave split), batch norm and ReLU6, and a
+// 1x1 projection to 6 channels with its batch norm.
+func searchStage(t *testing.T, lo int) *Sequential {
+	t.Helper()
+	const mid = 12
+	e := mustLayer(t)(Conv(6, mid, 1, 1, 1, false))
+	p := mustLayer(t)(Conv(mid, 6, 1, 1, 1, false))
+	var mix Layer = mustLayer(t)(NewMixConv(mid-lo, []int{3, 5}, 1, 1))
+	if lo > 0 {
+		low := mustLayer(t)(NewMixConv(lo, []int{3, 5}, 1, 1))
+		pool := mustLayer(t)(NewAvgPool2D(PoolConfig{K: 2}))
+		mix = mustLayer(t)(NewSplitApply([]int{mid - lo, lo}, []Layer{mix, Seq(pool, low, NewUpsample2x())}))
+	}
+	return Seq(e, NewBatchNorm2D(mid), NewReLU6(), mix, NewBatchNorm2D(mid), NewReLU6(), p, NewBatchNorm2D(6))
+}
+
+// TestConvBNFusionThroughBlocks checks that a MixConv Block between batch norms
+// fuses as the SplitApply it wraps does (see unblock), so that
+// TestConvBNFusionBitIdentical's block_mixconv case tests the fusion: its
+// convolutions apply the batch norm before them, and that of an octave split runs
+// in place, its low-frequency path too.
+func TestConvBNFusionThroughBlocks(t *testing.T) {
+	l := searchStage(t, 0)
+	Init(l, rand.New(rand.NewPCG(3, 4)))
+	SetTraining(l, true)
+	if _, err := l.Forward(randTensor(1, 3, Shape{6, 8, 8})); err != nil {
+		t.Fatal(err)
+	}
+	var fed bool
+	for _, r := range l.runs {
+		if r.start == 3 {
+			fed = r.conv && r.fed == l.Layers[1]
+		}
+	}
+	if !fed {
+		t.Errorf("the MixConv Block does not apply the batch norm before it: runs %+v", l.runs)
+	}
+	o := searchStage(t, 4)
+	Init(o, rand.New(rand.NewPCG(3, 4)))
+	if _, err := o.Forward(randTensor(1, 3, Shape{6, 8, 8})); err != nil {
+		t.Fatal(err)
+	}
+	if split := o.Layers[3].(*SplitApply); !split.inPlace {
+		t.Errorf("the octave split ran its parts as %v, want every part in place", split.modes)
 	}
 }
 

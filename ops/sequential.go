@@ -195,6 +195,19 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 // (BenchmarkCrossFuse: on/off 0.973-1.023, median 0.98, in six runs).
 var crossFuse = true
 
+// unblock returns the layer that l wraps when l is a Block (through nested Blocks),
+// else l: a Block only names its body, so the fused passes see MixConv, which
+// NewMixConv builds as a Block, as the Conv2D or SplitApply it is.
+func unblock(l Layer) Layer {
+	for {
+		b, ok := l.(*Block)
+		if !ok {
+			return l
+		}
+		l = b.Body
+	}
+}
+
 // innerSeq returns the Sequential that runs l's layers, when l is one or a Block
 // around one, or nil.
 func innerSeq(l Layer) *Sequential {
@@ -254,14 +267,14 @@ func (s *Sequential) nextTakesTail(i int, x *tensor.Dense) bool {
 }
 
 // fusableConvs returns the convolutions that layer i is made of, a Conv2D or a
-// SplitApply of depthwise Conv2D parts, and whether they read the input x in place,
+// SplitApply of depthwise Conv2D parts (or a Block around one, see unblock), and whether they read the input x in place,
 // so that they can take a batch norm's normalization on the fly and compute the
 // statistics of their output in place.
 func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
 	if !fuseConvBN {
 		return s.convsOf(s.Layers[i]), false
 	}
-	switch l := s.Layers[i].(type) {
+	switch l := unblock(s.Layers[i]).(type) {
 	case *Conv2D:
 		return s.convsOf(l), true
 	case *SplitApply:
@@ -277,10 +290,10 @@ func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
 }
 
 // convsOf returns the convolutions of l, a Conv2D or the Conv2D parts of a
-// SplitApply, in the scratch s.convs.
+// SplitApply (or of a Block around one), in the scratch s.convs.
 func (s *Sequential) convsOf(l Layer) []*Conv2D {
 	s.convs = s.convs[:0]
-	switch l := l.(type) {
+	switch l := unblock(l).(type) {
 	case *Conv2D:
 		s.convs = append(s.convs, l)
 	case *SplitApply:
@@ -305,7 +318,7 @@ func (s *Sequential) consumerAtShape(j int, in Shape) bool {
 	if j >= len(s.Layers) || !fuseConvBN {
 		return false
 	}
-	switch l := s.Layers[j].(type) {
+	switch l := unblock(s.Layers[j]).(type) {
 	case *Conv2D:
 		return true
 	case *SplitApply:

@@ -156,9 +156,9 @@ const (
 // shape in: a depthwise Conv2D on the flat or direct kernels (Conv2D.depthwiseInPlace),
 // a SplitApply of such parts (as an octave block's high-frequency MixConv), or a
 // Sequential between an AvgPool2D and an Upsample2x (its low-frequency path, see
-// Sequential.edges).
+// Sequential.edges); or a Block around one of them (see unblock).
 func inPlacePart(l Layer, in Shape) bool {
-	switch l := l.(type) {
+	switch l := unblock(l).(type) {
 	case *Conv2D:
 		return l.depthwiseInPlace(in)
 	case *Sequential:
@@ -294,7 +294,7 @@ func (s *SplitApply) runPart(i int, fwd bool, a, b planes) (*tensor.Dense, error
 	switch s.modes[i] {
 	case partInPlace:
 		in, out := s.shapeIns[i], s.shapeOuts[i]
-		switch l := s.Layers[i].(type) {
+		switch l := unblock(s.Layers[i]).(type) {
 		case *Conv2D:
 			if fwd {
 				l.forward(a, b, s.n, in, out)
@@ -368,14 +368,15 @@ func (s *SplitApply) gatherRuns(dst, src planes, results []*tensor.Dense, from, 
 	return runs
 }
 
-// canRunInPlace reports whether every part is a depthwise Conv2D that runs on its
-// channels of the whole input and output (Conv2D.depthwiseInPlace) at part shapes ins.
+// canRunInPlace reports whether every part is a depthwise Conv2D (or a Block around
+// one) that runs on its channels of the whole input and output
+// (Conv2D.depthwiseInPlace) at part shapes ins.
 func (s *SplitApply) canRunInPlace(ins []Shape) bool {
 	if s.copyParts {
 		return false
 	}
 	for i, l := range s.Layers {
-		c, ok := l.(*Conv2D)
+		c, ok := unblock(l).(*Conv2D)
 		if !ok || !c.depthwiseInPlace(ins[i]) {
 			return false
 		}
