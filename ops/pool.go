@@ -363,6 +363,10 @@ func (l *AvgPool2D) forwardPlanes(lo, hi int) {
 		// rounds as the division by 4 does (both are exact before rounding).
 		for p := lo; p < hi; p++ {
 			xp, yp := l.job.srcPlane(p, ip), l.job.dstPlane(p, op)
+			if useResampleAsm {
+				sum2x2AVX512(&xp[0], &yp[0], out.H, out.W, true)
+				continue
+			}
 			for oh := 0; oh < out.H; oh++ {
 				r0, r1 := xp[2*oh*in.W:(2*oh+1)*in.W], xp[(2*oh+1)*in.W:(2*oh+2)*in.W]
 				yr := yp[oh*out.W : (oh+1)*out.W]
@@ -453,6 +457,10 @@ func (l *AvgPool2D) backwardPlanes(lo, hi int) {
 	if l.halves(in, out) {
 		for p := lo; p < hi; p++ {
 			dxp, dyp := l.job.dstPlane(p, ip), l.job.srcPlane(p, op)
+			if useResampleAsm {
+				dup2x2AVX512(&dyp[0], &dxp[0], out.H, out.W, true)
+				continue
+			}
 			clear(dxp)
 			for oh := 0; oh < out.H; oh++ {
 				r0, r1 := dxp[2*oh*in.W:(2*oh+1)*in.W], dxp[(2*oh+1)*in.W:(2*oh+2)*in.W]

@@ -50,6 +50,10 @@ func (l *Upsample2x) forwardPlanes(lo, hi int) {
 	ip, op := in.H*in.W, out.H*out.W
 	for p := lo; p < hi; p++ {
 		xp, yp := l.job.srcPlane(p, ip), l.job.dstPlane(p, op)
+		if useResampleAsm {
+			dup2x2AVX512(&xp[0], &yp[0], in.H, in.W, false)
+			continue
+		}
 		for h := 0; h < in.H; h++ {
 			r0 := yp[2*h*out.W : (2*h+1)*out.W]
 			for w, v := range xp[h*in.W : (h+1)*in.W] {
@@ -109,6 +113,10 @@ func (l *Upsample2x) backwardPlanes(lo, hi int) {
 	ip, op := in.H*in.W, out.H*out.W
 	for p := lo; p < hi; p++ {
 		dxp, dyp := l.job.dstPlane(p, ip), l.job.srcPlane(p, op)
+		if useResampleAsm {
+			sum2x2AVX512(&dyp[0], &dxp[0], in.H, in.W, false)
+			continue
+		}
 		for h := 0; h < in.H; h++ {
 			r0 := dyp[2*h*out.W : (2*h+1)*out.W]
 			r1 := dyp[(2*h+1)*out.W : (2*h+2)*out.W]
