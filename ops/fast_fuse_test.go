@@ -95,8 +95,9 @@ func fuseCases() []fuseCase {
 		// The search space's inverted residual stages (space/blocks.go), whose MixConv
 		// is a Block (NewMixConv): on its own between two batch norms, and as the
 		// high-frequency part of an octave split beside a pooled MixConv.
-		{"block_mixconv", func(t *testing.T) Layer { return searchStage(t, 0) }, Shape{6, 8, 8}, 3},
-		{"block_mixconv_octave", func(t *testing.T) Layer { return searchStage(t, 4) }, Shape{6, 8, 8}, 3},
+		{"block_mixconv", func(t *testing.T) Layer { return searchStage(t, 0, false) }, Shape{6, 8, 8}, 3},
+		{"block_mixconv_octave", func(t *testing.T) Layer { return searchStage(t, 4, false) }, Shape{6, 8, 8}, 3},
+		{"block_mixconv_octave_shuffle", func(t *testing.T) Layer { return searchStage(t, 4, true) }, Shape{6, 8, 8}, 3},
 		// Across Sequentials (forwardLayer): a stem's batch norm with ReLU6 into the
 		// first 1x1 of a stride-2 block, and that block's last batch norm (no
 		// activation) into the next one's; then a block whose body is a Residual,
@@ -116,14 +117,19 @@ func fuseCases() []fuseCase {
 }
 
 // searchStage returns a stage as space/blocks.go builds it: a 1x1 expansion from 6
-// to 12 channels, batch norm and ReLU6, a MixConv Block of kernels 3 and 5 over
-// the 12 channels (or, with lo > 0, over the first 12-lo of them beside an average
-// pooled MixConv over the last lo, an octave split), batch norm and ReLU6, and a
-// 1x1 projection to 6 channels with its batch norm.
-func searchStage(t *testing.T, lo int) *Sequential {
+// to 12 channels (with shuffle, in 2 groups), batch norm and ReLU6 (and a shuffle of
+// 2 groups), a MixConv Block of kernels 3 and 5 over the 12 channels (or, with lo >
+// 0, over the first 12-lo of them beside an average pooled MixConv over the last lo,
+// an octave split), batch norm and ReLU6, and a 1x1 projection to 6 channels with
+// its batch norm.
+func searchStage(t *testing.T, lo int, shuffle bool) *Sequential {
 	t.Helper()
 	const mid = 12
-	e := mustLayer(t)(Conv(6, mid, 1, 1, 1, false))
+	g := 1
+	if shuffle {
+		g = 2
+	}
+	e := mustLayer(t)(Conv(6, mid, 1, 1, g, false))
 	p := mustLayer(t)(Conv(mid, 6, 1, 1, 1, false))
 	var mix Layer = mustLayer(t)(NewMixConv(mid-lo, []int{3, 5}, 1, 1))
 	if lo > 0 {
@@ -131,16 +137,22 @@ func searchStage(t *testing.T, lo int) *Sequential {
 		pool := mustLayer(t)(NewAvgPool2D(PoolConfig{K: 2}))
 		mix = mustLayer(t)(NewSplitApply([]int{mid - lo, lo}, []Layer{mix, Seq(pool, low, NewUpsample2x())}))
 	}
-	return Seq(e, NewBatchNorm2D(mid), NewReLU6(), mix, NewBatchNorm2D(mid), NewReLU6(), p, NewBatchNorm2D(6))
+	layers := []Layer{e, NewBatchNorm2D(mid), NewReLU6()}
+	if shuffle {
+		layers = append(layers, mustLayer(t)(NewChannelShuffle(g)))
+	}
+	return Seq(append(layers, mix, NewBatchNorm2D(mid), NewReLU6(), p, NewBatchNorm2D(6))...)
 }
 
 // TestConvBNFusionThroughBlocks checks that a MixConv Block between batch norms
-// fuses as the SplitApply it wraps does (see unblock), so that
-// TestConvBNFusionBitIdentical's block_mixconv case tests the fusion: its
-// convolutions apply the batch norm before them, and that of an octave split runs
-// in place, its low-frequency path too.
+// fuses as the SplitApply it wraps does (see unblock), and that an octave split
+// reads the batch norm before it, its pooling too (SplitApply.feedable), so that
+// TestConvBNFusionBitIdentical's block_mixconv cases test the fusions: the
+// convolutions apply the batch norm before them, and the octave split runs in place
+// and applies it, with and without a shuffle, the batch norm after it applying its
+// own backward.
 func TestConvBNFusionThroughBlocks(t *testing.T) {
-	l := searchStage(t, 0)
+	l := searchStage(t, 0, false)
 	Init(l, rand.New(rand.NewPCG(3, 4)))
 	SetTraining(l, true)
 	if _, err := l.Forward(randTensor(1, 3, Shape{6, 8, 8})); err != nil {
@@ -155,13 +167,29 @@ func TestConvBNFusionThroughBlocks(t *testing.T) {
 	if !fed {
 		t.Errorf("the MixConv Block does not apply the batch norm before it: runs %+v", l.runs)
 	}
-	o := searchStage(t, 4)
-	Init(o, rand.New(rand.NewPCG(3, 4)))
-	if _, err := o.Forward(randTensor(1, 3, Shape{6, 8, 8})); err != nil {
-		t.Fatal(err)
-	}
-	if split := o.Layers[3].(*SplitApply); !split.inPlace {
-		t.Errorf("the octave split ran its parts as %v, want every part in place", split.modes)
+	for _, shuffle := range []bool{false, true} {
+		o := searchStage(t, 4, shuffle)
+		Init(o, rand.New(rand.NewPCG(3, 4)))
+		SetTraining(o, true)
+		if _, err := o.Forward(randTensor(1, 3, Shape{6, 8, 8})); err != nil {
+			t.Fatal(err)
+		}
+		at := 3
+		if shuffle {
+			at = 4
+		}
+		if split := o.Layers[at].(*SplitApply); !split.inPlace {
+			t.Errorf("shuffle %v: the octave split ran its parts as %v, want every part in place", shuffle, split.modes)
+		}
+		var fed bool
+		for _, r := range o.runs {
+			if r.start == at {
+				fed = r.conv && r.pooled && r.fed == o.Layers[1]
+			}
+		}
+		if !fed {
+			t.Errorf("shuffle %v: the octave split does not apply the batch norm before it: runs %+v", shuffle, o.runs)
+		}
 	}
 }
 

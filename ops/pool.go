@@ -307,6 +307,17 @@ type AvgPool2D struct {
 
 	planeState
 	win poolWindows
+
+	// xin, set by Sequential for one Forward or Backward when the pooling reads a
+	// SplitApply part of a batch norm's input (Sequential.fedOf), is that batch
+	// norm's normalization, as a convolution's xin is; xsc is the per-worker scratch
+	// of the normalized sample, and fedFwd and fedBwd the passes over the samples.
+	// xv is the input of the last forwardFrom, whose batch norm input backward
+	// reads for the reductions.
+	xin            *bnInput
+	xsc            [][]float32
+	fedFwd, fedBwd func(chunk, lo, hi int)
+	xv             planes
 }
 
 var _ Layer = (*AvgPool2D)(nil)
@@ -356,75 +367,100 @@ func (l *AvgPool2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 }
 
 func (l *AvgPool2D) forwardPlanes(lo, hi int) {
+	ip, op := l.job.in.H*l.job.in.W, l.job.out.H*l.job.out.W
+	for p := lo; p < hi; p++ {
+		l.poolPlane(l.job.srcPlane(p, ip), l.job.dstPlane(p, op))
+	}
+}
+
+// poolPlane writes the output plane yp of the input plane xp, of the shapes of the
+// current job.
+func (l *AvgPool2D) poolPlane(xp, yp []float32) {
 	in, out := l.job.in, l.job.out
-	ip, op := in.H*in.W, out.H*out.W
 	if l.halves(in, out) {
 		// 2x2 windows tiling the plane: the same sum, and a product by 1/4, which
 		// rounds as the division by 4 does (both are exact before rounding).
-		for p := lo; p < hi; p++ {
-			xp, yp := l.job.srcPlane(p, ip), l.job.dstPlane(p, op)
-			if useResampleAsm {
-				sum2x2AVX512(&xp[0], &yp[0], out.H, out.W, true)
-				continue
-			}
-			for oh := 0; oh < out.H; oh++ {
-				r0, r1 := xp[2*oh*in.W:(2*oh+1)*in.W], xp[(2*oh+1)*in.W:(2*oh+2)*in.W]
-				yr := yp[oh*out.W : (oh+1)*out.W]
-				for ow := range yr {
-					a, b := r0[2*ow:2*ow+2], r1[2*ow:2*ow+2]
-					var sum float32
-					sum = sum + a[0] + a[1] + b[0] + b[1]
-					yr[ow] = sum * 0.25
-				}
+		if useResampleAsm {
+			sum2x2AVX512(&xp[0], &yp[0], out.H, out.W, true)
+			return
+		}
+		for oh := 0; oh < out.H; oh++ {
+			r0, r1 := xp[2*oh*in.W:(2*oh+1)*in.W], xp[(2*oh+1)*in.W:(2*oh+2)*in.W]
+			yr := yp[oh*out.W : (oh+1)*out.W]
+			for ow := range yr {
+				a, b := r0[2*ow:2*ow+2], r1[2*ow:2*ow+2]
+				var sum float32
+				sum = sum + a[0] + a[1] + b[0] + b[1]
+				yr[ow] = sum * 0.25
 			}
 		}
 		return
 	}
 	rows, cols, div := l.win.rows, l.win.cols, l.win.div
-	for p := lo; p < hi; p++ {
-		xp, yp := l.job.srcPlane(p, ip), l.job.dstPlane(p, op)
-		for oh, r := range rows {
-			yr, dr := yp[oh*out.W:(oh+1)*out.W], div[oh*out.W:(oh+1)*out.W]
-			for ow, c := range cols {
-				// The window's values in row-major order, from 0, as the general
-				// loop adds them; rows of 2 and 3 values unrolled.
-				var sum float32
-				for ih := r.lo; ih < r.hi; ih++ {
-					row := xp[ih*in.W+c.lo : ih*in.W+c.hi]
-					switch len(row) {
-					case 3:
-						sum = sum + row[0] + row[1] + row[2]
-					case 2:
-						sum = sum + row[0] + row[1]
-					default:
-						for _, v := range row {
-							sum += v
-						}
+	for oh, r := range rows {
+		yr, dr := yp[oh*out.W:(oh+1)*out.W], div[oh*out.W:(oh+1)*out.W]
+		for ow, c := range cols {
+			// The window's values in row-major order, from 0, as the general
+			// loop adds them; rows of 2 and 3 values unrolled.
+			var sum float32
+			for ih := r.lo; ih < r.hi; ih++ {
+				row := xp[ih*in.W+c.lo : ih*in.W+c.hi]
+				switch len(row) {
+				case 3:
+					sum = sum + row[0] + row[1] + row[2]
+				case 2:
+					sum = sum + row[0] + row[1]
+				default:
+					for _, v := range row {
+						sum += v
 					}
 				}
-				yr[ow] = sum / dr[ow]
 			}
+			yr[ow] = sum / dr[ow]
 		}
 	}
 }
 
 // forwardFrom is Forward from channels of a larger tensor: x holds n samples of
-// shape in among its channels. The output is the layer's own, as Forward's.
+// shape in among its channels. The output is the layer's own, as Forward's. With
+// l.xin set, x holds a batch norm's input and the pooling reads its normalization
+// (see Sequential.fedOf), one sample at a time into a per-worker scratch.
 func (l *AvgPool2D) forwardFrom(x planes, n int, in Shape) (*tensor.Dense, error) {
 	out, err := l.OutShape(in)
 	if err != nil {
 		return nil, err
 	}
 	y := l.startForward(nil, n, in, out)
-	l.job.srcIn = x
+	l.job.srcIn, l.xv = x, x
 	l.windows(in, out)
-	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).forwardPlanes)
+	if l.xin == nil {
+		runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).forwardPlanes)
+		l.job = planeJob{}
+		return y, nil
+	}
+	l.xsc = perWorker(l.xsc, runtimeWorkers(), in.Size())
+	if l.fedFwd == nil {
+		l.fedFwd = func(wk, lo, hi int) {
+			in, hw := l.job.in, l.job.in.H*l.job.in.W
+			op := l.job.out.H * l.job.out.W
+			for s := lo; s < hi; s++ {
+				sc := l.xsc[wk]
+				l.xin.apply(sc, hw, l.job.srcIn.d, s, l.job.srcIn.c0, in.C, hw)
+				for ch := range in.C {
+					l.poolPlane(sc[ch*hw:(ch+1)*hw], l.job.dst[(s*in.C+ch)*op:(s*in.C+ch+1)*op])
+				}
+			}
+		}
+	}
+	parallelFor(n, l.fedFwd)
 	l.job = planeJob{}
 	return y, nil
 }
 
 // backwardInto is Backward into channels of a larger tensor: it writes the input
-// gradient of the last forwardFrom into dx's channels.
+// gradient of the last forwardFrom into dx's channels. With l.xin set, and its red,
+// it also writes the batch norm's reductions of that gradient, one sample at a time
+// after its planes, as a convolution that applies a batch norm does (gradStats).
 func (l *AvgPool2D) backwardInto(dy *tensor.Dense, dx planes) error {
 	out, err := l.OutShape(l.in)
 	if err != nil {
@@ -433,8 +469,28 @@ func (l *AvgPool2D) backwardInto(dy *tensor.Dense, dx planes) error {
 	if err := checkGrad(dy, l.n, out); err != nil {
 		return fmt.Errorf("avg pool: %w", err)
 	}
-	l.job = planeJob{src: dy.Float32s(), in: l.in, out: out, dstIn: dx}
-	runPlanes(l, l.n*l.in.C, l.n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).backwardPlanes)
+	l.windows(l.in, out)
+	l.job = planeJob{src: dy.Float32s(), in: l.in, out: out, dstIn: dx, srcIn: l.xv}
+	if l.xin == nil || l.xin.red == nil {
+		l.job.srcIn = planes{}
+		runPlanes(l, l.n*l.in.C, l.n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).backwardPlanes)
+		l.job = planeJob{}
+		return nil
+	}
+	if l.fedBwd == nil {
+		l.fedBwd = func(_, lo, hi int) {
+			c, hw := l.job.in.C, l.job.in.H*l.job.in.W
+			op := l.job.out.H * l.job.out.W
+			d := l.job.dstIn
+			for s := lo; s < hi; s++ {
+				for ch := range c {
+					l.unpoolPlane(d.span(s, ch, 1, hw), l.job.src[(s*c+ch)*op:(s*c+ch+1)*op])
+				}
+				l.xin.reduce(d.d, s*d.c*hw, l.job.srcIn.d, s, d.c0, c, hw)
+			}
+		}
+	}
+	parallelFor(l.n, l.fedBwd)
 	l.job = planeJob{}
 	return nil
 }
@@ -452,43 +508,45 @@ func (l *AvgPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 }
 
 func (l *AvgPool2D) backwardPlanes(lo, hi int) {
+	ip, op := l.job.in.H*l.job.in.W, l.job.out.H*l.job.out.W
+	for p := lo; p < hi; p++ {
+		l.unpoolPlane(l.job.dstPlane(p, ip), l.job.srcPlane(p, op))
+	}
+}
+
+// unpoolPlane writes the input-gradient plane dxp of the output-gradient plane dyp,
+// of the shapes of the current job.
+func (l *AvgPool2D) unpoolPlane(dxp, dyp []float32) {
 	in, out := l.job.in, l.job.out
-	ip, op := in.H*in.W, out.H*out.W
 	if l.halves(in, out) {
-		for p := lo; p < hi; p++ {
-			dxp, dyp := l.job.dstPlane(p, ip), l.job.srcPlane(p, op)
-			if useResampleAsm {
-				dup2x2AVX512(&dyp[0], &dxp[0], out.H, out.W, true)
-				continue
-			}
-			clear(dxp)
-			for oh := 0; oh < out.H; oh++ {
-				r0, r1 := dxp[2*oh*in.W:(2*oh+1)*in.W], dxp[(2*oh+1)*in.W:(2*oh+2)*in.W]
-				for ow, v := range dyp[oh*out.W : (oh+1)*out.W] {
-					g := v * 0.25
-					a, b := r0[2*ow:2*ow+2], r1[2*ow:2*ow+2]
-					a[0] += g
-					a[1] += g
-					b[0] += g
-					b[1] += g
-				}
+		if useResampleAsm {
+			dup2x2AVX512(&dyp[0], &dxp[0], out.H, out.W, true)
+			return
+		}
+		clear(dxp)
+		for oh := 0; oh < out.H; oh++ {
+			r0, r1 := dxp[2*oh*in.W:(2*oh+1)*in.W], dxp[(2*oh+1)*in.W:(2*oh+2)*in.W]
+			for ow, v := range dyp[oh*out.W : (oh+1)*out.W] {
+				g := v * 0.25
+				a, b := r0[2*ow:2*ow+2], r1[2*ow:2*ow+2]
+				a[0] += g
+				a[1] += g
+				b[0] += g
+				b[1] += g
 			}
 		}
 		return
 	}
 	rows, cols, div := l.win.rows, l.win.cols, l.win.div
-	for p := lo; p < hi; p++ {
-		dxp, dyp := l.job.dstPlane(p, ip), l.job.srcPlane(p, op)
-		clear(dxp)
-		for oh, r := range rows {
-			gr, dr := dyp[oh*out.W:(oh+1)*out.W], div[oh*out.W:(oh+1)*out.W]
-			for ow, c := range cols {
-				g := gr[ow] / dr[ow]
-				for ih := r.lo; ih < r.hi; ih++ {
-					row := dxp[ih*in.W+c.lo : ih*in.W+c.hi]
-					for i := range row {
-						row[i] += g
-					}
+	clear(dxp)
+	for oh, r := range rows {
+		gr, dr := dyp[oh*out.W:(oh+1)*out.W], div[oh*out.W:(oh+1)*out.W]
+		for ow, c := range cols {
+			g := gr[ow] / dr[ow]
+			for ih := r.lo; ih < r.hi; ih++ {
+				row := dxp[ih*in.W+c.lo : ih*in.W+c.hi]
+				for i := range row {
+					row[i] += g
 				}
 			}
 		}

@@ -17,8 +17,9 @@ import (
 type Sequential struct {
 	Layers []Layer
 
-	runs  []seqRun  // how the last Forward grouped the layers, for Backward
-	convs []*Conv2D // scratch of fusableConvs
+	runs  []seqRun     // how the last Forward grouped the layers, for Backward
+	convs []*Conv2D    // scratch of fusableConvs
+	pools []*AvgPool2D // scratch of fusableConvs: the poolings fed with the convs
 
 	// addend, when a Residual sets it for one Forward, is a tensor to add to the
 	// output if the last layer is a batch norm run alone, which then adds it as it
@@ -51,9 +52,12 @@ type seqRun struct {
 	fuse         bnFuse
 	// conv is set when the run is a convolution that Forward could fuse with batch
 	// norms (fusableConvs), and fed is the batch norm whose normalization it applied
-	// to its input.
-	conv bool
-	fed  *BatchNorm2D
+	// to its input. pooled is set when poolings applied it too (an octave split's
+	// low-frequency part); those cannot apply the backward of the batch norm after
+	// the run, which then applies it itself.
+	conv   bool
+	pooled bool
+	fed    *BatchNorm2D
 }
 
 var (
@@ -132,13 +136,20 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 				c.xin = &pending.fin
 			}
 		}
+		pools := s.pools
+		for _, p := range pools {
+			p.xin = nil
+			if pending != nil && fusable {
+				p.xin = &pending.fin
+			}
+		}
 		if pending != nil && !fusable {
 			return nil, fmt.Errorf("layer %d: internal error: batch norm output not written", i)
 		}
-		run := seqRun{start: i, count: k, fuse: f, conv: fusable && len(convs) > 0, fed: pending}
+		run := seqRun{start: i, count: k, fuse: f, conv: fusable && len(convs) > 0, pooled: fusable && len(pools) > 0, fed: pending}
 		pending = nil
 		var stats *BatchNorm2D
-		if bn, ok := s.nextBN(i, k); ok && fusable && len(convs) > 0 {
+		if bn, ok := s.nextBN(i, k); ok && fusable && len(convs) > 0 && len(pools) == 0 {
 			stats = bn
 			n := x.Shape()[0]
 			bn.stats = grow(bn.stats, 3*n*bn.c)
@@ -173,6 +184,9 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 			// Backward sets xin again: a convolution called on its own never
 			// sees another layer's normalization.
 			c.yst, c.xin = nil, nil
+		}
+		for _, p := range pools {
+			p.xin = nil
 		}
 		if stats != nil {
 			stats.preStats = err == nil
@@ -271,6 +285,7 @@ func (s *Sequential) nextTakesTail(i int, x *tensor.Dense) bool {
 // so that they can take a batch norm's normalization on the fly and compute the
 // statistics of their output in place.
 func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
+	s.pools = s.pools[:0]
 	if !fuseConvBN {
 		return s.convsOf(s.Layers[i]), false
 	}
@@ -284,26 +299,37 @@ func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
 			return s.convs, false
 		}
 		ins, _, _, err := l.partShapes(in)
-		return s.convs, err == nil && l.canRunInPlace(ins)
+		return s.convs, err == nil && (l.canRunInPlace(ins) || l.feedable(ins))
 	}
 	return nil, false
 }
 
 // convsOf returns the convolutions of l, a Conv2D or the Conv2D parts of a
-// SplitApply (or of a Block around one), in the scratch s.convs.
+// SplitApply and of the SplitApplys among its parts (or of a Block around one), in
+// the scratch s.convs, and leaves in s.pools the poolings that start its
+// low-frequency parts (Sequential.edges).
 func (s *Sequential) convsOf(l Layer) []*Conv2D {
-	s.convs = s.convs[:0]
+	s.convs, s.pools = s.convs[:0], s.pools[:0]
+	s.collectConvs(l)
+	return s.convs
+}
+
+func (s *Sequential) collectConvs(l Layer) {
 	switch l := unblock(l).(type) {
 	case *Conv2D:
 		s.convs = append(s.convs, l)
 	case *SplitApply:
 		for _, p := range l.Layers {
-			if c, ok := p.(*Conv2D); ok {
-				s.convs = append(s.convs, c)
+			switch p := unblock(p).(type) {
+			case *Conv2D, *SplitApply:
+				s.collectConvs(p)
+			case *Sequential:
+				if p.edges() {
+					s.pools = append(s.pools, p.Layers[0].(*AvgPool2D))
+				}
 			}
 		}
 	}
-	return s.convs
 }
 
 // consumerAt reports whether layer j exists and can apply a batch norm's
@@ -323,7 +349,7 @@ func (s *Sequential) consumerAtShape(j int, in Shape) bool {
 		return true
 	case *SplitApply:
 		ins, _, _, err := l.partShapes(in)
-		return err == nil && l.canRunInPlace(ins)
+		return err == nil && (l.canRunInPlace(ins) || l.feedable(ins))
 	}
 	return false
 }
@@ -416,7 +442,7 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 			pending = nil
 		case isBN && (run.count > 1 || bn.fin.red != nil || (r > 0 && s.runs[r-1].conv)):
 			bn.preReduced = bn.fin.red != nil
-			bn.noApplyBack = r > 0 && s.runs[r-1].conv
+			bn.noApplyBack = r > 0 && s.runs[r-1].conv && !s.runs[r-1].pooled
 			dx, err = bn.backwardFused(dy, run.fuse)
 			bn.preReduced, bn.fin.red = false, nil
 			if bn.noApplyBack && err == nil {
@@ -449,6 +475,7 @@ func (s *Sequential) backwardConv(run seqRun, dy *tensor.Dense, bn *BatchNorm2D)
 		f.red = grow(f.red, 2*f.n*f.c)
 		f.fin.red = f.red
 	}
+	pools := s.pools
 	for _, c := range convs {
 		c.dyin, c.xin = nil, nil
 		if bn != nil {
@@ -458,9 +485,18 @@ func (s *Sequential) backwardConv(run seqRun, dy *tensor.Dense, bn *BatchNorm2D)
 			c.xin = &run.fed.fin
 		}
 	}
+	for _, p := range pools {
+		p.xin = nil
+		if run.fed != nil {
+			p.xin = &run.fed.fin
+		}
+	}
 	dx, err := in.Backward(dy)
 	for _, c := range convs {
 		c.dyin, c.xin = nil, nil
+	}
+	for _, p := range pools {
+		p.xin = nil
 	}
 	if err != nil && run.fed != nil {
 		run.fed.fin.red = nil

@@ -368,6 +368,38 @@ func (s *SplitApply) gatherRuns(dst, src planes, results []*tensor.Dense, from, 
 	return runs
 }
 
+// feedable reports whether every part can read its channels of a batch norm's input
+// and apply the normalization itself at part shapes ins (Sequential.fusableConvs),
+// running in place: a depthwise Conv2D, a SplitApply of such parts (MixConv), or a
+// low-frequency path whose pooling applies it (Sequential.edges), each of them
+// possibly in a Block. That is an octave split, whose batch norm before then writes
+// no output.
+func (s *SplitApply) feedable(ins []Shape) bool {
+	if s.copyParts {
+		return false
+	}
+	for i, l := range s.Layers {
+		switch l := unblock(l).(type) {
+		case *Conv2D:
+			if !l.depthwiseInPlace(ins[i]) {
+				return false
+			}
+		case *SplitApply:
+			pins, _, _, err := l.partShapes(ins[i])
+			if err != nil || !l.canRunInPlace(pins) {
+				return false
+			}
+		case *Sequential:
+			if !l.edges() {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // canRunInPlace reports whether every part is a depthwise Conv2D (or a Block around
 // one) that runs on its channels of the whole input and output
 // (Conv2D.depthwiseInPlace) at part shapes ins.
