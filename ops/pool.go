@@ -309,7 +309,7 @@ type AvgPool2D struct {
 	win poolWindows
 
 	// xin, set by Sequential for one Forward or Backward when the pooling reads a
-	// SplitApply part of a batch norm's input (Sequential.fedOf), is that batch
+	// SplitApply part of a batch norm's input (Sequential.convsOf), is that batch
 	// norm's normalization, as a convolution's xin is; xsc is the per-worker scratch
 	// of the normalized sample, and fedFwd and fedBwd the passes over the samples.
 	// xv is the input of the last forwardFrom, whose batch norm input backward
@@ -424,7 +424,7 @@ func (l *AvgPool2D) poolPlane(xp, yp []float32) {
 // forwardFrom is Forward from channels of a larger tensor: x holds n samples of
 // shape in among its channels. The output is the layer's own, as Forward's. With
 // l.xin set, x holds a batch norm's input and the pooling reads its normalization
-// (see Sequential.fedOf), one sample at a time into a per-worker scratch.
+// (see Sequential.convsOf), one sample at a time into a per-worker scratch.
 func (l *AvgPool2D) forwardFrom(x planes, n int, in Shape) (*tensor.Dense, error) {
 	out, err := l.OutShape(in)
 	if err != nil {
