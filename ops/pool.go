@@ -147,7 +147,8 @@ type planeState struct {
 }
 
 // startForward records a Forward of n samples of shape in and sets the job from x
-// to the layer's output, which it returns.
+// to the layer's output, which it returns; with x nil the caller sets the job's
+// source.
 func (p *planeState) startForward(x *tensor.Dense, n int, in, out Shape) *tensor.Dense {
 	p.n, p.in = n, in
 	y := p.out.get(n, out)
@@ -355,15 +356,11 @@ func (l *AvgPool2D) divisor(h0, h1, hp, w0, w1, wp int) float32 {
 
 // Forward implements Layer.
 func (l *AvgPool2D) Forward(x *tensor.Dense) (*tensor.Dense, error) {
-	n, in, out, err := checkInput(l, x)
+	n, in, _, err := checkInput(l, x)
 	if err != nil {
 		return nil, err
 	}
-	y := l.startForward(x, n, in, out)
-	l.windows(in, out)
-	runPlanes(l, n*in.C, n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).forwardPlanes)
-	l.job = planeJob{}
-	return y, nil
+	return l.forwardFrom(whole(x.Float32s(), in.C), n, in)
 }
 
 func (l *AvgPool2D) forwardPlanes(lo, hi int) {
@@ -469,14 +466,19 @@ func (l *AvgPool2D) backwardInto(dy *tensor.Dense, dx planes) error {
 	if err := checkGrad(dy, l.n, out); err != nil {
 		return fmt.Errorf("avg pool: %w", err)
 	}
-	l.windows(l.in, out)
-	l.job = planeJob{src: dy.Float32s(), in: l.in, out: out, dstIn: dx, srcIn: l.xv}
+	l.backwardRun(dy, dx, out)
+	return nil
+}
+
+// backwardRun is backwardInto once dy is checked against the output shape out.
+func (l *AvgPool2D) backwardRun(dy *tensor.Dense, dx planes, out Shape) {
+	l.job = planeJob{src: dy.Float32s(), in: l.in, out: out, dstIn: dx}
 	if l.xin == nil || l.xin.red == nil {
-		l.job.srcIn = planes{}
 		runPlanes(l, l.n*l.in.C, l.n*out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).backwardPlanes)
 		l.job = planeJob{}
-		return nil
+		return
 	}
+	l.job.srcIn = l.xv
 	if l.fedBwd == nil {
 		l.fedBwd = func(_, lo, hi int) {
 			c, hw := l.job.in.C, l.job.in.H*l.job.in.W
@@ -492,7 +494,6 @@ func (l *AvgPool2D) backwardInto(dy *tensor.Dense, dx planes) error {
 	}
 	parallelFor(l.n, l.fedBwd)
 	l.job = planeJob{}
-	return nil
 }
 
 // Backward implements Layer.
@@ -501,9 +502,7 @@ func (l *AvgPool2D) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, in := l.n, l.in
-	runPlanes(l, n*in.C, n*l.job.out.Size()*l.cfg.K*l.cfg.K, (*AvgPool2D).backwardPlanes)
-	l.job = planeJob{}
+	l.backwardRun(dy, whole(dx.Float32s(), l.in.C), l.job.out)
 	return dx, nil
 }
 

@@ -281,9 +281,11 @@ func (s *Sequential) nextTakesTail(i int, x *tensor.Dense) bool {
 }
 
 // fusableConvs returns the convolutions that layer i is made of, a Conv2D or a
-// SplitApply of depthwise Conv2D parts (or a Block around one, see unblock), and whether they read the input x in place,
-// so that they can take a batch norm's normalization on the fly and compute the
-// statistics of their output in place.
+// SplitApply of depthwise parts (SplitApply.feedable; or a Block around one, see
+// unblock), and whether they read the input x in place, so that they can take a
+// batch norm's normalization on the fly and compute the statistics of their output
+// in place. It leaves in s.pools the poolings of an octave split that take the
+// normalization with them (convsOf).
 func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
 	s.pools = s.pools[:0]
 	if !fuseConvBN {
@@ -299,7 +301,7 @@ func (s *Sequential) fusableConvs(i int, x *tensor.Dense) ([]*Conv2D, bool) {
 			return s.convs, false
 		}
 		ins, _, _, err := l.partShapes(in)
-		return s.convs, err == nil && (l.canRunInPlace(ins) || l.feedable(ins))
+		return s.convs, err == nil && l.feedable(ins)
 	}
 	return nil, false
 }
@@ -349,7 +351,7 @@ func (s *Sequential) consumerAtShape(j int, in Shape) bool {
 		return true
 	case *SplitApply:
 		ins, _, _, err := l.partShapes(in)
-		return err == nil && (l.canRunInPlace(ins) || l.feedable(ins))
+		return err == nil && l.feedable(ins)
 	}
 	return false
 }

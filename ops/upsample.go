@@ -39,9 +39,8 @@ func (l *Upsample2x) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := l.startForward(x, n, in, out)
-	runPlanes(l, n*in.C, n*out.Size(), (*Upsample2x).forwardPlanes)
-	l.job = planeJob{}
+	y := l.out.get(n, out)
+	l.forwardRun(x, whole(y.Float32s(), out.C), n, in, out)
 	return y, nil
 }
 
@@ -71,11 +70,16 @@ func (l *Upsample2x) forwardInto(x *tensor.Dense, y planes) error {
 	if err != nil {
 		return err
 	}
+	l.forwardRun(x, y, n, in, out)
+	return nil
+}
+
+// forwardRun upsamples x, n samples of shape in, into y's channels (shape out).
+func (l *Upsample2x) forwardRun(x *tensor.Dense, y planes, n int, in, out Shape) {
 	l.n, l.in = n, in
 	l.job = planeJob{src: x.Float32s(), in: in, out: out, dstIn: y}
 	runPlanes(l, n*in.C, n*out.Size(), (*Upsample2x).forwardPlanes)
 	l.job = planeJob{}
-	return nil
 }
 
 // backwardFrom is Backward from channels of a larger tensor: dy holds the gradient
@@ -90,10 +94,16 @@ func (l *Upsample2x) backwardFrom(dy planes) (*tensor.Dense, error) {
 		return nil, fmt.Errorf("upsample: %w", err)
 	}
 	dx := l.dx.get(l.n, l.in)
+	l.backwardRun(dy, dx, out)
+	return dx, nil
+}
+
+// backwardRun writes into dx the input gradient of the gradient in dy's channels,
+// of the output shape out.
+func (l *Upsample2x) backwardRun(dy planes, dx *tensor.Dense, out Shape) {
 	l.job = planeJob{dst: dx.Float32s(), in: l.in, out: out, srcIn: dy}
 	runPlanes(l, l.n*l.in.C, l.n*out.Size(), (*Upsample2x).backwardPlanes)
 	l.job = planeJob{}
-	return dx, nil
 }
 
 // Backward implements Layer.
@@ -102,9 +112,7 @@ func (l *Upsample2x) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, in := l.n, l.in
-	runPlanes(l, n*in.C, n*l.job.out.Size(), (*Upsample2x).backwardPlanes)
-	l.job = planeJob{}
+	l.backwardRun(whole(dy.Float32s(), l.job.out.C), dx, l.job.out)
 	return dx, nil
 }
 
