@@ -91,6 +91,12 @@ type Conv2D struct {
 	// then sum the weight gradient alone in the same order (bit for bit). The
 	// generic depthwise loops in Go (pathDirect) still compute it.
 	noDX bool
+
+	// rec is what the last Forward kept when it left its output to be recomputed,
+	// and src, set by Sequential for the duration of one Forward or Backward, is the
+	// convolution that recomputes the input of this one (recompute.go).
+	rec convRecompute
+	src *Conv2D
 }
 
 var _ Layer = (*Conv2D)(nil)
@@ -298,7 +304,7 @@ func (l *Conv2D) im2colBwdChunk(wk, lo, hi int) {
 		dxs := p.y.span(s, g*cig, cig, in.H*in.W)
 		clear(dxs)
 		col2im(dcol, cig, in, out, c, dxs)
-		l.gradStats(s, g*cig, cig)
+		l.gradStats(wk, s, g*cig, cig)
 	}
 }
 

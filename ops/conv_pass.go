@@ -43,6 +43,7 @@ const (
 	passFlatBwd
 	passDirectFwd
 	passDirectBwd
+	passRecomputeFwd
 )
 
 // convPass holds the arguments of the pass a Conv2D is running, read by its chunk
@@ -108,6 +109,8 @@ func (l *Conv2D) runChunk(wk, lo, hi int) {
 		l.dwDirectFwdChunk(wk, lo, hi)
 	case passDirectBwd:
 		l.dwDirectBwdChunk(wk, lo, hi)
+	case passRecomputeFwd:
+		l.recomputeFwdChunk(wk, lo, hi)
 	}
 }
 
@@ -115,6 +118,11 @@ func (l *Conv2D) runChunk(wk, lo, hi int) {
 // kernel pathFor picks, and keeps x for backward.
 func (l *Conv2D) forward(x, y planes, n int, in, out Shape) {
 	l.xv, l.n, l.in = x, n, in
+	l.rec.valid = false
+	if l.rec.on {
+		l.recomputeForward(x, n, in, out)
+		return
+	}
 	l.pass = convPass{n: n, in: in, out: out, x: x, y: y}
 	switch l.pathFor(in) {
 	case pathFlat:

@@ -178,7 +178,7 @@ func (l *Conv2D) pointwiseBwdChunk(wk, lo, hi int) {
 			continue
 		}
 		gemm.Sgemm(true, false, cig, hw, cog, 1, wd[g*cog*cig:], cig, dys, hw, 0, dxs, hw)
-		l.gradStats(s, g*cig, cig)
+		l.gradStats(wk, s, g*cig, cig)
 	}
 }
 
@@ -285,6 +285,6 @@ func (l *Conv2D) pointwiseFlatBwdChunk(wk, lo, hi int) {
 		}
 		pf.bwd.ConvPlanes(p.y.span(s, g*cig, cig, hw), dys, pf.wt[g*cig*cog:(g+1)*cig*cog], nil,
 			dwconv.Strides{Count: cig, Dst: hw, W: cog}, false)
-		l.gradStats(s, g*cig, cig)
+		l.gradStats(wk, s, g*cig, cig)
 	}
 }

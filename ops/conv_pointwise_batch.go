@@ -142,7 +142,7 @@ func (l *Conv2D) pointwiseBatchFwdChunk(wk, lo, hi int) {
 		xb := l.pwb[wk][:c.In*ld]
 		yb := l.pwb[wk][c.In*ld : (c.In+c.Out)*ld]
 		for j := 0; j < sb; j++ {
-			l.inputInto(xb[j*hw:], ld, s0+j)
+			l.inputInto(wk, xb[j*hw:], ld, s0+j)
 		}
 		for g := 0; g < c.Groups; g++ {
 			gemm.Sgemm(false, false, cog, ld, cig, 1, wd[g*cog*cig:], cig, xb[g*cig*ld:], ld, 0, yb[g*cog*ld:], ld)
@@ -189,9 +189,9 @@ func (l *Conv2D) pointwiseBatchBwdChunk(wk, lo, hi int) {
 		dyb := sc[c.In*ld : (c.In+c.Out)*ld]
 		dxb := sc[(c.In+c.Out)*ld : (2*c.In+c.Out)*ld]
 		for j := 0; j < sb; j++ {
-			l.inputInto(xb[j*hw:], ld, s0+j)
+			l.inputInto(wk, xb[j*hw:], ld, s0+j)
 			if l.bias == nil {
-				l.dyInto(dyb[j*hw:], ld, s0+j)
+				l.dyInto(wk, dyb[j*hw:], ld, s0+j)
 				continue
 			}
 			// The bias gradient sums the output gradient's planes as they are.
@@ -218,7 +218,7 @@ func (l *Conv2D) pointwiseBatchBwdChunk(wk, lo, hi int) {
 		}
 		for j := 0; j < sb; j++ {
 			scatterPlanes(p.y.span(s0+j, 0, c.In, hw), dxb, j, c.In, hw, ld)
-			l.gradStats(s0+j, 0, c.In)
+			l.gradStats(wk, s0+j, 0, c.In)
 		}
 	}
 }

@@ -168,7 +168,7 @@ func (l *Conv2D) pointwiseGpwBwdChunk(wk, lo, hi int) {
 			continue
 		}
 		gpw.ApplyAhead(p.y.span(s, g*cig, cig, hw), hw, l.pwg.bwd[g*pl:(g+1)*pl], dys, hw, cig, cog, hw, ah)
-		l.gradStats(s, g*cig, cig)
+		l.gradStats(wk, s, g*cig, cig)
 	}
 	for g := 0; g < c.Groups; g++ {
 		lg, dg := lanes[g*ll:(g+1)*ll], dw[g*cog*cig:(g+1)*cog*cig]

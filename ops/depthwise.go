@@ -361,7 +361,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		if st.s2 && st.direct == nil {
 			dwconv.InterleavePlanes(dx, dph, in.H, in.W, cnt)
 		}
-		l.gradStatsOf(dx, s, ch, cnt)
+		l.gradStatsOf(wk, dx, s, ch, cnt)
 		l.stg.flush(p.y.span(s, ch, cnt, ihw), dx)
 	}
 }
@@ -509,6 +509,6 @@ func (l *Conv2D) dwDirectBwdChunk(wk, lo, hi int) {
 				}
 			}
 		}
-		l.gradStats(s, ch, 1)
+		l.gradStats(wk, s, ch, 1)
 	}
 }

@@ -17,3 +17,10 @@ func SetStreamOutputs(on bool) bool {
 	streamOutputs = on
 	return old
 }
+
+// SetRecomputeConv turns recomputeConv on or off and returns the previous setting.
+func SetRecomputeConv(on bool) bool {
+	old := recomputeConv
+	recomputeConv = on
+	return old
+}

@@ -66,6 +66,12 @@ func (t *bnInput) apply(dst []float32, ld int, z []float32, s, c0, count, hw int
 // transforms, if any, for a pass: no worker holds a transformed sample yet.
 func (l *Conv2D) startPass() {
 	w := runtimeWorkers()
+	if l.src != nil {
+		l.src.recomputeReset()
+	}
+	if l.rec.valid {
+		l.recomputeReset()
+	}
 	if l.xin != nil {
 		l.xsc = perWorker(l.xsc, w, l.pass.in.Size())
 		l.xscS = resetSamples(l.xscS, w)
@@ -97,7 +103,7 @@ func (l *Conv2D) inputOf(wk, s int) (planes, int) {
 	}
 	sc := l.xsc[wk]
 	if l.xscS[wk] != s {
-		l.inputInto(sc, p.in.H*p.in.W, s)
+		l.inputInto(wk, sc, p.in.H*p.in.W, s)
 		l.xscS[wk] = s
 	}
 	return planes{d: sc, c: p.in.C}, 0
@@ -106,28 +112,33 @@ func (l *Conv2D) inputOf(wk, s int) (planes, int) {
 // inputInto writes the input planes of sample s, hw values each, into dst, ld values
 // apart: the transformed sample, with an input transform, straight from the batch
 // norm's input; else a copy of the pass's input.
-func (l *Conv2D) inputInto(dst []float32, ld, s int) {
+func (l *Conv2D) inputInto(wk int, dst []float32, ld, s int) {
 	p := &l.pass
 	hw := p.in.H * p.in.W
 	if l.xin == nil {
 		copyPlanes(dst, ld, p.x.span(s, 0, p.in.C, hw), hw, p.in.C, hw)
 		return
 	}
-	l.xin.apply(dst, ld, p.x.d, s, p.x.c0, p.in.C, hw)
+	z, zs := l.srcOf(wk, s)
+	l.xin.apply(dst, ld, z, zs, p.x.c0, p.in.C, hw)
 }
 
 // dyInto writes the output-gradient planes of sample s, hw values each, into dst,
 // ld values apart: with the batch norm's backward apply left to the convolution,
 // computed straight from the batch norm's output gradient; else a copy of the pass's
 // output gradient.
-func (l *Conv2D) dyInto(dst []float32, ld, s int) {
+func (l *Conv2D) dyInto(wk int, dst []float32, ld, s int) {
 	p := &l.pass
 	hw := p.out.H * p.out.W
 	if l.dyin == nil {
 		copyPlanes(dst, ld, p.dy.span(s, 0, p.out.C, hw), hw, p.out.C, hw)
 		return
 	}
-	l.dyin.apply(dst, ld, p.dy.d, s, p.dy.c0, p.out.C, hw)
+	z, zs := l.dyin.z, s
+	if l.dyin.src != nil {
+		z, zs = l.dyin.src.recomputed(wk, s), 0
+	}
+	l.dyin.apply(dst, ld, p.dy.d, z, s, zs, p.dy.c0, p.out.C, hw)
 }
 
 // outStats writes the statistics of count output planes from channel ch of sample s
@@ -157,10 +168,10 @@ func (l *Conv2D) outStats(s, ch, count int) {
 // reduce writes to red the batch norm's per-plane reductions of sample s for the
 // count input-gradient planes of channels [c0, c0+count), channel o's plane at
 // da[dbase+o*hw], in the convolution's (shuffled) order of the batch norm's t.c
-// channels; z is the batch norm's input. The results land in red[2*(s*t.c+j)], j
-// indexing the batch norm's channels.
-func (t *bnInput) reduce(da []float32, dbase int, z []float32, s, c0, count, hw int) {
-	base := s * t.c * hw
+// channels; z is the batch norm's input, holding the sample at index zs. The results
+// land in red[2*(s*t.c+j)], j indexing the batch norm's channels.
+func (t *bnInput) reduce(da []float32, dbase int, z []float32, zs, s, c0, count, hw int) {
+	base := zs * t.c * hw
 	g := max(t.groups, 1)
 	per := t.c / g
 	for r := 0; r < g; r++ {
@@ -180,7 +191,9 @@ func (t *bnInput) reduce(da []float32, dbase int, z []float32, s, c0, count, hw 
 // bnActBackApplyPlanes of its input z and of the gradient dy at its output, channel
 // j of z reading channel dst(j) of dy where a shuffle moved it.
 type bnGrad struct {
-	z         []float32
+	z   []float32
+	src *Conv2D // when set, z is not written: src recomputes its samples
+
 	ca, cb, k []float32
 	lo, hi    float32
 	mask      bool
@@ -190,34 +203,35 @@ type bnGrad struct {
 
 // apply writes into dst the count input-gradient planes of channels [c0, c0+count)
 // of sample s, hw values each and ld values apart, from the gradient dy at the batch
-// norm's output.
-func (t *bnGrad) apply(dst []float32, ld int, dy []float32, s, c0, count, hw int) {
-	base := s * t.c * hw
+// norm's output and the batch norm's input z, which holds the sample at index zs.
+func (t *bnGrad) apply(dst []float32, ld int, dy, z []float32, s, zs, c0, count, hw int) {
+	base, zbase := s*t.c*hw, zs*t.c*hw
 	g := max(t.groups, 1)
 	channelRuns(c0, c0+count, t.c, g, func(from, to, d int) {
-		bnActBackApplyPlanes(dst[(from-c0)*ld:], dy[base+d*hw:], t.z[base+from*hw:], hw, to-from, ld, hw, g*hw,
+		bnActBackApplyPlanes(dst[(from-c0)*ld:], dy[base+d*hw:], z[zbase+from*hw:], hw, to-from, ld, hw, g*hw,
 			t.ca[from:], t.cb[from:], t.k[3*from:], t.lo, t.hi, t.mask)
 	})
 }
 
 // gradStats runs the reductions of the batch norm before the convolution, when it
 // asked for them, on the input gradient of count channels from channel ch of sample s.
-func (l *Conv2D) gradStats(s, ch, count int) {
+func (l *Conv2D) gradStats(wk, s, ch, count int) {
 	if l.xin != nil && l.xin.red != nil && count > 0 {
 		p := &l.pass
-		l.gradStatsOf(p.y.span(s, ch, count, p.in.H*p.in.W), s, ch, count)
+		l.gradStatsOf(wk, p.y.span(s, ch, count, p.in.H*p.in.W), s, ch, count)
 	}
 }
 
 // gradStatsOf is gradStats reading the input-gradient planes from da, which holds
 // them: the pass's input gradient or a worker's staging scratch.
-func (l *Conv2D) gradStatsOf(da []float32, s, ch, count int) {
+func (l *Conv2D) gradStatsOf(wk int, da []float32, s, ch, count int) {
 	if l.xin == nil || l.xin.red == nil || count == 0 {
 		return
 	}
 	p := &l.pass
 	c0 := p.y.c0 + ch
-	l.xin.reduce(da, -c0*p.in.H*p.in.W, p.x.d, s, c0, count, p.in.H*p.in.W)
+	z, zs := l.srcOf(wk, s)
+	l.xin.reduce(da, -c0*p.in.H*p.in.W, z, zs, s, c0, count, p.in.H*p.in.W)
 }
 
 // dyOf returns the planes that hold sample s of the output gradient for worker wk
@@ -231,7 +245,7 @@ func (l *Conv2D) dyOf(wk, s int) (planes, int) {
 	}
 	sc := l.dsc[wk]
 	if l.dscS[wk] != s {
-		l.dyInto(sc, p.out.H*p.out.W, s)
+		l.dyInto(wk, sc, p.out.H*p.out.W, s)
 		l.dscS[wk] = s
 	}
 	return planes{d: sc, c: p.out.C}, 0

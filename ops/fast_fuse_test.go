@@ -315,8 +315,11 @@ func TestConvBNFusionBitIdentical(t *testing.T) {
 
 // TestConvBNFusionContract runs the fused layers through the contract every layer
 // keeps: inputs unmodified, repeatable, separate instances concurrently.
-func TestConvBNFusionContract(t *testing.T) {
-	for _, c := range fuseCases() {
+func TestConvBNFusionContract(t *testing.T) { checkFuseContract(t, fuseCases()) }
+
+// checkFuseContract runs each case's layer through checkLayerContract.
+func checkFuseContract(t *testing.T, cases []fuseCase) {
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			mk := func() Layer {
 				l := c.mk(t)

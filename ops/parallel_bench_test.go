@@ -98,3 +98,10 @@ func pairedSteps(b *testing.B, set func(on bool)) {
 	b.ReportMetric(med(on), "ms-on")
 	b.ReportMetric(med(off), "ms-off")
 }
+
+// BenchmarkRecomputeConv compares training steps with and without the recomputed
+// expansions (recompute.go; on reference_net block 2's grouped expansion).
+func BenchmarkRecomputeConv(b *testing.B) {
+	defer ops.SetRecomputeConv(ops.SetRecomputeConv(true))
+	pairedSteps(b, func(on bool) { ops.SetRecomputeConv(on) })
+}

@@ -488,7 +488,7 @@ func (l *AvgPool2D) backwardRun(dy *tensor.Dense, dx planes, out Shape) {
 				for ch := range c {
 					l.unpoolPlane(d.span(s, ch, 1, hw), l.job.src[(s*c+ch)*op:(s*c+ch+1)*op])
 				}
-				l.xin.reduce(d.d, s*d.c*hw, l.job.srcIn.d, s, d.c0, c, hw)
+				l.xin.reduce(d.d, s*d.c*hw, l.job.srcIn.d, s, s, d.c0, c, hw)
 			}
 		}
 	}

@@ -58,6 +58,10 @@ type seqRun struct {
 	conv   bool
 	pooled bool
 	fed    *BatchNorm2D
+	// recomputed is set when the run is a convolution that wrote no output, and src
+	// on the run of the convolution that recomputed its input (recompute.go).
+	recomputed bool
+	src        *Conv2D
 }
 
 var (
@@ -126,7 +130,8 @@ func (s *Sequential) fusion(i int) (int, bnFuse) {
 func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 	s.runs = s.runs[:0]
 	s.tail = nil
-	pending := s.entry // a batch norm whose normalization the next layer applies
+	pending := s.entry   // a batch norm whose normalization the next layer applies
+	var producer *Conv2D // a convolution whose output the next convolution recomputes
 	for i := 0; i < len(s.Layers); {
 		k, f := s.fusion(i)
 		convs, fusable := s.fusableConvs(i, x)
@@ -148,6 +153,17 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		}
 		run := seqRun{start: i, count: k, fuse: f, conv: fusable && len(convs) > 0, pooled: fusable && len(pools) > 0, fed: pending}
 		pending = nil
+		var rec *Conv2D
+		if _, atBN := s.Layers[i].(*BatchNorm2D); !atBN {
+			// recomputable vouches for the batch norm run between the two.
+			if producer != nil && fusable && len(convs) == 1 {
+				run.src, convs[0].src = producer, producer
+			} else if fusable && len(convs) == 1 && s.recomputable(i, x) {
+				rec = convs[0]
+				run.recomputed, rec.rec.on = true, true
+			}
+			producer = nil
+		}
 		var stats *BatchNorm2D
 		if bn, ok := s.nextBN(i, k); ok && fusable && len(convs) > 0 && len(pools) == 0 {
 			stats = bn
@@ -183,7 +199,13 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		for _, c := range convs {
 			// Backward sets xin again: a convolution called on its own never
 			// sees another layer's normalization.
-			c.yst, c.xin = nil, nil
+			c.yst, c.xin, c.src = nil, nil, nil
+		}
+		if rec != nil {
+			rec.rec.on = false
+			if err == nil {
+				producer = rec
+			}
 		}
 		for _, p := range pools {
 			p.xin = nil
@@ -232,6 +254,41 @@ func innerSeq(l Layer) *Sequential {
 		return innerSeq(l.Body)
 	}
 	return nil
+}
+
+// recomputable reports whether layer i, a convolution, can leave its output to be
+// recomputed (recompute.go) given its input x: it runs on the gpw kernels, and
+// layer i+1 is a batch norm, fused with what follows it, that leaves its
+// normalization to a depthwise convolution after them which reads its input one
+// plane at a time (Conv2D.depthwiseInPlace). Those three runs are then the only
+// readers of the output: the convolution (its batch norm's backward apply, bnGrad),
+// the batch norm (its statistics, which the convolution computes) and the depthwise
+// convolution.
+func (s *Sequential) recomputable(i int, x *tensor.Dense) bool {
+	if !recomputeConv || !fuseConvBN || i+2 >= len(s.Layers) {
+		return false
+	}
+	c, ok := unblock(s.Layers[i]).(*Conv2D)
+	if !ok {
+		return false
+	}
+	if _, ok := s.Layers[i+1].(*BatchNorm2D); !ok {
+		return false
+	}
+	_, in, err := ShapeOf(x)
+	if err != nil || !c.recomputes(in) {
+		return false
+	}
+	mid, err := c.OutShape(in)
+	if err != nil {
+		return false
+	}
+	k, _ := s.fusion(i + 1)
+	if i+1+k >= len(s.Layers) {
+		return false
+	}
+	d, ok := unblock(s.Layers[i+1+k]).(*Conv2D)
+	return ok && d != c && d.depthwiseInPlace(mid)
 }
 
 // forwardLayer runs layer i on x. When layer i is (a Block around) a Sequential
@@ -451,6 +508,9 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 				lo, hi, mask := run.fuse.bounds()
 				bn.bout = bnGrad{z: bn.x.Float32s(), ca: bn.ca, cb: bn.cb, k: bn.k, lo: lo, hi: hi, mask: mask,
 					groups: run.fuse.shuffleGroups(), c: bn.c}
+				if prev := s.runs[r-1]; prev.recomputed {
+					bn.bout.src = unblock(s.Layers[prev.start]).(*Conv2D)
+				}
 				pending, dx = bn, dy
 			}
 			bn.noApplyBack = false
@@ -486,6 +546,7 @@ func (s *Sequential) backwardConv(run seqRun, dy *tensor.Dense, bn *BatchNorm2D)
 		if run.fed != nil {
 			c.xin = &run.fed.fin
 		}
+		c.src = run.src
 	}
 	for _, p := range pools {
 		p.xin = nil
@@ -495,7 +556,7 @@ func (s *Sequential) backwardConv(run seqRun, dy *tensor.Dense, bn *BatchNorm2D)
 	}
 	dx, err := in.Backward(dy)
 	for _, c := range convs {
-		c.dyin, c.xin = nil, nil
+		c.dyin, c.xin, c.src = nil, nil, nil
 	}
 	for _, p := range pools {
 		p.xin = nil

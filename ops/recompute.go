@@ -1,0 +1,131 @@
+package ops
+
+import "nas/ops/internal/gpw"
+
+// This file holds a third fusion of Sequential (after those of fast_fuse.go): an
+// expansion that is never written. In an inverted residual block a 1x1 convolution
+// expands the channels, a batch norm with its clamp (and a shuffle) normalizes them,
+// and a depthwise convolution reads the result, which fast_fuse.go already leaves
+// unwritten. The expansion itself is the largest tensor of the block (25 MB at batch
+// 128 in reference_net.py's first block), written once and read three times a step
+// (by the depthwise convolution forward and backward and by the batch norm's
+// backward apply), and on the gpw kernels a sample of it costs less to compute again
+// than to read back from memory.
+//
+// So when Sequential finds that pattern, the expansion's forward pass computes each
+// sample into a per-worker scratch only to take the statistics of its planes, and
+// writes nothing; every later reader of the expansion, the depthwise convolution in
+// both passes and the expansion's own backward (the batch norm's apply, see bnGrad),
+// recomputes the sample it needs with the same kernels on the same operands
+// (recomputed), so every value is bit for bit the one the layers run one by one
+// produce. The expansion's output tensor is still returned, with its shape, but holds
+// nothing meaningful; only the fused layers' passes read it, through recomputed.
+
+// recomputeConv turns the fusion of this file on; tests switch it off to compare.
+var recomputeConv = true
+
+// convRecompute is what a convolution whose output is recomputed keeps of its last
+// forward pass, and its per-worker scratch.
+type convRecompute struct {
+	// on asks the next Forward to write no output; set by Sequential for the
+	// duration of one Forward. valid says the last Forward wrote none.
+	on, valid bool
+	x         planes // the forward input
+	in, out   Shape
+	xin       *bnInput    // the normalization the forward applied to x, or nil
+	xsc       [][]float32 // per worker: the transformed input sample
+	ysc       [][]float32 // per worker: the recomputed output sample
+	ys        []int       // per worker: the sample ysc holds, or -1
+}
+
+// recomputeMaxIn is the most input channels per group of a convolution whose output
+// is recomputed: a value of the output costs that many multiply-adds each time. On
+// reference_net.py's training step at batch 128 (BenchmarkRecomputeConv, on/off) the
+// second block's grouped expansion (6 channels per group, 14x14 planes) recomputed
+// gained 0.4-1% of a step; with the first block's dense one (16 channels, 28x28)
+// recomputed too the gain was gone (1.000): its recomputations cost as much as the
+// memory traffic they save.
+const recomputeMaxIn = 8
+
+// recomputes reports whether a Forward of l at input shape in can leave its output
+// to be recomputed: a pointwise convolution on the gpw kernels in both passes, with
+// few input channels per group.
+func (l *Conv2D) recomputes(in Shape) bool {
+	return l.pathFor(in) == pathPointwise && l.gpwApplies(in.H*in.W) && l.cfg.In/l.cfg.Groups <= recomputeMaxIn
+}
+
+// recomputeReset empties the per-worker scratch of the recomputed samples at the
+// start of a pass that reads them: the operands may have changed since the last one.
+func (l *Conv2D) recomputeReset() {
+	r := &l.rec
+	w := runtimeWorkers()
+	r.ys = resetSamples(r.ys, w)
+	r.ysc = perWorker(r.ysc, w, r.out.Size())
+	if r.xin != nil {
+		r.xsc = perWorker(r.xsc, w, r.in.Size())
+	}
+}
+
+// recomputeForward is the forward pass of a convolution whose output is recomputed:
+// with a batch norm after it in training mode (yst), a pass over the samples that
+// computes each into scratch and writes the statistics of its planes; else nothing.
+func (l *Conv2D) recomputeForward(x planes, n int, in, out Shape) {
+	r := &l.rec
+	r.valid, r.x, r.in, r.out, r.xin = true, x, in, out, l.xin
+	l.gpwState(true)
+	if l.yst == nil {
+		return
+	}
+	l.pass = convPass{n: n, in: in, out: out, x: x}
+	l.parallel(n, passRecomputeFwd)
+	l.pass = convPass{}
+}
+
+func (l *Conv2D) recomputeFwdChunk(wk, lo, hi int) {
+	r, c := &l.rec, l.cfg
+	hw, cog := r.out.H*r.out.W, c.Out/c.Groups
+	for s := lo; s < hi; s++ {
+		y := l.recomputed(wk, s)
+		// Per group, as outStats is called in pointwiseGpwFwdChunk.
+		for g := 0; g < c.Groups; g++ {
+			i := s*r.out.C + g*cog
+			bnStatsPlanes(y[g*cog*hw:(g+1)*cog*hw], hw, cog, hw, l.yst[3*i:3*(i+cog)])
+		}
+	}
+}
+
+// recomputed returns the output planes of sample s for worker wk, computed as the
+// gpw forward pass computes them (pointwiseGpwFwdChunk), once per sample and pass.
+func (l *Conv2D) recomputed(wk, s int) []float32 {
+	r := &l.rec
+	y := r.ysc[wk]
+	if r.ys[wk] == s {
+		return y
+	}
+	c := l.cfg
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	hw := r.in.H * r.in.W
+	x := r.x.span(s, 0, r.in.C, hw)
+	if r.xin != nil {
+		x = r.xsc[wk]
+		r.xin.apply(x, hw, r.x.d, s, r.x.c0, r.in.C, hw)
+	}
+	pl := gpw.PackedLen(cog, cig)
+	for g := 0; g < c.Groups; g++ {
+		ys := y[g*cog*hw : (g+1)*cog*hw]
+		gpw.Apply(ys, hw, l.pwg.fwd[g*pl:(g+1)*pl], x[g*cig*hw:], hw, cog, cig, hw)
+		l.addBias(ys, g*cog, cog, hw)
+	}
+	r.ys[wk] = s
+	return y
+}
+
+// srcOf returns the batch norm input that the input transform of sample s reads for
+// worker wk, and the sample's index in it: the pass's input, or the sample
+// recomputed by the convolution that produced it (src).
+func (l *Conv2D) srcOf(wk, s int) ([]float32, int) {
+	if l.src != nil {
+		return l.src.recomputed(wk, s), 0
+	}
+	return l.pass.x.d, s
+}

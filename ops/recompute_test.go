@@ -1,0 +1,96 @@
+package ops
+
+import (
+	"slices"
+	"testing"
+
+	"nas/ops/internal/dwconv"
+	"nas/ops/internal/gpw"
+)
+
+// recomputeCases are Sequentials with expansions that Sequential recomputes
+// (recompute.go), each with how many of its convolutions do.
+func recomputeCases() []struct {
+	fuseCase
+	want int
+} {
+	invres := func(c InvertedResidualConfig) func(t *testing.T) Layer {
+		return func(t *testing.T) Layer { return mustLayer(t)(NewInvertedResidual(c)) }
+	}
+	type rc = struct {
+		fuseCase
+		want int
+	}
+	return []rc{
+		// A dense expansion (8 channels in) into a stride-2 depthwise convolution on
+		// odd planes.
+		{fuseCase{"invres_s2_odd", invres(InvertedResidualConfig{In: 8, Out: 12, Expand: 4, Stride: 2, Act: ActReLU6}),
+			Shape{8, 7, 7}, 3}, 1},
+		// A grouped expansion with a shuffle into a stride-1 depthwise convolution,
+		// inside a Residual, as in reference_net.py's second block.
+		{fuseCase{"invres_g4_shuffle_residual", invres(InvertedResidualConfig{In: 16, Out: 16, Expand: 2, Groups: 4,
+			Shuffle: true, Act: ActReLU6}), Shape{16, 8, 9}, 3}, 1},
+		// A stem's batch norm that the recomputed expansion applies to its input, a
+		// second block whose expansion has too many channels per group, and a
+		// Sequential that ends in a 1x1 convolution, a batch norm and ReLU6, which
+		// recompute nothing.
+		{fuseCase{"stem_block_tail", func(t *testing.T) Layer {
+			stem := mustLayer(t)(Conv(3, 8, 3, 1, 1, false))
+			tail := mustLayer(t)(Conv(12, 6, 1, 1, 1, false))
+			return Seq(Seq(stem, NewBatchNorm2D(8), NewReLU6()),
+				invres(InvertedResidualConfig{In: 8, Out: 12, Expand: 2, Stride: 1, Act: ActReLU6})(t),
+				invres(InvertedResidualConfig{In: 12, Out: 12, Expand: 2, Stride: 2, Act: ActReLU6})(t),
+				Seq(tail, NewBatchNorm2D(6), NewReLU6()))
+		}, Shape{3, 11, 10}, 3}, 1},
+	}
+}
+
+// TestRecomputedExpansionBitIdentical checks that expansions recomputed instead of
+// written (recompute.go) change no bit of the output, the input gradient, the
+// parameter gradients and the running statistics, in training and evaluation mode,
+// on the flat depthwise kernels and the direct ones, and that the cases do recompute.
+func TestRecomputedExpansionBitIdentical(t *testing.T) {
+	if !gpw.Accelerated() {
+		t.Skip("the gpw kernels, which recompute.go requires, do not run on this CPU")
+	}
+	defer func() { recomputeConv = true }()
+	for _, c := range recomputeCases() {
+		for _, training := range []bool{true, false} {
+			for _, flat := range []bool{true, false} {
+				acc := dwconv.SetAccelerated(flat)
+				recomputeConv = false
+				want := runFuse(t, c.fuseCase, training)
+				recomputeConv = true
+				recomputed := 0
+				got := runFuseWith(t, c.fuseCase, training, func(l Layer) {
+					Walk(l, func(_ string, l Layer) {
+						if c, ok := l.(*Conv2D); ok && c.rec.valid {
+							recomputed++
+						}
+					})
+				})
+				dwconv.SetAccelerated(acc)
+				if recomputed != c.want {
+					t.Errorf("%s, training %v, flat depthwise %v: %d convolutions recomputed, want %d",
+						c.name, training, flat, recomputed, c.want)
+				}
+				for i := range want {
+					if !slices.Equal(got[i], want[i]) {
+						t.Errorf("%s, training %v, flat depthwise %v: result %d (output, input gradient, then parameters and statistics) differs recomputed",
+							c.name, training, flat, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRecomputedExpansionContract runs the recomputing layers through the contract
+// every layer keeps: inputs unmodified, repeatable, separate instances concurrently.
+func TestRecomputedExpansionContract(t *testing.T) {
+	var cases []fuseCase
+	for _, c := range recomputeCases() {
+		cases = append(cases, c.fuseCase)
+	}
+	checkFuseContract(t, cases)
+}
