@@ -28,8 +28,12 @@ func newBestCmd(stdout io.Writer) *cobra.Command {
 		Use:   "best",
 		Short: "Show the best candidates of a run, or its accuracy-vs-MACs front",
 		Long: `Show a run's best finished candidates within its budget, most accurate first, or
-with --pareto its front: the candidates that no other is both more accurate and
-cheaper than, by increasing MACs. --budget slices either to a tighter budget.
+with --pareto its front at each fidelity (the pareto view of results/SCHEMA.md), by
+increasing MACs: the candidates that no other candidate scored at the same fidelity
+matches or beats on both accuracy and MACs and beats on one. Scores at different
+fidelities (training-set sizes) are not compared, so the table can list an
+architecture at a lower rung beside a more accurate score of it at a higher one;
+the FIDELITY column says which is which. --budget slices either to a tighter budget.
 
 With --json, prints an array of candidate objects (fields: id, run, seq, generation,
 arch_hash, genome, macs, params, proxy_macs, fidelity, accuracy, val_loss,
