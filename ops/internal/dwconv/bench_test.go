@@ -119,3 +119,30 @@ func BenchmarkStemBackward(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkConvPlanes times the flat forward kernel over 64 planes at stride 1, on
+// planes large enough for its general loop (more than four 16-value blocks), with the
+// kernel sizes of the search space's MixConv parts.
+func BenchmarkConvPlanes(b *testing.B) {
+	const planes = 64
+	for _, c := range []struct{ hw, k int }{{14, 3}, {14, 5}, {14, 7}, {28, 3}, {28, 5}} {
+		b.Run(fmt.Sprintf("HW%d_k%d", c.hw, c.k), func(b *testing.B) {
+			g := Grid{Rows: c.hw, Cols: c.hw, Pitch: c.hw}
+			var taps []Tap
+			for i := 0; i < c.k*c.k; i++ {
+				taps = append(taps, Tap{DR: i/c.k - c.k/2, DC: i%c.k - c.k/2, W: i})
+			}
+			p, err := NewPlan(g, g, taps)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := c.hw * c.hw
+			src, dst, w := make([]float32, planes*n), make([]float32, planes*n), make([]float32, planes*c.k*c.k)
+			s := Strides{Count: planes, Dst: n, Src: n, W: c.k * c.k}
+			for i := 0; i < b.N; i++ {
+				p.ConvPlanes(dst, src, w, nil, s, false)
+			}
+			b.ReportMetric(2*float64(c.k*c.k*n*planes)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
