@@ -42,16 +42,21 @@ type convRecompute struct {
 // is recomputed: a value of the output costs that many multiply-adds each time. On
 // reference_net.py's training step at batch 128 (BenchmarkRecomputeConv, on/off) the
 // second block's grouped expansion (6 channels per group, 14x14 planes) recomputed
-// gained 0.4-1% of a step; with the first block's dense one (16 channels, 28x28)
+// gained 0.4-2.5% of a step; with the first block's dense one (16 channels, 28x28)
 // recomputed too the gain was gone (1.000): its recomputations cost as much as the
 // memory traffic they save.
 const recomputeMaxIn = 8
 
 // recomputes reports whether a Forward of l at input shape in can leave its output
 // to be recomputed: a pointwise convolution on the gpw kernels in both passes, with
-// few input channels per group.
+// few input channels per group, that at least doubles the channels. Each
+// recomputation reads the input again, so a convolution that does not expand reads
+// about as much as it saves: with the doubling not required (the search's IGC and
+// reducing 1x1s were recomputed too) the default search trained 1.9% longer than
+// without recomputing; with it, 0.2% less (the commit message has the runs).
 func (l *Conv2D) recomputes(in Shape) bool {
-	return l.pathFor(in) == pathPointwise && l.gpwApplies(in.H*in.W) && l.cfg.In/l.cfg.Groups <= recomputeMaxIn
+	c := l.cfg
+	return l.pathFor(in) == pathPointwise && l.gpwApplies(in.H*in.W) && c.In/c.Groups <= recomputeMaxIn && c.Out >= 2*c.In
 }
 
 // recomputeReset empties the per-worker scratch of the recomputed samples at the
