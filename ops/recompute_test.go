@@ -42,6 +42,13 @@ func recomputeCases() []struct {
 				invres(InvertedResidualConfig{In: 12, Out: 12, Expand: 2, Stride: 2, Act: ActReLU6})(t),
 				Seq(tail, NewBatchNorm2D(6), NewReLU6()))
 		}, Shape{3, 11, 10}, 3}, 1},
+		// A 1x1 that halves its channels into a batch norm and a depthwise
+		// convolution: recomputing it would read more than it saves (recomputes).
+		{fuseCase{"reduce_then_depthwise", func(t *testing.T) Layer {
+			pw := mustLayer(t)(Conv(8, 4, 1, 1, 1, false))
+			dw := mustLayer(t)(Conv(4, 4, 3, 1, 4, false))
+			return Seq(pw, NewBatchNorm2D(4), NewReLU6(), dw, NewBatchNorm2D(4))
+		}, Shape{8, 9, 8}, 3}, 0},
 	}
 }
 
