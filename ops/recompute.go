@@ -6,11 +6,13 @@ import "nas/ops/internal/gpw"
 // expansion that is never written. In an inverted residual block a 1x1 convolution
 // expands the channels, a batch norm with its clamp (and a shuffle) normalizes them,
 // and a depthwise convolution reads the result, which fast_fuse.go already leaves
-// unwritten. The expansion itself is the largest tensor of the block (25 MB at batch
-// 128 in reference_net.py's first block), written once and read three times a step
-// (by the depthwise convolution forward and backward and by the batch norm's
-// backward apply), and on the gpw kernels a sample of it costs less to compute again
-// than to read back from memory.
+// unwritten. The expansion itself is the largest tensor of the block, written once
+// and read three times a step (by the depthwise convolution forward and backward and
+// by the batch norm's backward apply). Where it has few input channels per group and
+// at least twice as many output channels as input ones (recomputes), as in
+// reference_net.py's second block (9.6 MB at batch 128, 6 channels per group in, 24
+// out), a sample of it costs less to compute again on the gpw kernels than to read
+// back from memory; the first block's dense expansion (16 channels in) costs as much.
 //
 // So when Sequential finds that pattern, the expansion's forward pass computes each
 // sample into a per-worker scratch only to take the statistics of its planes, and
