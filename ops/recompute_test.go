@@ -32,15 +32,15 @@ func recomputeCases() []struct {
 			Shuffle: true, Act: ActReLU6}), Shape{16, 8, 9}, 3}, 1},
 		// A stem's batch norm that the recomputed expansion applies to its input, a
 		// second block whose expansion has too many channels per group, and a
-		// Sequential that ends in a 1x1 convolution, a batch norm and ReLU6, which
-		// recompute nothing.
+		// Sequential that ends in a 1x1 convolution that could be recomputed, a batch
+		// norm and ReLU6, with no depthwise convolution to recompute it for.
 		{fuseCase{"stem_block_tail", func(t *testing.T) Layer {
 			stem := mustLayer(t)(Conv(3, 8, 3, 1, 1, false))
-			tail := mustLayer(t)(Conv(12, 6, 1, 1, 1, false))
+			tail := mustLayer(t)(Conv(12, 24, 1, 1, 2, false))
 			return Seq(Seq(stem, NewBatchNorm2D(8), NewReLU6()),
 				invres(InvertedResidualConfig{In: 8, Out: 12, Expand: 2, Stride: 1, Act: ActReLU6})(t),
-				invres(InvertedResidualConfig{In: 12, Out: 12, Expand: 2, Stride: 2, Act: ActReLU6})(t),
-				Seq(tail, NewBatchNorm2D(6), NewReLU6()))
+				invres(InvertedResidualConfig{In: 12, Out: 12, Expand: 2, Stride: 1, Act: ActReLU6})(t),
+				Seq(tail, NewBatchNorm2D(24), NewReLU6()))
 		}, Shape{3, 11, 10}, 3}, 1},
 		// A 1x1 that halves its channels into a batch norm and a depthwise
 		// convolution: recomputing it would read more than it saves (recomputes).
