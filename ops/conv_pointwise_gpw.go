@@ -96,7 +96,6 @@ func (l *Conv2D) pointwiseGpwFwdChunk(wk, lo, hi int) {
 	p, c := &l.pass, l.cfg
 	cig, cog := c.In/c.Groups, c.Out/c.Groups
 	hw := p.in.H * p.in.W
-	pl := gpw.PackedLen(cog, cig)
 	ah := &l.pwg.ahead[wk]
 	for u := lo; u < hi; u++ {
 		s, g := u/c.Groups, u%c.Groups
@@ -106,13 +105,22 @@ func (l *Conv2D) pointwiseGpwFwdChunk(wk, lo, hi int) {
 			ah.Add(p.y.span(s+1, 0, p.out.C, hw))
 		}
 		x, si := l.inputOf(wk, s)
-		xs := x.span(si, g*cig, cig, hw)
-		ys := p.y.span(s, g*cog, cog, hw)
-		gpw.ApplyAhead(ys, hw, l.pwg.fwd[g*pl:(g+1)*pl], xs, hw, cog, cig, hw, ah)
-		l.addBias(ys, g*cog, cog, hw)
+		l.gpwForwardGroup(p.y.span(s, g*cog, cog, hw), x.span(si, g*cig, cig, hw), g, hw, ah)
 		l.outStats(s, g*cog, cog)
 	}
 	ah.Reset()
+}
+
+// gpwForwardGroup writes into ys the output planes of group g, hw values each, from
+// its input planes xs, prefetching from ah (which may be nil): the forward pass and
+// the recomputed samples (recompute.go) run this one computation, so they agree bit
+// for bit.
+func (l *Conv2D) gpwForwardGroup(ys, xs []float32, g, hw int, ah *gpw.Ahead) {
+	c := l.cfg
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	pl := gpw.PackedLen(cog, cig)
+	gpw.ApplyAhead(ys, hw, l.pwg.fwd[g*pl:(g+1)*pl], xs, hw, cog, cig, hw, ah)
+	l.addBias(ys, g*cog, cog, hw)
 }
 
 // pointwiseGpwBackward accumulates each worker's weight gradient as 16-lane partial

@@ -1,7 +1,5 @@
 package ops
 
-import "nas/ops/internal/gpw"
-
 // This file holds a third fusion of Sequential (after those of fast_fuse.go): an
 // expansion that is never written. In an inverted residual block a 1x1 convolution
 // expands the channels, a batch norm with its clamp (and a shuffle) normalizes them,
@@ -44,7 +42,8 @@ type convRecompute struct {
 // is recomputed: a value of the output costs that many multiply-adds each time. On
 // reference_net.py's training step at batch 128 (BenchmarkRecomputeConv, on/off) the
 // second block's grouped expansion (6 channels per group, 14x14 planes) recomputed
-// gained 0.4-2.5% of a step; with the first block's dense one (16 channels, 28x28)
+// took 1.5% off a step in the median of six runs (0.969-1.019, single runs are
+// within the machine's noise); with the first block's dense one (16 channels, 28x28)
 // recomputed too the gain was gone (1.000): its recomputations cost as much as the
 // memory traffic they save.
 const recomputeMaxIn = 8
@@ -102,7 +101,7 @@ func (l *Conv2D) recomputeFwdChunk(wk, lo, hi int) {
 }
 
 // recomputed returns the output planes of sample s for worker wk, computed as the
-// gpw forward pass computes them (pointwiseGpwFwdChunk), once per sample and pass.
+// gpw forward pass computes them (gpwForwardGroup), once per sample and pass.
 func (l *Conv2D) recomputed(wk, s int) []float32 {
 	r := &l.rec
 	y := r.ysc[wk]
@@ -117,11 +116,8 @@ func (l *Conv2D) recomputed(wk, s int) []float32 {
 		x = r.xsc[wk]
 		r.xin.apply(x, hw, r.x.d, s, r.x.c0, r.in.C, hw)
 	}
-	pl := gpw.PackedLen(cog, cig)
 	for g := 0; g < c.Groups; g++ {
-		ys := y[g*cog*hw : (g+1)*cog*hw]
-		gpw.Apply(ys, hw, l.pwg.fwd[g*pl:(g+1)*pl], x[g*cig*hw:], hw, cog, cig, hw)
-		l.addBias(ys, g*cog, cog, hw)
+		l.gpwForwardGroup(y[g*cog*hw:(g+1)*cog*hw], x[g*cig*hw:(g+1)*cig*hw], g, hw, nil)
 	}
 	r.ys[wk] = s
 	return y

@@ -58,10 +58,9 @@ type seqRun struct {
 	conv   bool
 	pooled bool
 	fed    *BatchNorm2D
-	// recomputed is set when the run is a convolution that wrote no output, and src
-	// on the run of the convolution that recomputed its input (recompute.go).
-	recomputed bool
-	src        *Conv2D
+	// recomputed is the run's convolution when it wrote no output, and src, on the
+	// run of the convolution after it, that convolution (recompute.go).
+	recomputed, src *Conv2D
 }
 
 var (
@@ -160,7 +159,7 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 				run.src, convs[0].src = producer, producer
 			} else if fusable && len(convs) == 1 && s.recomputable(i, x) {
 				rec = convs[0]
-				run.recomputed, rec.rec.on = true, true
+				run.recomputed, rec.rec.on = rec, true
 			}
 			producer = nil
 		}
@@ -508,9 +507,7 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 				lo, hi, mask := run.fuse.bounds()
 				bn.bout = bnGrad{z: bn.x.Float32s(), ca: bn.ca, cb: bn.cb, k: bn.k, lo: lo, hi: hi, mask: mask,
 					groups: run.fuse.shuffleGroups(), c: bn.c}
-				if prev := s.runs[r-1]; prev.recomputed {
-					bn.bout.src = unblock(s.Layers[prev.start]).(*Conv2D)
-				}
+				bn.bout.src = s.runs[r-1].recomputed
 				pending, dx = bn, dy
 			}
 			bn.noApplyBack = false
