@@ -97,6 +97,12 @@ type Conv2D struct {
 	// convolution that recomputes the input of this one (recompute.go).
 	rec convRecompute
 	src *Conv2D
+
+	// fold, set by Sequential for the duration of one Backward of a depthwise
+	// convolution, runs the backward of the 1x1 convolution before it sample by
+	// sample (fold.go); foldSt holds its state between steps.
+	fold   *foldState
+	foldSt foldState
 }
 
 var _ Layer = (*Conv2D)(nil)

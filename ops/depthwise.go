@@ -229,7 +229,7 @@ func (l *Conv2D) dwFlatBackward() {
 	}
 	st.db = perWorker(st.db, w, c.Out)
 	p.stage = 0
-	if !l.noDX {
+	if !l.noDX && l.fold == nil {
 		p.stage = p.in.Size()
 	}
 	l.parallel(units, passFlatBwd)
@@ -283,7 +283,10 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		xs, xstride := x, ihw
 		var dph []float32
 		var dx []float32
-		if !l.noDX {
+		switch {
+		case l.fold != nil:
+			dx = l.fold.da[wk][ch*ihw : (ch+cnt)*ihw]
+		case !l.noDX:
 			dx = l.stg.at(wk, p.y.span(s, ch, cnt, ihw))
 		}
 		if st.s2 && st.direct == nil {
@@ -362,6 +365,12 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 			dwconv.InterleavePlanes(dx, dph, in.H, in.W, cnt)
 		}
 		l.gradStatsOf(wk, dx, s, ch, cnt)
+		if l.fold != nil {
+			if ch+cnt == c.In {
+				l.fold.p.foldSample(l.fold, wk, s, l.fold.da[wk])
+			}
+			continue
+		}
 		l.stg.flush(p.y.span(s, ch, cnt, ihw), dx)
 	}
 }

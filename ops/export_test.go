@@ -24,3 +24,10 @@ func SetRecomputeConv(on bool) bool {
 	recomputeConv = on
 	return old
 }
+
+// SetFoldBack turns foldBack on or off and returns the previous setting.
+func SetFoldBack(on bool) bool {
+	old := foldBack
+	foldBack = on
+	return old
+}

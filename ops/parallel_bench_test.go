@@ -105,3 +105,11 @@ func BenchmarkRecomputeConv(b *testing.B) {
 	defer ops.SetRecomputeConv(ops.SetRecomputeConv(true))
 	pairedSteps(b, func(on bool) { ops.SetRecomputeConv(on) })
 }
+
+// BenchmarkFoldBack compares training steps with and without the folded backward
+// passes of expansions and depthwise convolutions (fold.go; on reference_net blocks 1
+// and 2).
+func BenchmarkFoldBack(b *testing.B) {
+	defer ops.SetFoldBack(ops.SetFoldBack(true))
+	pairedSteps(b, func(on bool) { ops.SetFoldBack(on) })
+}

@@ -485,6 +485,8 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		return dy, nil
 	}
 	var pending *BatchNorm2D // a batch norm whose input gradient the next run computes
+	var folded *Conv2D       // a depthwise convolution that ran the backward of run foldRun
+	foldRun := -1
 	for r := len(s.runs) - 1; r >= 0; r-- {
 		run := s.runs[r]
 		if run.start+run.count > len(s.Layers) {
@@ -495,9 +497,20 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		t0 := s.clockStart()
 		bn, isBN := s.Layers[run.start].(*BatchNorm2D)
 		switch {
+		case r == foldRun:
+			dx = folded.foldFinish()
+			folded, foldRun, pending = nil, -1, nil
 		case run.conv:
+			if d, p, fbn, ok := s.foldable(r); ok {
+				mid, prod := s.runs[r-1], s.runs[r-2]
+				d.foldPrepare(p, fbn, mid.fuse, prod.fed, prod.src)
+				folded, foldRun = d, r-2
+			}
 			dx, err = s.backwardConv(run, dy, pending)
 			pending = nil
+			if err != nil && folded != nil {
+				folded.fold, folded = nil, nil
+			}
 		case isBN && (run.count > 1 || bn.fin.red != nil || (r > 0 && s.runs[r-1].conv)):
 			bn.preReduced = bn.fin.red != nil
 			bn.noApplyBack = r > 0 && s.runs[r-1].conv && !s.runs[r-1].pooled

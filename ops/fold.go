@@ -1,0 +1,314 @@
+package ops
+
+import (
+	"math"
+
+	"gorgonia.org/tensor"
+
+	"nas/ops/internal/gpw"
+)
+
+// This file holds a fourth fusion of Sequential: the backward passes of an
+// expansion and of the depthwise convolution after it run as one pass over the
+// samples. In an inverted residual block, 1x1 convolution P, batch norm B (with its
+// clamp and shuffle) and depthwise convolution D, the depthwise convolution's input
+// gradient da is the largest tensor of the backward pass (25.7 MB in
+// reference_net.py's first block at batch 128): D writes it, and P reads it back with
+// B's input y to apply B's backward,
+//
+//	dy_P = gm*a + (y*b + e)    gm = da where the clamp passed it, else 0,
+//
+// whose coefficients b and e depend on reductions of gm over the whole batch, so P
+// could not start on a sample before D had finished them all. But y = W x (P has no
+// bias), so the part of P's gradients that b and e contribute is a function of x's
+// moments over the batch alone:
+//
+//	dW_c  = sum gm_c*a_c x^T + b_c W_c M + e_c S     M = sum x x^T, S = sum x
+//	dx    = W^T (gm*a) + A x + v                     A = sum_c b_c W_c^T W_c, v = sum_c e_c W_c
+//
+// (sums over the samples and positions, c over P's output channels, W_c the weights
+// of channel c within its group). So D, as soon as it has written a sample's da into
+// a per-worker scratch, runs P's backward on that sample with gm*a alone (foldSample),
+// while da, y and x are in cache, and adds the sample's x x^T and x into M and S;
+// once D's pass and B's reductions are done, foldFinish adds the b and e terms to P's
+// weight gradient and, in one pass over the small input gradient, to dx. Neither da
+// nor P's copy of B's input gradient is ever written to memory.
+//
+// The results are those of the layers run one by one within float32 rounding, not
+// bit for bit: the sums run in another order (TestFoldedBackward compares them).
+
+// foldBack turns the fusion of this file on; tests switch it off to compare.
+var foldBack = true
+
+// foldState is a folded pair's backward in progress: D runs P's backward per sample.
+type foldState struct {
+	p    *Conv2D
+	bn   *BatchNorm2D
+	grad bnGrad      // B's apply with a alone (b and e zero): gm*a
+	ka   []float32   // B's a, per channel
+	da   [][]float32 // per worker: the sample's input gradient of D
+	ml   [][]float32 // per worker: M's 16-lane partial sums per group (gpw.WeightGrad)
+	s    [][]float64 // per worker: S (In)
+	m    []float64   // M per group (cig x cig), summed over the workers
+	t    [][]float32 // per worker: one group's A x of a sample, or M of a worker
+
+	// The correction pass over the samples (foldFinish): per group A, packed for
+	// gpw.Apply, and v; ones are the scales of bnActFwdPlanes adding v.
+	a, ap, v, ones []float32
+	finish         func(chunk, lo, hi int)
+}
+
+// foldable reports whether the backward of run r, a convolution run, can run the
+// backward of run r-2 with it (see the file comment): run r is a depthwise
+// convolution alone on the flat kernels whose input batch norm (run r-1, in training
+// mode) it applied, run r-2 a 1x1 convolution without bias on the gpw kernels, and
+// every chunk of D's pass holds whole samples.
+func (s *Sequential) foldable(r int) (d, p *Conv2D, bn *BatchNorm2D, ok bool) {
+	if !foldBack || r < 2 {
+		return nil, nil, nil, false
+	}
+	run, mid, prod := s.runs[r], s.runs[r-1], s.runs[r-2]
+	if !run.conv || run.pooled || run.fed == nil || !prod.conv || prod.pooled {
+		return nil, nil, nil, false
+	}
+	bn, ok = s.Layers[mid.start].(*BatchNorm2D)
+	if !ok || bn != run.fed || !bn.trainStats {
+		return nil, nil, nil, false
+	}
+	d, ok = unblock(s.Layers[run.start]).(*Conv2D)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	p, ok = unblock(s.Layers[prod.start]).(*Conv2D)
+	if !ok || p == d || p.bias != nil || p.noDX || d.noDX {
+		return nil, nil, nil, false
+	}
+	if d.cfg.Groups != d.cfg.In || d.pathFor(d.in) != pathFlat {
+		return nil, nil, nil, false
+	}
+	if p.pathFor(p.in) != pathPointwise {
+		return nil, nil, nil, false
+	}
+	if k, _ := p.pwKernelFor(true, p.n, p.in.H*p.in.W); k != pwOnGpw {
+		return nil, nil, nil, false
+	}
+	units := d.n * d.cfg.In
+	w := workers(units)
+	for c := 1; c < w; c++ {
+		if c*units/w%d.cfg.In != 0 {
+			return nil, nil, nil, false
+		}
+	}
+	return d, p, bn, true
+}
+
+// foldPrepare readies p's backward pass to run sample by sample from d's (foldSample),
+// with fed the batch norm whose normalization p applied to its input, if any, and
+// src the convolution that recomputes p's input, if any.
+func (d *Conv2D) foldPrepare(p *Conv2D, bn *BatchNorm2D, f bnFuse, fed *BatchNorm2D, src *Conv2D) {
+	fs := &d.foldSt
+	d.fold = fs
+	fs.p, fs.bn = p, bn
+	c := bn.c
+	fs.ka = grow(fs.ka, 3*c)
+	gamma := bn.weight.Value.Float32s()
+	for j := 0; j < c; j++ {
+		fs.ka[3*j], fs.ka[3*j+1], fs.ka[3*j+2] = float32(float64(gamma[j])*bn.invstd[j]), 0, 0
+	}
+	lo, hi, mask := f.bounds()
+	fs.grad = bnGrad{z: bn.x.Float32s(), ca: bn.ca, cb: bn.cb, k: fs.ka, lo: lo, hi: hi, mask: mask,
+		groups: f.shuffleGroups(), c: c}
+	if p.rec.valid {
+		fs.grad.src = p
+	}
+
+	pc := p.cfg
+	cig := pc.In / pc.Groups
+	out, _ := p.OutShape(p.in)
+	dx := p.dx.get(p.n, p.in)
+	p.xin, p.src, p.dyin = nil, src, &fs.grad
+	if fed != nil {
+		fed.red = grow(fed.red, 2*fed.n*fed.c)
+		fed.fin.red = fed.red
+		p.xin = &fed.fin
+	}
+	p.pass = convPass{n: p.n, in: p.in, out: out, x: p.xv, y: whole(dx.Float32s(), p.in.C)}
+	p.startPass()
+	st := p.gpwState(false)
+	units := d.n * d.cfg.In
+	w := workers(units)
+	p.gradBuffers(w)
+	st.lanes = perWorker(st.lanes, w, pc.Groups*gpwLanesLen(cig, pc.Out/pc.Groups))
+	for wk := 0; wk < w; wk++ {
+		clear(st.lanes[wk])
+	}
+	fs.da = perWorker(fs.da, w, d.in.Size())
+	fs.t = perWorker(fs.t, w, max(cig*p.in.H*p.in.W, cig*cig))
+	ml := gpw.LanesLen(cig, cig)
+	fs.ml = perWorker(fs.ml, w, pc.Groups*ml)
+	for len(fs.s) < w {
+		fs.s = append(fs.s, nil)
+	}
+	for wk := 0; wk < w; wk++ {
+		clear(fs.ml[wk])
+		fs.s[wk] = growZero64(fs.s[wk], pc.In)
+	}
+}
+
+// growZero64 returns s resized to n values, all 0.
+func growZero64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// foldSample runs p's backward for sample s, whose output gradient before the batch
+// norm is da (all of D's input planes of the sample), as worker wk: gm*a per group,
+// its weight-gradient lanes and input gradient, and the sample's moments of x.
+func (p *Conv2D) foldSample(fs *foldState, wk, s int, da []float32) {
+	pc, pp := p.cfg, &p.pass
+	cig, cog := pc.In/pc.Groups, pc.Out/pc.Groups
+	hw := pp.in.H * pp.in.W
+	ll, pl := gpwLanesLen(cig, cog), gpw.PackedLen(cig, cog)
+	lanes := p.pwg.lanes[wk]
+	swap := gpwSwap(cig, cog)
+	x, si := p.inputOf(wk, s)
+	z, zs := fs.grad.z, s
+	if fs.grad.src != nil {
+		z, zs = fs.grad.src.recomputed(wk, s), 0
+	}
+	g := p.dsc[wk]
+	fs.grad.apply(g, hw, da, z, 0, zs, 0, pc.Out, hw)
+	sum, ml := fs.s[wk], gpw.LanesLen(cig, cig)
+	for gr := 0; gr < pc.Groups; gr++ {
+		xs := x.span(si, gr*cig, cig, hw)
+		dys := g[gr*cog*hw : (gr+1)*cog*hw]
+		lg := lanes[gr*ll : (gr+1)*ll]
+		if swap {
+			gpw.WeightGradAhead(lg, xs, hw, cig, dys, hw, cog, hw, nil)
+		} else {
+			gpw.WeightGradAhead(lg, dys, hw, cog, xs, hw, cig, hw, nil)
+		}
+		gpw.ApplyAhead(pp.y.span(s, gr*cig, cig, hw), hw, p.pwg.bwd[gr*pl:(gr+1)*pl], dys, hw, cig, cog, hw, nil)
+		gpw.WeightGradAhead(fs.ml[wk][gr*ml:(gr+1)*ml], xs, hw, cig, xs, hw, cig, hw, nil)
+		for i := 0; i < cig; i++ {
+			sum[gr*cig+i] += float64(sumRow(xs[i*hw : (i+1)*hw]))
+		}
+	}
+}
+
+// foldFinish completes p's backward after d's pass and the batch norm's backward
+// (which computed its coefficients b and e): it reduces p's weight-gradient lanes,
+// adds the b and e terms to the weight gradient and to the input gradient, and runs
+// the reductions of the batch norm before p, if p applied one. It returns p's input
+// gradient.
+func (d *Conv2D) foldFinish() *tensor.Dense {
+	fs := d.fold
+	p := fs.p
+	pc := p.cfg
+	cig, cog := pc.In/pc.Groups, pc.Out/pc.Groups
+	units := d.n * d.cfg.In
+	w := workers(units)
+	ll := gpwLanesLen(cig, cog)
+	swap := gpwSwap(cig, cog)
+	for wk := 0; wk < w; wk++ {
+		lanes, dw := p.pwg.lanes[wk], p.dw[wk]
+		for g := 0; g < pc.Groups; g++ {
+			lg, dg := lanes[g*ll:(g+1)*ll], dw[g*cog*cig:(g+1)*cog*cig]
+			if swap {
+				gpw.ReduceLanes(dg, 1, cig, lg, cig, cog)
+			} else {
+				gpw.ReduceLanes(dg, cig, 1, lg, cog, cig)
+			}
+		}
+	}
+	p.reduceGrads(w)
+	mll := gpw.LanesLen(cig, cig)
+	fs.m = growZero64(fs.m, pc.Groups*cig*cig)
+	for wk := 0; wk < w; wk++ {
+		t := fs.t[0][:cig*cig]
+		for g := 0; g < pc.Groups; g++ {
+			clear(t)
+			gpw.ReduceLanes(t, cig, 1, fs.ml[wk][g*mll:(g+1)*mll], cig, cig)
+			for i, v := range t {
+				fs.m[g*cig*cig+i] += float64(v)
+			}
+		}
+		if wk > 0 {
+			for i, v := range fs.s[wk] {
+				fs.s[0][i] += v
+			}
+		}
+	}
+	m, sum := fs.m, fs.s[0]
+	wd := p.weight.Value.Float32s()
+	gw := p.weight.Grad.Float32s()
+	k := fs.bn.k
+	fs.a = grow(fs.a, pc.Groups*cig*cig)
+	fs.v = grow(fs.v, pc.In)
+	clear(fs.a)
+	clear(fs.v)
+	for c := 0; c < pc.Out; c++ {
+		g := c / cog
+		kb, ke := float64(k[3*c+1]), float64(k[3*c+2])
+		wc := wd[c*cig : (c+1)*cig]
+		mg := m[g*cig*cig : (g+1)*cig*cig]
+		ag := fs.a[g*cig*cig : (g+1)*cig*cig]
+		for i := 0; i < cig; i++ {
+			var wm float64
+			for j := 0; j < cig; j++ {
+				wm += float64(wc[j]) * mg[j*cig+i]
+			}
+			gw[c*cig+i] += float32(kb*wm + ke*sum[g*cig+i])
+			fs.v[g*cig+i] += float32(ke * float64(wc[i]))
+			for j := 0; j < cig; j++ {
+				ag[i*cig+j] += float32(kb * float64(wc[i]) * float64(wc[j]))
+			}
+		}
+	}
+	pl := gpw.PackedLen(cig, cig)
+	fs.ap = grow(fs.ap, pc.Groups*pl)
+	for g := 0; g < pc.Groups; g++ {
+		gpw.Pack(fs.ap[g*pl:(g+1)*pl], fs.a[g*cig*cig:], cig, cig, cig, 1)
+	}
+	fs.ones = grow(fs.ones, cig)
+	for i := range fs.ones {
+		fs.ones[i] = 1
+	}
+	if fs.finish == nil {
+		fs.finish = d.foldFinishChunk
+	}
+	p.startPass()
+	parallelFor(p.n, fs.finish)
+	dx := p.dx.t
+	p.pass = convPass{}
+	p.xin, p.src, p.dyin = nil, nil, nil
+	fs.bn, fs.p, d.fold = nil, nil, nil
+	return dx
+}
+
+// foldFinishChunk adds A x + v to the input gradient of samples [lo, hi), group by
+// group, and runs the reductions of the batch norm before p on the result.
+func (d *Conv2D) foldFinishChunk(wk, lo, hi int) {
+	fs := d.fold
+	p := fs.p
+	pc, pp := p.cfg, &p.pass
+	cig := pc.In / pc.Groups
+	hw := pp.in.H * pp.in.W
+	pl := gpw.PackedLen(cig, cig)
+	t := fs.t[wk][:cig*hw]
+	inf := float32(math.Inf(1))
+	for s := lo; s < hi; s++ {
+		x, si := p.inputOf(wk, s)
+		for g := 0; g < pc.Groups; g++ {
+			dxs := pp.y.span(s, g*cig, cig, hw)
+			gpw.Apply(t, hw, fs.ap[g*pl:(g+1)*pl], x.span(si, g*cig, cig, hw), hw, cig, cig, hw)
+			bnActFwdPlanes(t, t, hw, cig, hw, hw, fs.ones, fs.v[g*cig:], -inf, inf)
+			addRow(dxs, dxs, t)
+		}
+		p.gradStats(wk, s, 0, pc.In)
+	}
+}
