@@ -367,7 +367,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		l.gradStatsOf(wk, dx, s, ch, cnt)
 		if l.fold != nil {
 			if ch+cnt == c.In {
-				l.fold.p.foldSample(l.fold, wk, s, l.fold.da[wk])
+				l.fold.p.foldSample(l.fold, wk, s, l.fold.da[wk], xp.d[xp.off(si, 0, ihw):])
 			}
 			continue
 		}

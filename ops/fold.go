@@ -55,6 +55,7 @@ type foldState struct {
 	// The correction pass over the samples (foldFinish): per group A, packed for
 	// gpw.Apply, and v; ones are the scales of bnActFwdPlanes adding v.
 	a, ap, v, ones []float32
+	one, zero      []float32 // per channel of the batch norm: 1 and 0
 	finish         func(chunk, lo, hi int)
 }
 
@@ -115,12 +116,12 @@ func (d *Conv2D) foldPrepare(p *Conv2D, bn *BatchNorm2D, f bnFuse, fed *BatchNor
 	for j := 0; j < c; j++ {
 		fs.ka[3*j], fs.ka[3*j+1], fs.ka[3*j+2] = float32(float64(gamma[j])*bn.invstd[j]), 0, 0
 	}
-	lo, hi, mask := f.bounds()
-	fs.grad = bnGrad{z: bn.x.Float32s(), ca: bn.ca, cb: bn.cb, k: fs.ka, lo: lo, hi: hi, mask: mask,
-		groups: f.shuffleGroups(), c: c}
-	if p.rec.valid {
-		fs.grad.src = p
+	fs.one, fs.zero = grow(fs.one, c), grow(fs.zero, c)
+	for j := 0; j < c; j++ {
+		fs.one[j], fs.zero[j] = 1, 0
 	}
+	lo, hi, mask := f.bounds()
+	fs.grad = bnGrad{ca: bn.ca, cb: bn.cb, k: fs.ka, lo: lo, hi: hi, mask: mask, groups: f.shuffleGroups(), c: c}
 
 	pc := p.cfg
 	cig := pc.In / pc.Groups
@@ -168,7 +169,7 @@ func growZero64(s []float64, n int) []float64 {
 // foldSample runs p's backward for sample s, whose output gradient before the batch
 // norm is da (all of D's input planes of the sample), as worker wk: gm*a per group,
 // its weight-gradient lanes and input gradient, and the sample's moments of x.
-func (p *Conv2D) foldSample(fs *foldState, wk, s int, da []float32) {
+func (p *Conv2D) foldSample(fs *foldState, wk, s int, da, a []float32) {
 	pc, pp := p.cfg, &p.pass
 	cig, cog := pc.In/pc.Groups, pc.Out/pc.Groups
 	hw := pp.in.H * pp.in.W
@@ -176,12 +177,14 @@ func (p *Conv2D) foldSample(fs *foldState, wk, s int, da []float32) {
 	lanes := p.pwg.lanes[wk]
 	swap := gpwSwap(cig, cog)
 	x, si := p.inputOf(wk, s)
-	z, zs := fs.grad.z, s
-	if fs.grad.src != nil {
-		z, zs = fs.grad.src.recomputed(wk, s), 0
-	}
-	g := p.dsc[wk]
-	fs.grad.apply(g, hw, da, z, 0, zs, 0, pc.Out, hw)
+	// gm*a from da and the sample's normalized input of D, a (in D's channel order,
+	// like da), whose clamp mask is that of the batch norm's input: a*1+0 is inside
+	// (lo, hi) exactly where the batch norm's input was.
+	g, t := p.dsc[wk], &fs.grad
+	channelRuns(0, t.c, t.c, t.groups, func(from, to, d int) {
+		bnActBackApplyPlanes(g[from*hw:], da[d*hw:], a[d*hw:], hw, to-from, hw, t.groups*hw, t.groups*hw,
+			fs.one, fs.zero, t.k[3*from:], t.lo, t.hi, t.mask)
+	})
 	sum, ml := fs.s[wk], gpw.LanesLen(cig, cig)
 	for gr := 0; gr < pc.Groups; gr++ {
 		xs := x.span(si, gr*cig, cig, hw)
