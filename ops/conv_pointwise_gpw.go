@@ -178,6 +178,17 @@ func (l *Conv2D) pointwiseGpwBwdChunk(wk, lo, hi int) {
 		gpw.ApplyAhead(p.y.span(s, g*cig, cig, hw), hw, l.pwg.bwd[g*pl:(g+1)*pl], dys, hw, cig, cog, hw, ah)
 		l.gradStats(wk, s, g*cig, cig)
 	}
+	l.gpwReduceLanes(dw, lanes)
+	ah.Reset()
+}
+
+// gpwReduceLanes adds a worker's weight-gradient partial sums of every group, lanes,
+// to its weight gradient dw, in the layout of the weights.
+func (l *Conv2D) gpwReduceLanes(dw, lanes []float32) {
+	c := l.cfg
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	ll := gpwLanesLen(cig, cog)
+	swap := gpwSwap(cig, cog)
 	for g := 0; g < c.Groups; g++ {
 		lg, dg := lanes[g*ll:(g+1)*ll], dw[g*cog*cig:(g+1)*cog*cig]
 		if swap {
@@ -186,5 +197,4 @@ func (l *Conv2D) pointwiseGpwBwdChunk(wk, lo, hi int) {
 			gpw.ReduceLanes(dg, cig, 1, lg, cog, cig)
 		}
 	}
-	ah.Reset()
 }

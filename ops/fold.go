@@ -29,7 +29,8 @@ import (
 // (sums over the samples and positions, c over P's output channels, W_c the weights
 // of channel c within its group). So D, as soon as it has written a sample's da into
 // a per-worker scratch, runs P's backward on that sample with gm*a alone (foldSample),
-// while da, y and x are in cache, and adds the sample's x x^T and x into M and S;
+// while da, D's normalized input (whose clamp mask is gm's) and x are in cache, and
+// adds the sample's x x^T and x into M and S;
 // once D's pass and B's reductions are done, foldFinish adds the b and e terms to P's
 // weight gradient and, in one pass over the small input gradient, to dx. Neither da
 // nor P's copy of B's input gradient is ever written to memory.
@@ -53,10 +54,12 @@ type foldState struct {
 	t    [][]float32 // per worker: one group's A x of a sample, or M of a worker
 
 	// The correction pass over the samples (foldFinish): per group A, packed for
-	// gpw.Apply, and v; ones are the scales of bnActFwdPlanes adding v.
-	a, ap, v, ones []float32
-	one, zero      []float32 // per channel of the batch norm: 1 and 0
-	finish         func(chunk, lo, hi int)
+	// gpw.Apply, and v.
+	a, ap, v []float32
+	// one and zero hold 1 and 0 per channel of the batch norm and of P's input: the
+	// scales and offsets of the kernels that take them per plane.
+	one, zero []float32
+	finish    func(chunk, lo, hi int)
 }
 
 // foldable reports whether the backward of run r, a convolution run, can run the
@@ -116,8 +119,9 @@ func (d *Conv2D) foldPrepare(p *Conv2D, bn *BatchNorm2D, f bnFuse, fed *BatchNor
 	for j := 0; j < c; j++ {
 		fs.ka[3*j], fs.ka[3*j+1], fs.ka[3*j+2] = float32(float64(gamma[j])*bn.invstd[j]), 0, 0
 	}
-	fs.one, fs.zero = grow(fs.one, c), grow(fs.zero, c)
-	for j := 0; j < c; j++ {
+	nc := max(c, p.cfg.In)
+	fs.one, fs.zero = grow(fs.one, nc), grow(fs.zero, nc)
+	for j := 0; j < nc; j++ {
 		fs.one[j], fs.zero[j] = 1, 0
 	}
 	lo, hi, mask := f.bounds()
@@ -166,10 +170,11 @@ func growZero64(s []float64, n int) []float64 {
 	return s
 }
 
-// foldSample runs p's backward for sample s, whose output gradient before the batch
-// norm is da (all of D's input planes of the sample), as worker wk: gm*a per group,
-// its weight-gradient lanes and input gradient, and the sample's moments of x.
-func (p *Conv2D) foldSample(fs *foldState, wk, s int, da, a []float32) {
+// foldSample runs p's backward for sample s as worker wk: gm*a per group, its
+// weight-gradient lanes and input gradient, and the sample's moments of x. da holds
+// the gradient at the batch norm's output (all of D's input planes of the sample),
+// xd D's input, the batch norm's output, in the same channel order.
+func (p *Conv2D) foldSample(fs *foldState, wk, s int, da, xd []float32) {
 	pc, pp := p.cfg, &p.pass
 	cig, cog := pc.In/pc.Groups, pc.Out/pc.Groups
 	hw := pp.in.H * pp.in.W
@@ -177,12 +182,12 @@ func (p *Conv2D) foldSample(fs *foldState, wk, s int, da, a []float32) {
 	lanes := p.pwg.lanes[wk]
 	swap := gpwSwap(cig, cog)
 	x, si := p.inputOf(wk, s)
-	// gm*a from da and the sample's normalized input of D, a (in D's channel order,
-	// like da), whose clamp mask is that of the batch norm's input: a*1+0 is inside
-	// (lo, hi) exactly where the batch norm's input was.
+	// gm*a from da and xd, the clamped output, which is inside (lo, hi) exactly where
+	// the batch norm's input made it pass (xd*1+0 is xd), so its input need not be
+	// read back; channel j of P reads channel d of xd and da (d undoes the shuffle).
 	g, t := p.dsc[wk], &fs.grad
 	channelRuns(0, t.c, t.c, t.groups, func(from, to, d int) {
-		bnActBackApplyPlanes(g[from*hw:], da[d*hw:], a[d*hw:], hw, to-from, hw, t.groups*hw, t.groups*hw,
+		bnActBackApplyPlanes(g[from*hw:], da[d*hw:], xd[d*hw:], hw, to-from, hw, t.groups*hw, t.groups*hw,
 			fs.one, fs.zero, t.k[3*from:], t.lo, t.hi, t.mask)
 	})
 	sum, ml := fs.s[wk], gpw.LanesLen(cig, cig)
@@ -215,18 +220,8 @@ func (d *Conv2D) foldFinish() *tensor.Dense {
 	cig, cog := pc.In/pc.Groups, pc.Out/pc.Groups
 	units := d.n * d.cfg.In
 	w := workers(units)
-	ll := gpwLanesLen(cig, cog)
-	swap := gpwSwap(cig, cog)
 	for wk := 0; wk < w; wk++ {
-		lanes, dw := p.pwg.lanes[wk], p.dw[wk]
-		for g := 0; g < pc.Groups; g++ {
-			lg, dg := lanes[g*ll:(g+1)*ll], dw[g*cog*cig:(g+1)*cog*cig]
-			if swap {
-				gpw.ReduceLanes(dg, 1, cig, lg, cig, cog)
-			} else {
-				gpw.ReduceLanes(dg, cig, 1, lg, cog, cig)
-			}
-		}
+		p.gpwReduceLanes(p.dw[wk], p.pwg.lanes[wk])
 	}
 	p.reduceGrads(w)
 	mll := gpw.LanesLen(cig, cig)
@@ -277,20 +272,24 @@ func (d *Conv2D) foldFinish() *tensor.Dense {
 	for g := 0; g < pc.Groups; g++ {
 		gpw.Pack(fs.ap[g*pl:(g+1)*pl], fs.a[g*cig*cig:], cig, cig, cig, 1)
 	}
-	fs.ones = grow(fs.ones, cig)
-	for i := range fs.ones {
-		fs.ones[i] = 1
-	}
 	if fs.finish == nil {
 		fs.finish = d.foldFinishChunk
 	}
 	p.startPass()
 	parallelFor(p.n, fs.finish)
 	dx := p.dx.t
-	p.pass = convPass{}
-	p.xin, p.src, p.dyin = nil, nil, nil
-	fs.bn, fs.p, d.fold = nil, nil, nil
+	d.foldAbort()
 	return dx
+}
+
+// foldAbort ends d's folded backward, finished or not: p and d hold no pass state.
+func (d *Conv2D) foldAbort() {
+	fs := d.fold
+	if p := fs.p; p != nil {
+		p.pass = convPass{}
+		p.xin, p.src, p.dyin = nil, nil, nil
+	}
+	fs.bn, fs.p, d.fold = nil, nil, nil
 }
 
 // foldFinishChunk adds A x + v to the input gradient of samples [lo, hi), group by
@@ -309,7 +308,7 @@ func (d *Conv2D) foldFinishChunk(wk, lo, hi int) {
 		for g := 0; g < pc.Groups; g++ {
 			dxs := pp.y.span(s, g*cig, cig, hw)
 			gpw.Apply(t, hw, fs.ap[g*pl:(g+1)*pl], x.span(si, g*cig, cig, hw), hw, cig, cig, hw)
-			bnActFwdPlanes(t, t, hw, cig, hw, hw, fs.ones, fs.v[g*cig:], -inf, inf)
+			bnActFwdPlanes(t, t, hw, cig, hw, hw, fs.one, fs.v[g*cig:], -inf, inf)
 			addRow(dxs, dxs, t)
 		}
 		p.gradStats(wk, s, 0, pc.In)

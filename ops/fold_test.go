@@ -11,17 +11,9 @@ import (
 
 // foldCases are Sequentials whose depthwise convolutions run the backward of the
 // expansion before them (fold.go), each with how many do.
-func foldCases() []struct {
-	fuseCase
-	want int
-} {
-	invres := func(c InvertedResidualConfig) func(t *testing.T) Layer {
-		return func(t *testing.T) Layer { return mustLayer(t)(NewInvertedResidual(c)) }
-	}
-	type fc = struct {
-		fuseCase
-		want int
-	}
+func foldCases() []countedCase {
+	invres := invresCase
+	type fc = countedCase
 	return []fc{
 		// A stem whose batch norm the dense expansion applies to its input (so the
 		// correction pass also runs the stem batch norm's reductions), into a
@@ -56,17 +48,8 @@ func TestFoldedBackward(t *testing.T) {
 	for _, procs := range []int{1, 2} {
 		old := runtime.GOMAXPROCS(procs)
 		for _, c := range foldCases() {
-			foldBack = false
-			want := runFuse(t, c.fuseCase, true)
-			foldBack = true
-			folded := 0
-			got := runFuseWith(t, c.fuseCase, true, func(l Layer) {
-				Walk(l, func(_ string, l Layer) {
-					if c, ok := l.(*Conv2D); ok && c.foldSt.ml != nil {
-						folded++
-					}
-				})
-			})
+			want, got, folded := runBoth(t, c.fuseCase, true, func(on bool) { foldBack = on },
+				func(c *Conv2D) bool { return c.foldSt.ml != nil })
 			name := fmt.Sprintf("%s, %d workers", c.name, procs)
 			if folded != c.want {
 				t.Errorf("%s: %d depthwise convolutions folded, want %d", name, folded, c.want)

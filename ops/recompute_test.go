@@ -8,19 +8,40 @@ import (
 	"nas/ops/internal/gpw"
 )
 
-// recomputeCases are Sequentials with expansions that Sequential recomputes
-// (recompute.go), each with how many of its convolutions do.
-func recomputeCases() []struct {
+// countedCase is a fuseCase with how many of its layers a fusion applies to.
+type countedCase struct {
 	fuseCase
 	want int
-} {
-	invres := func(c InvertedResidualConfig) func(t *testing.T) Layer {
-		return func(t *testing.T) Layer { return mustLayer(t)(NewInvertedResidual(c)) }
-	}
-	type rc = struct {
-		fuseCase
-		want int
-	}
+}
+
+// invresCase returns a fuseCase constructor of an inverted residual block.
+func invresCase(c InvertedResidualConfig) func(t *testing.T) Layer {
+	return func(t *testing.T) Layer { return mustLayer(t)(NewInvertedResidual(c)) }
+}
+
+// runBoth runs c with a fusion switched off by set(false), then on, and returns both
+// results (see runFuse) and how many convolutions counted reports true for after the
+// run with it on.
+func runBoth(t *testing.T, c fuseCase, training bool, set func(on bool), counted func(*Conv2D) bool) (off, on [][]float32, n int) {
+	t.Helper()
+	set(false)
+	off = runFuse(t, c, training)
+	set(true)
+	on = runFuseWith(t, c, training, func(l Layer) {
+		Walk(l, func(_ string, l Layer) {
+			if c, ok := l.(*Conv2D); ok && counted(c) {
+				n++
+			}
+		})
+	})
+	return off, on, n
+}
+
+// recomputeCases are Sequentials with expansions that Sequential recomputes
+// (recompute.go), each with how many of its convolutions do.
+func recomputeCases() []countedCase {
+	invres := invresCase
+	type rc = countedCase
 	return []rc{
 		// A dense expansion (8 channels in) into a stride-2 depthwise convolution on
 		// odd planes.
@@ -69,17 +90,8 @@ func TestRecomputedExpansionBitIdentical(t *testing.T) {
 		for _, training := range []bool{true, false} {
 			for _, flat := range []bool{true, false} {
 				acc := dwconv.SetAccelerated(flat)
-				recomputeConv = false
-				want := runFuse(t, c.fuseCase, training)
-				recomputeConv = true
-				recomputed := 0
-				got := runFuseWith(t, c.fuseCase, training, func(l Layer) {
-					Walk(l, func(_ string, l Layer) {
-						if c, ok := l.(*Conv2D); ok && c.rec.valid {
-							recomputed++
-						}
-					})
-				})
+				want, got, recomputed := runBoth(t, c.fuseCase, training, func(on bool) { recomputeConv = on },
+					func(c *Conv2D) bool { return c.rec.valid })
 				dwconv.SetAccelerated(acc)
 				if recomputed != c.want {
 					t.Errorf("%s, training %v, flat depthwise %v: %d convolutions recomputed, want %d",

@@ -472,6 +472,10 @@ func (s *Sequential) forwardFused(i, k int, f bnFuse, x *tensor.Dense, noApply b
 }
 
 // Backward implements Layer.
+//
+// Besides the backward halves of Forward's fusions, Backward runs the backward pass
+// of an expansion within that of the depthwise convolution after it where it can
+// (fold.go); the results are those of the layers run one by one within rounding.
 func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	if len(s.runs) == 0 {
 		// No Forward yet: the layers report it.
@@ -508,9 +512,6 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 			}
 			dx, err = s.backwardConv(run, dy, pending)
 			pending = nil
-			if err != nil && folded != nil {
-				folded.fold, folded = nil, nil
-			}
 		case isBN && (run.count > 1 || bn.fin.red != nil || (r > 0 && s.runs[r-1].conv)):
 			bn.preReduced = bn.fin.red != nil
 			bn.noApplyBack = r > 0 && s.runs[r-1].conv && !s.runs[r-1].pooled
@@ -528,6 +529,9 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 			dx, err = s.Layers[run.start].Backward(dy)
 		}
 		if err != nil {
+			if folded != nil {
+				folded.foldAbort()
+			}
 			return nil, fmt.Errorf("layer %d: %w", run.start, err)
 		}
 		s.timeRun(run.start, run.count, true, t0)
