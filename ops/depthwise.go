@@ -19,7 +19,7 @@ type dwState struct {
 	wf      []float32      // forward weights, Out x fwd taps
 	wb      [][]float32    // backward weights per bwd plan, Out x its taps
 	scratch [][]float32    // per worker: the phases of x, then those of dx
-	dwp     [][]float32    // per worker weight gradients: phased stride 2 in fwd plan order; direct stride 2 16 partial sums per weight; stride 1 16 per tap of bwd[0]
+	dwp     [][]float32    // per worker weight gradients: phased stride 2 in fwd plan order; direct stride 2 16 partial sums per weight, stride 1 16 per tap of bwd[0], each summed into dwp[i] at the end of the chunk
 	db      [][]float32    // per worker bias gradients
 }
 
@@ -238,13 +238,13 @@ func (l *Conv2D) dwFlatBackward() {
 		switch {
 		case st.direct != nil:
 			for i := range gw[:c.Out*kk] {
-				gw[i] += sum16(st.dwp[wk][16*i:])
+				gw[i] += st.dwp[wk][i]
 			}
 		case !st.s2:
 			bp := st.bwd[0]
 			for o := 0; o < c.Out; o++ {
 				for i, wi := range bp.Weights {
-					gw[o*kk+wi] += sum16(st.dwp[wk][16*(o*t+i):])
+					gw[o*kk+wi] += st.dwp[wk][o*t+i]
 				}
 			}
 		default:
@@ -372,6 +372,13 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 			continue
 		}
 		l.stg.flush(p.y.span(s, ch, cnt, ihw), dx)
+	}
+	// The 16 lanes of each weight's (or tap's) partial sums, summed here in parallel
+	// rather than by dwFlatBackward after the pass, into the first of dwp's values.
+	if st.direct != nil || !st.s2 {
+		for i := 0; i < len(dwp)/16; i++ {
+			dwp[i] = sum16(dwp[16*i:])
+		}
 	}
 }
 
