@@ -100,7 +100,7 @@ func pairedSteps(b *testing.B, set func(on bool)) {
 }
 
 // BenchmarkRecomputeConv compares training steps with and without the recomputed
-// expansions (recompute.go; on reference_net block 2's grouped expansion).
+// expansions (recompute.go; on reference_net blocks 1 and 2's expansions).
 func BenchmarkRecomputeConv(b *testing.B) {
 	defer ops.SetRecomputeConv(ops.SetRecomputeConv(true))
 	pairedSteps(b, func(on bool) { ops.SetRecomputeConv(on) })

@@ -8,17 +8,18 @@ package ops
 // and read three times a step (by the depthwise convolution forward and backward and
 // by the batch norm's backward apply). Where it has few input channels per group and
 // at least twice as many output channels as input ones (recomputes), as in
-// reference_net.py's second block (9.6 MB at batch 128, 6 channels per group in, 24
-// out), a sample of it costs less to compute again on the gpw kernels than to read
-// back from memory; the first block's dense expansion (16 channels in) costs as much.
+// reference_net.py's first two blocks (25.7 and 9.6 MB at batch 128, 16 and 6
+// channels per group in), a sample of it costs less to compute again on the gpw
+// kernels than to read back from memory (see recomputeMaxIn).
 //
 // So when Sequential finds that pattern, the expansion's forward pass computes each
 // sample into a per-worker scratch only to take the statistics of its planes, and
 // writes nothing; every later reader of the expansion, the depthwise convolution in
-// both passes and the expansion's own backward (the batch norm's apply, see bnGrad),
-// recomputes the sample it needs with the same kernels on the same operands
-// (recomputed), so every value is bit for bit the one the layers run one by one
-// produce. The expansion's output tensor is still returned, with its shape, but holds
+// both passes and the expansion's own backward (the batch norm's apply, see bnGrad,
+// unless the depthwise convolution runs that backward itself, fold.go, from the
+// sample it has just recomputed), recomputes the sample it needs with the same
+// kernels on the same operands (recomputed), so every value is bit for bit the one
+// the layers run one by one produce. The expansion's output tensor is still returned, with its shape, but holds
 // nothing meaningful; only the fused layers' passes read it, through recomputed.
 
 // recomputeConv turns the fusion of this file on; tests switch it off to compare.
@@ -43,10 +44,16 @@ type convRecompute struct {
 // reference_net.py's training step at batch 128 (BenchmarkRecomputeConv, on/off) the
 // second block's grouped expansion (6 channels per group, 14x14 planes) recomputed
 // took 1.5% off a step in the median of six runs (0.969-1.019, single runs are
-// within the machine's noise); with the first block's dense one (16 channels, 28x28)
-// recomputed too the gain was gone (1.000): its recomputations cost as much as the
-// memory traffic they save.
-const recomputeMaxIn = 8
+// within the machine's noise). The first block's dense one (16 channels, 28x28)
+// recomputed too gained nothing (1.000, and 1.002 and 0.999 on 2026-11-27) while the
+// expansion's own backward recomputed it once more; since the depthwise convolution
+// runs that backward (fold.go) on the sample it has just recomputed, both blocks
+// recomputed took 3-7% off a step (0.929, 0.967, 0.950, 0.952, 0.950, 0.959, median
+// 0.951), and the first 16
+// evaluations of the default search trained in 106.8 and 105.3 s against 107.6 and
+// 106.0 s with 8 as the bound, with the same values (24 as the bound: 103.6 and
+// 103.0 s against 102.7 s with 16).
+const recomputeMaxIn = 16
 
 // recomputes reports whether a Forward of l at input shape in can leave its output
 // to be recomputed: a pointwise convolution on the gpw kernels in both passes, with

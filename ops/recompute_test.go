@@ -57,11 +57,11 @@ func recomputeCases() []countedCase {
 		// norm and ReLU6, with no depthwise convolution to recompute it for.
 		{fuseCase{"stem_block_tail", func(t *testing.T) Layer {
 			stem := mustLayer(t)(Conv(3, 8, 3, 1, 1, false))
-			tail := mustLayer(t)(Conv(12, 24, 1, 1, 2, false))
+			tail := mustLayer(t)(Conv(20, 40, 1, 1, 2, false))
 			return Seq(Seq(stem, NewBatchNorm2D(8), NewReLU6()),
-				invres(InvertedResidualConfig{In: 8, Out: 12, Expand: 2, Stride: 1, Act: ActReLU6})(t),
-				invres(InvertedResidualConfig{In: 12, Out: 12, Expand: 2, Stride: 1, Act: ActReLU6})(t),
-				Seq(tail, NewBatchNorm2D(24), NewReLU6()))
+				invres(InvertedResidualConfig{In: 8, Out: 20, Expand: 2, Stride: 1, Act: ActReLU6})(t),
+				invres(InvertedResidualConfig{In: 20, Out: 20, Expand: 2, Stride: 1, Act: ActReLU6})(t),
+				Seq(tail, NewBatchNorm2D(40), NewReLU6()))
 		}, Shape{3, 11, 10}, 3}, 1},
 		// A 1x1 that halves its channels into a batch norm and a depthwise
 		// convolution: recomputing it would read more than it saves (recomputes).
