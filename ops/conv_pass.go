@@ -44,6 +44,7 @@ const (
 	passDirectFwd
 	passDirectBwd
 	passRecomputeFwd
+	passRecomputeMoments
 )
 
 // convPass holds the arguments of the pass a Conv2D is running, read by its chunk
@@ -111,6 +112,8 @@ func (l *Conv2D) runChunk(wk, lo, hi int) {
 		l.dwDirectBwdChunk(wk, lo, hi)
 	case passRecomputeFwd:
 		l.recomputeFwdChunk(wk, lo, hi)
+	case passRecomputeMoments:
+		l.recomputeMomentsChunk(wk, lo, hi)
 	}
 }
 

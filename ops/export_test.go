@@ -31,3 +31,11 @@ func SetFoldBack(on bool) bool {
 	foldBack = on
 	return old
 }
+
+// SetRecomputeMoments turns recomputeMoments on or off and returns the previous
+// setting.
+func SetRecomputeMoments(on bool) bool {
+	old := recomputeMoments
+	recomputeMoments = on
+	return old
+}

@@ -288,10 +288,7 @@ func runFuseWith(t *testing.T, c fuseCase, training bool, inspect func(Layer)) [
 // parameter gradients and the running statistics, in training and evaluation mode,
 // on the flat depthwise kernels and on the direct ones (dwconv's Go twins).
 func TestConvBNFusionBitIdentical(t *testing.T) {
-	// The folded backward passes sum in another order (TestFoldedBackward); on
-	// one worker they would run in these cases.
-	defer func() { foldBack = true }()
-	foldBack = false
+	exactFusions(t)
 	defer func() { fuseConvBN = true }()
 	for _, c := range fuseCases() {
 		for _, training := range []bool{true, false} {

@@ -113,3 +113,11 @@ func BenchmarkFoldBack(b *testing.B) {
 	defer ops.SetFoldBack(ops.SetFoldBack(true))
 	pairedSteps(b, func(on bool) { ops.SetFoldBack(on) })
 }
+
+// BenchmarkRecomputeMoments compares training steps with the recomputed expansions'
+// statistics taken from their inputs' moments and from the recomputed planes
+// (recompute.go; on reference_net blocks 1 and 2).
+func BenchmarkRecomputeMoments(b *testing.B) {
+	defer ops.SetRecomputeMoments(ops.SetRecomputeMoments(true))
+	pairedSteps(b, func(on bool) { ops.SetRecomputeMoments(on) })
+}

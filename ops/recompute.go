@@ -1,5 +1,7 @@
 package ops
 
+import "nas/ops/internal/gpw"
+
 // This file holds a third fusion of Sequential (after those of fast_fuse.go): an
 // expansion that is never written. In an inverted residual block a 1x1 convolution
 // expands the channels, a batch norm with its clamp (and a shuffle) normalizes them,
@@ -37,6 +39,7 @@ type convRecompute struct {
 	xsc       [][]float32 // per worker: the transformed input sample
 	ysc       [][]float32 // per worker: the recomputed output sample
 	ys        []int       // per worker: the sample ysc holds, or -1
+	msc       [][]float32 // per worker: scratch of recomputeMomentsChunk
 }
 
 // recomputeMaxIn is the most input channels per group of a convolution whose output
@@ -81,7 +84,8 @@ func (l *Conv2D) recomputeReset() {
 
 // recomputeForward is the forward pass of a convolution whose output is recomputed:
 // with a batch norm after it in training mode (yst), a pass over the samples that
-// computes each into scratch and writes the statistics of its planes; else nothing.
+// writes the statistics of its planes, from the moments of each sample's input
+// (recomputeMoments) or by computing it into scratch; else nothing.
 func (l *Conv2D) recomputeForward(x planes, n int, in, out Shape) {
 	r := &l.rec
 	r.valid, r.x, r.in, r.out, r.xin = true, x, in, out, l.xin
@@ -90,8 +94,70 @@ func (l *Conv2D) recomputeForward(x planes, n int, in, out Shape) {
 		return
 	}
 	l.pass = convPass{n: n, in: in, out: out, x: x}
-	l.parallel(n, passRecomputeFwd)
+	if recomputeMoments && l.bias == nil {
+		c := l.cfg
+		cig, cog := c.In/c.Groups, c.Out/c.Groups
+		r.msc = perWorker(r.msc, runtimeWorkers(), gpw.LanesLen(cig, cig)+cig*cig+cog*cig)
+		l.parallel(n, passRecomputeMoments)
+	} else {
+		l.parallel(n, passRecomputeFwd)
+	}
 	l.pass = convPass{}
+}
+
+// recomputeMoments has the forward pass of a recomputed convolution take the
+// statistics of its output planes from its input's moments instead of computing the
+// output: y_o = W_o x (no bias) has sum W_o . S and sum of squares W_o^T M W_o over
+// a plane, S and M the sums of x and x x^T, which cost In/Groups multiply-adds a
+// value against Out/Groups for y. The statistics then differ from those of the
+// computed planes by rounding (TestRecomputeMoments); tests switch it off to compare
+// with the layers run one by one bit for bit.
+var recomputeMoments = true
+
+// recomputeMomentsChunk writes, for samples [lo, hi), the statistics of each output
+// plane as bnStatsPlanes would from the computed plane: its mean c, sum(y-c) and
+// sum((y-c)^2), here from the sample's S and M per group, in float64.
+func (l *Conv2D) recomputeMomentsChunk(wk, lo, hi int) {
+	r, c := &l.rec, l.cfg
+	cig, cog := c.In/c.Groups, c.Out/c.Groups
+	hw := r.in.H * r.in.W
+	h := float64(hw)
+	ll, pl := gpw.LanesLen(cig, cig), gpw.PackedLen(cog, cig)
+	sc := r.msc[wk]
+	lanes, m, wm := sc[:ll], sc[ll:ll+cig*cig], sc[ll+cig*cig:ll+cig*cig+cog*cig]
+	wd := l.weight.Value.Float32s()
+	for s := lo; s < hi; s++ {
+		x := r.x.span(s, 0, r.in.C, hw)
+		if r.xin != nil {
+			x = r.xsc[wk]
+			r.xin.apply(x, hw, r.x.d, s, r.x.c0, r.in.C, hw)
+		}
+		for g := 0; g < c.Groups; g++ {
+			xs := x[g*cig*hw : (g+1)*cig*hw]
+			clear(lanes)
+			gpw.WeightGrad(lanes, xs, hw, cig, xs, hw, cig, hw)
+			clear(m)
+			gpw.ReduceLanes(m, cig, 1, lanes, cig, cig)
+			// wm = W_g M: row o holds (M W_o)^T, M being symmetric.
+			gpw.Apply(wm, cig, l.pwg.fwd[g*pl:(g+1)*pl], m, cig, cog, cig, cig)
+			var sx [recomputeMaxIn]float64
+			for i := 0; i < cig; i++ {
+				sx[i] = float64(sumRow(xs[i*hw : (i+1)*hw]))
+			}
+			st := l.yst[3*(s*r.out.C+g*cog):]
+			for o := 0; o < cog; o++ {
+				w := wd[(g*cog+o)*cig : (g*cog+o+1)*cig]
+				var sy, syy float64
+				for i := 0; i < cig; i++ {
+					sy += float64(w[i]) * sx[i]
+					syy += float64(w[i]) * float64(wm[o*cig+i])
+				}
+				mean := float32(sy / h)
+				cm := float64(mean)
+				st[3*o], st[3*o+1], st[3*o+2] = mean, float32(sy-h*cm), float32(max(syy-2*cm*sy+h*cm*cm, 0))
+			}
+		}
+	}
 }
 
 func (l *Conv2D) recomputeFwdChunk(wk, lo, hi int) {

@@ -8,6 +8,16 @@ import (
 	"nas/ops/internal/gpw"
 )
 
+// exactFusions switches off, until t ends, the fusions that round differently from
+// the layers run one by one: the folded backward passes (fold.go), which sum in
+// another order and run in the fusion tests' cases on one worker, and the recomputed
+// expansions' statistics from moments (recomputeMoments).
+func exactFusions(t *testing.T) {
+	fold, moments := foldBack, recomputeMoments
+	foldBack, recomputeMoments = false, false
+	t.Cleanup(func() { foldBack, recomputeMoments = fold, moments })
+}
+
 // countedCase is a fuseCase with how many of its layers a fusion applies to.
 type countedCase struct {
 	fuseCase
@@ -78,10 +88,7 @@ func recomputeCases() []countedCase {
 // parameter gradients and the running statistics, in training and evaluation mode,
 // on the flat depthwise kernels and the direct ones, and that the cases do recompute.
 func TestRecomputedExpansionBitIdentical(t *testing.T) {
-	// The folded backward passes sum in another order (TestFoldedBackward); on
-	// one worker they would run in these cases.
-	defer func() { foldBack = true }()
-	foldBack = false
+	exactFusions(t)
 	if !gpw.Accelerated() {
 		t.Skip("the gpw kernels, which recompute.go requires, do not run on this CPU")
 	}
@@ -116,4 +123,29 @@ func TestRecomputedExpansionContract(t *testing.T) {
 		cases = append(cases, c.fuseCase)
 	}
 	checkFuseContract(t, cases)
+}
+
+// TestRecomputeMoments checks that the statistics a recomputed expansion takes from
+// its input's moments (recomputeMoments) give the output, input gradient, parameter
+// gradients and running statistics of the statistics of the computed planes within
+// float32 rounding, and that the cases recompute.
+func TestRecomputeMoments(t *testing.T) {
+	if !gpw.Accelerated() {
+		t.Skip("the gpw kernels, which recompute.go requires, do not run on this CPU")
+	}
+	defer func(f bool) { foldBack = f }(foldBack)
+	foldBack = false
+	for _, c := range recomputeCases() {
+		want, got, n := runBoth(t, c.fuseCase, true, func(on bool) { recomputeMoments = on },
+			func(c *Conv2D) bool { return c.rec.valid })
+		if n != c.want {
+			t.Errorf("%s: %d convolutions recomputed, want %d", c.name, n, c.want)
+		}
+		for i := range want {
+			if err := withinScale(got[i], want[i], 1e-5); err != "" {
+				t.Errorf("%s: result %d (output, input gradient, then parameters and statistics): %s", c.name, i, err)
+			}
+		}
+	}
+	recomputeMoments = true
 }

@@ -37,10 +37,7 @@ func TestStreamCopy(t *testing.T) {
 // gradient, the parameter gradients or the running statistics changes, on the flat
 // depthwise kernels and the direct ones, and that the flat kernels staged.
 func TestStagingBitIdentical(t *testing.T) {
-	// The folded backward passes sum in another order (TestFoldedBackward); on
-	// one worker they would run in these cases.
-	defer func() { foldBack = true }()
-	foldBack = false
+	exactFusions(t)
 	oldMin, oldOn := streamMinBytes, streamOutputs
 	defer func() { streamMinBytes, streamOutputs = oldMin, oldOn }()
 	streamMinBytes = 0
