@@ -52,6 +52,9 @@ type foldState struct {
 	s    [][]float64 // per worker: S (In)
 	m    []float64   // M per group (cig x cig), summed over the workers
 	t    [][]float32 // per worker: one group's A x of a sample, or M of a worker
+	// rec says that M and S are the sums P's forward pass took (recompute.go), so
+	// the samples need not add them again.
+	rec bool
 
 	// The correction pass over the samples (foldFinish): per group A, packed for
 	// gpw.Apply, and v.
@@ -113,6 +116,7 @@ func (d *Conv2D) foldPrepare(p *Conv2D, bn *BatchNorm2D, f bnFuse, fed *BatchNor
 	fs := &d.foldSt
 	d.fold = fs
 	fs.p, fs.bn = p, bn
+	fs.rec = p.rec.valid && p.rec.momValid
 	c := bn.c
 	fs.ka = grow(fs.ka, 3*c)
 	gamma := bn.weight.Value.Float32s()
@@ -201,6 +205,9 @@ func (p *Conv2D) foldSample(fs *foldState, wk, s int, da, xd []float32) {
 			gpw.WeightGradAhead(lg, dys, hw, cog, xs, hw, cig, hw, nil)
 		}
 		gpw.ApplyAhead(pp.y.span(s, gr*cig, cig, hw), hw, p.pwg.bwd[gr*pl:(gr+1)*pl], dys, hw, cig, cog, hw, nil)
+		if fs.rec {
+			continue
+		}
 		gpw.WeightGradAhead(fs.ml[wk][gr*ml:(gr+1)*ml], xs, hw, cig, xs, hw, cig, hw, nil)
 		for i := 0; i < cig; i++ {
 			sum[gr*cig+i] += float64(sumRow(xs[i*hw : (i+1)*hw]))
@@ -226,7 +233,19 @@ func (d *Conv2D) foldFinish() *tensor.Dense {
 	p.reduceGrads(w)
 	mll := gpw.LanesLen(cig, cig)
 	fs.m = growZero64(fs.m, pc.Groups*cig*cig)
-	for wk := 0; wk < w; wk++ {
+	if fs.rec {
+		// The forward pass's sums, M per group then S, per worker.
+		clear(fs.s[0])
+		for _, mom := range p.rec.mom {
+			for i, v := range mom[:len(fs.m)] {
+				fs.m[i] += v
+			}
+			for i, v := range mom[len(fs.m):] {
+				fs.s[0][i] += v
+			}
+		}
+	}
+	for wk := 0; wk < w && !fs.rec; wk++ {
 		t := fs.t[0][:cig*cig]
 		for g := 0; g < pc.Groups; g++ {
 			clear(t)

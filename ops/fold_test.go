@@ -27,8 +27,12 @@ func foldCases() []countedCase {
 		// Residual, as in reference_net.py's second block.
 		{fuseCase{"invres_g4_shuffle_residual", invres(InvertedResidualConfig{In: 16, Out: 16, Expand: 2, Groups: 4,
 			Shuffle: true, Act: ActReLU6}), Shape{16, 8, 9}, 4}, 1},
-		// A dense expansion with too many input channels to be recomputed into a
-		// stride-1 depthwise convolution, and a second block after it.
+		// An expansion with too many input channels to be recomputed (recompute.go),
+		// so that the fold sums M and S itself.
+		{fuseCase{"not_recomputed", invres(InvertedResidualConfig{In: 20, Out: 20, Expand: 2, Stride: 1, Act: ActReLU6}),
+			Shape{20, 8, 8}, 4}, 1},
+		// Two blocks whose expansions are recomputed, into stride-1 depthwise
+		// convolutions.
 		{fuseCase{"two_blocks", func(t *testing.T) Layer {
 			return Seq(invres(InvertedResidualConfig{In: 12, Out: 12, Expand: 3, Stride: 1, Act: ActReLU6})(t),
 				invres(InvertedResidualConfig{In: 12, Out: 16, Expand: 2, Stride: 1, Act: ActReLU6})(t))

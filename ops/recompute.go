@@ -40,6 +40,11 @@ type convRecompute struct {
 	ysc       [][]float32 // per worker: the recomputed output sample
 	ys        []int       // per worker: the sample ysc holds, or -1
 	msc       [][]float32 // per worker: scratch of recomputeMomentsChunk
+	// mom holds per worker the sums over its samples of M per group and of S (see
+	// recomputeMoments), when momValid says the last Forward took them: the
+	// folded backward (fold.go) needs their sums over the batch.
+	mom      [][]float64
+	momValid bool
 }
 
 // recomputeMaxIn is the most input channels per group of a convolution whose output
@@ -89,6 +94,7 @@ func (l *Conv2D) recomputeReset() {
 func (l *Conv2D) recomputeForward(x planes, n int, in, out Shape) {
 	r := &l.rec
 	r.valid, r.x, r.in, r.out, r.xin = true, x, in, out, l.xin
+	r.momValid = false
 	l.gpwState(true)
 	if l.yst == nil {
 		return
@@ -97,8 +103,16 @@ func (l *Conv2D) recomputeForward(x planes, n int, in, out Shape) {
 	if recomputeMoments && l.bias == nil {
 		c := l.cfg
 		cig, cog := c.In/c.Groups, c.Out/c.Groups
-		r.msc = perWorker(r.msc, runtimeWorkers(), gpw.LanesLen(cig, cig)+cig*cig+cog*cig)
+		w := runtimeWorkers()
+		r.msc = perWorker(r.msc, w, gpw.LanesLen(cig, cig)+cig*cig+cog*cig)
+		for len(r.mom) < w {
+			r.mom = append(r.mom, nil)
+		}
+		for wk := range r.mom {
+			r.mom[wk] = growZero64(r.mom[wk], c.Groups*cig*cig+c.In)
+		}
 		l.parallel(n, passRecomputeMoments)
+		r.momValid = true
 	} else {
 		l.parallel(n, passRecomputeFwd)
 	}
@@ -141,8 +155,13 @@ func (l *Conv2D) recomputeMomentsChunk(wk, lo, hi int) {
 			// wm = W_g M: row o holds (M W_o)^T, M being symmetric.
 			gpw.Apply(wm, cig, l.pwg.fwd[g*pl:(g+1)*pl], m, cig, cog, cig, cig)
 			var sx [recomputeMaxIn]float64
+			mom := r.mom[wk]
 			for i := 0; i < cig; i++ {
 				sx[i] = float64(sumRow(xs[i*hw : (i+1)*hw]))
+				mom[c.Groups*cig*cig+g*cig+i] += sx[i]
+			}
+			for i, v := range m {
+				mom[g*cig*cig+i] += float64(v)
 			}
 			st := l.yst[3*(s*r.out.C+g*cog):]
 			for o := 0; o < cog; o++ {
