@@ -4,38 +4,26 @@ package ops
 // and awaitHelpers) on or off and returns the previous setting.
 func SetHelperPoll(on bool) bool { return helperPoll.Swap(on) }
 
-// SetCrossFuse turns crossFuse on or off and returns the previous setting.
-func SetCrossFuse(on bool) bool {
-	old := crossFuse
-	crossFuse = on
+// swapSetting sets *p to on and returns its previous value: the setters below turn a
+// fusion on or off for the paired benchmarks.
+func swapSetting(p *bool, on bool) bool {
+	old := *p
+	*p = on
 	return old
 }
+
+// SetCrossFuse turns crossFuse on or off and returns the previous setting.
+func SetCrossFuse(on bool) bool { return swapSetting(&crossFuse, on) }
 
 // SetStreamOutputs turns streamOutputs on or off and returns the previous setting.
-func SetStreamOutputs(on bool) bool {
-	old := streamOutputs
-	streamOutputs = on
-	return old
-}
+func SetStreamOutputs(on bool) bool { return swapSetting(&streamOutputs, on) }
 
 // SetRecomputeConv turns recomputeConv on or off and returns the previous setting.
-func SetRecomputeConv(on bool) bool {
-	old := recomputeConv
-	recomputeConv = on
-	return old
-}
+func SetRecomputeConv(on bool) bool { return swapSetting(&recomputeConv, on) }
 
 // SetFoldBack turns foldBack on or off and returns the previous setting.
-func SetFoldBack(on bool) bool {
-	old := foldBack
-	foldBack = on
-	return old
-}
+func SetFoldBack(on bool) bool { return swapSetting(&foldBack, on) }
 
 // SetRecomputeMoments turns recomputeMoments on or off and returns the previous
 // setting.
-func SetRecomputeMoments(on bool) bool {
-	old := recomputeMoments
-	recomputeMoments = on
-	return old
-}
+func SetRecomputeMoments(on bool) bool { return swapSetting(&recomputeMoments, on) }
