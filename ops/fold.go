@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"math"
-
 	"gorgonia.org/tensor"
 
 	"nas/ops/internal/gpw"
@@ -59,6 +57,7 @@ type foldState struct {
 	// The correction pass over the samples (foldFinish): per group A, packed for
 	// gpw.Apply, and v.
 	a, ap, v []float32
+	kv       []float32 // per input channel 1, 1 and v: dx + (A x + v) as bnActBackApplyPlanes
 	// one and zero hold 1 and 0 per channel of the batch norm and of P's input: the
 	// scales and offsets of the kernels that take them per plane.
 	one, zero []float32
@@ -286,6 +285,10 @@ func (d *Conv2D) foldFinish() *tensor.Dense {
 			}
 		}
 	}
+	fs.kv = grow(fs.kv, 3*pc.In)
+	for i := 0; i < pc.In; i++ {
+		fs.kv[3*i], fs.kv[3*i+1], fs.kv[3*i+2] = 1, 1, fs.v[i]
+	}
 	pl := gpw.PackedLen(cig, cig)
 	fs.ap = grow(fs.ap, pc.Groups*pl)
 	for g := 0; g < pc.Groups; g++ {
@@ -321,14 +324,14 @@ func (d *Conv2D) foldFinishChunk(wk, lo, hi int) {
 	hw := pp.in.H * pp.in.W
 	pl := gpw.PackedLen(cig, cig)
 	t := fs.t[wk][:cig*hw]
-	inf := float32(math.Inf(1))
 	for s := lo; s < hi; s++ {
 		x, si := p.inputOf(wk, s)
 		for g := 0; g < pc.Groups; g++ {
 			dxs := pp.y.span(s, g*cig, cig, hw)
 			gpw.Apply(t, hw, fs.ap[g*pl:(g+1)*pl], x.span(si, g*cig, cig, hw), hw, cig, cig, hw)
-			bnActFwdPlanes(t, t, hw, cig, hw, hw, fs.one, fs.v[g*cig:], -inf, inf)
-			addRow(dxs, dxs, t)
+			// dx + (A x + v) in one pass: the batch norm's backward apply with no
+			// mask computes dy*1 + (x*1 + v).
+			bnActBackApplyPlanes(dxs, dxs, t, hw, cig, hw, hw, hw, fs.one, fs.zero, fs.kv[3*g*cig:], 0, 0, false)
 		}
 		p.gradStats(wk, s, 0, pc.In)
 	}
