@@ -14,15 +14,17 @@ import "nas/ops/internal/gpw"
 // channels per group in), a sample of it costs less to compute again on the gpw
 // kernels than to read back from memory (see recomputeMaxIn).
 //
-// So when Sequential finds that pattern, the expansion's forward pass computes each
-// sample into a per-worker scratch only to take the statistics of its planes, and
+// So when Sequential finds that pattern, the expansion's forward pass only takes the
+// statistics of its planes for the batch norm, from its input's moments
+// (recomputeMoments) or by computing each sample into a per-worker scratch, and
 // writes nothing; every later reader of the expansion, the depthwise convolution in
 // both passes and the expansion's own backward (the batch norm's apply, see bnGrad,
 // unless the depthwise convolution runs that backward itself, fold.go, from the
 // sample it has just recomputed), recomputes the sample it needs with the same
 // kernels on the same operands (recomputed), so every value is bit for bit the one
-// the layers run one by one produce. The expansion's output tensor is still returned, with its shape, but holds
-// nothing meaningful; only the fused layers' passes read it, through recomputed.
+// the layers run one by one produce (the statistics from moments excepted). The
+// expansion's output tensor is still returned, with its shape, but holds nothing
+// meaningful; only the fused layers' passes read it, through recomputed.
 
 // recomputeConv turns the fusion of this file on; tests switch it off to compare.
 var recomputeConv = true
@@ -57,10 +59,9 @@ type convRecompute struct {
 // expansion's own backward recomputed it once more; since the depthwise convolution
 // runs that backward (fold.go) on the sample it has just recomputed, both blocks
 // recomputed took 3-7% off a step (0.929, 0.967, 0.950, 0.952, 0.950, 0.959, median
-// 0.951), and the first 16
-// evaluations of the default search trained in 106.8 and 105.3 s against 107.6 and
-// 106.0 s with 8 as the bound, with the same values (24 as the bound: 103.6 and
-// 103.0 s against 102.7 s with 16).
+// 0.951), and the first 16 evaluations of the default search trained in 106.8 and
+// 105.3 s against 107.6 and 106.0 s with 8 as the bound, with the same values (24 as
+// the bound: 103.6 and 103.0 s against 102.7 s with 16).
 const recomputeMaxIn = 16
 
 // recomputes reports whether a Forward of l at input shape in can leave its output
@@ -201,9 +202,9 @@ func (l *Conv2D) recomputeMomentsChunk(wk, lo, hi int) {
 
 // momentSamples is how many samples recomputeMomentsChunk sums the moments of
 // before it reduces their 16-lane partial sums and computes the statistics, which
-// cost about as much per block as the sums per sample (in a profile of reference_net
-// training steps, per sample, the reduction and the statistics took 40% of the
-// pass); each lane then sums momentSamples*hw/16 float32 products.
+// cost as much per block as per sample (in a profile of reference_net training
+// steps, done per sample, they and sumRow took 60% of the pass); each lane then sums
+// momentSamples*hw/16 float32 products.
 const momentSamples = 4
 
 // recomputeFwdChunk computes samples [lo, hi) into scratch and writes the statistics
