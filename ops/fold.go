@@ -43,9 +43,10 @@ var foldBack = true
 type foldState struct {
 	p    *Conv2D
 	bn   *BatchNorm2D
-	grad bnGrad      // B's apply with a alone (b and e zero): gm*a
+	grad bnGrad      // B's apply with a alone (b and e zero): its k, clamp and shuffle
 	ka   []float32   // B's a, per channel
 	da   [][]float32 // per worker: the sample's input gradient of D
+	g    [][]float32 // per worker: the sample's gm*a, P's output gradient
 	ml   [][]float32 // per worker: M's 16-lane partial sums per group (gpw.WeightGrad)
 	s    [][]float64 // per worker: S (In)
 	m    []float64   // M per group (cig x cig), summed over the workers
@@ -128,13 +129,13 @@ func (d *Conv2D) foldPrepare(p *Conv2D, bn *BatchNorm2D, f bnFuse, fed *BatchNor
 		fs.one[j], fs.zero[j] = 1, 0
 	}
 	lo, hi, mask := f.bounds()
-	fs.grad = bnGrad{ca: bn.ca, cb: bn.cb, k: fs.ka, lo: lo, hi: hi, mask: mask, groups: f.shuffleGroups(), c: c}
+	fs.grad = bnGrad{k: fs.ka, lo: lo, hi: hi, mask: mask, groups: f.shuffleGroups(), c: c}
 
 	pc := p.cfg
 	cig := pc.In / pc.Groups
 	out, _ := p.OutShape(p.in)
 	dx := p.dx.get(p.n, p.in)
-	p.xin, p.src, p.dyin = nil, src, &fs.grad
+	p.xin, p.src = nil, src
 	if fed != nil {
 		fed.red = grow(fed.red, 2*fed.n*fed.c)
 		fed.fin.red = fed.red
@@ -151,15 +152,19 @@ func (d *Conv2D) foldPrepare(p *Conv2D, bn *BatchNorm2D, f bnFuse, fed *BatchNor
 		clear(st.lanes[wk])
 	}
 	fs.da = perWorker(fs.da, w, d.in.Size())
+	fs.g = perWorker(fs.g, w, out.Size())
 	fs.t = perWorker(fs.t, w, max(cig*p.in.H*p.in.W, cig*cig))
-	ml := gpw.LanesLen(cig, cig)
-	fs.ml = perWorker(fs.ml, w, pc.Groups*ml)
 	for len(fs.s) < w {
 		fs.s = append(fs.s, nil)
 	}
 	for wk := 0; wk < w; wk++ {
-		clear(fs.ml[wk])
 		fs.s[wk] = growZero64(fs.s[wk], pc.In)
+	}
+	if !fs.rec {
+		fs.ml = perWorker(fs.ml, w, pc.Groups*gpw.LanesLen(cig, cig))
+		for wk := 0; wk < w; wk++ {
+			clear(fs.ml[wk])
+		}
 	}
 }
 
@@ -188,7 +193,7 @@ func (p *Conv2D) foldSample(fs *foldState, wk, s int, da, xd []float32) {
 	// gm*a from da and xd, the clamped output, which is inside (lo, hi) exactly where
 	// the batch norm's input made it pass (xd*1+0 is xd), so its input need not be
 	// read back; channel j of P reads channel d of xd and da (d undoes the shuffle).
-	g, t := p.dsc[wk], &fs.grad
+	g, t := fs.g[wk], &fs.grad
 	channelRuns(0, t.c, t.c, t.groups, func(from, to, d int) {
 		bnActBackApplyPlanes(g[from*hw:], da[d*hw:], xd[d*hw:], hw, to-from, hw, t.groups*hw, t.groups*hw,
 			fs.one, fs.zero, t.k[3*from:], t.lo, t.hi, t.mask)
@@ -309,7 +314,7 @@ func (d *Conv2D) foldAbort() {
 	fs := d.fold
 	if p := fs.p; p != nil {
 		p.pass = convPass{}
-		p.xin, p.src, p.dyin = nil, nil, nil
+		p.xin, p.src = nil, nil
 	}
 	fs.bn, fs.p, d.fold = nil, nil, nil
 }

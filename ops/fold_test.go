@@ -48,12 +48,13 @@ func TestFoldedBackward(t *testing.T) {
 	if !gpw.Accelerated() {
 		t.Skip("the gpw kernels, which fold.go requires, do not run on this CPU")
 	}
-	defer func() { foldBack = true }()
+	defer func(f bool) { foldBack = f }(foldBack)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, procs := range []int{1, 2} {
-		old := runtime.GOMAXPROCS(procs)
+		runtime.GOMAXPROCS(procs)
 		for _, c := range foldCases() {
 			want, got, folded := runBoth(t, c.fuseCase, true, func(on bool) { foldBack = on },
-				func(c *Conv2D) bool { return c.foldSt.ml != nil })
+				func(c *Conv2D) bool { return c.foldSt.da != nil })
 			name := fmt.Sprintf("%s, %d workers", c.name, procs)
 			if folded != c.want {
 				t.Errorf("%s: %d depthwise convolutions folded, want %d", name, folded, c.want)
@@ -64,7 +65,6 @@ func TestFoldedBackward(t *testing.T) {
 				}
 			}
 		}
-		runtime.GOMAXPROCS(old)
 	}
 }
 

@@ -14,24 +14,28 @@ import (
 // for the next call and the callers for the helpers' chunks to finish, and with both
 // parking at once (see pairedSteps).
 func BenchmarkHelperPoll(b *testing.B) {
-	defer ops.SetHelperPoll(ops.SetHelperPoll(true))
-	pairedSteps(b, func(on bool) { ops.SetHelperPoll(on) })
+	pairedToggle(b, ops.SetHelperPoll)
 }
 
 // BenchmarkCrossFuse compares training steps with and without the fusion of a batch
 // norm that ends one layer of a Sequential into a convolution that starts the next
 // (Sequential.forwardLayer; on reference_net the stem's batch norm).
 func BenchmarkCrossFuse(b *testing.B) {
-	defer ops.SetCrossFuse(ops.SetCrossFuse(true))
-	pairedSteps(b, func(on bool) { ops.SetCrossFuse(on) })
+	pairedToggle(b, ops.SetCrossFuse)
 }
 
 // BenchmarkStreamOutputs compares training steps with and without the staging of
 // large depthwise input gradients (stream.go; on reference_net block 1's stride-2
 // depthwise layer).
 func BenchmarkStreamOutputs(b *testing.B) {
-	defer ops.SetStreamOutputs(ops.SetStreamOutputs(true))
-	pairedSteps(b, func(on bool) { ops.SetStreamOutputs(on) })
+	pairedToggle(b, ops.SetStreamOutputs)
+}
+
+// pairedToggle runs pairedSteps with a setting that set turns on or off, returning
+// the previous setting, and leaves it as it found it.
+func pairedToggle(b *testing.B, set func(on bool) bool) {
+	defer set(set(true))
+	pairedSteps(b, func(on bool) { set(on) })
 }
 
 // pairedSteps times training steps of reference_net at batch 128 with a setting on
@@ -102,22 +106,19 @@ func pairedSteps(b *testing.B, set func(on bool)) {
 // BenchmarkRecomputeConv compares training steps with and without the recomputed
 // expansions (recompute.go; on reference_net blocks 1 and 2's expansions).
 func BenchmarkRecomputeConv(b *testing.B) {
-	defer ops.SetRecomputeConv(ops.SetRecomputeConv(true))
-	pairedSteps(b, func(on bool) { ops.SetRecomputeConv(on) })
+	pairedToggle(b, ops.SetRecomputeConv)
 }
 
 // BenchmarkFoldBack compares training steps with and without the folded backward
 // passes of expansions and depthwise convolutions (fold.go; on reference_net blocks 1
 // and 2).
 func BenchmarkFoldBack(b *testing.B) {
-	defer ops.SetFoldBack(ops.SetFoldBack(true))
-	pairedSteps(b, func(on bool) { ops.SetFoldBack(on) })
+	pairedToggle(b, ops.SetFoldBack)
 }
 
 // BenchmarkRecomputeMoments compares training steps with the recomputed expansions'
 // statistics taken from their inputs' moments and from the recomputed planes
 // (recompute.go; on reference_net blocks 1 and 2).
 func BenchmarkRecomputeMoments(b *testing.B) {
-	defer ops.SetRecomputeMoments(ops.SetRecomputeMoments(true))
-	pairedSteps(b, func(on bool) { ops.SetRecomputeMoments(on) })
+	pairedToggle(b, ops.SetRecomputeMoments)
 }

@@ -133,8 +133,7 @@ func TestRecomputeMoments(t *testing.T) {
 	if !gpw.Accelerated() {
 		t.Skip("the gpw kernels, which recompute.go requires, do not run on this CPU")
 	}
-	defer func(f bool) { foldBack = f }(foldBack)
-	foldBack = false
+	exactFusions(t) // the fold off; runBoth switches the moments
 	for _, c := range recomputeCases() {
 		want, got, n := runBoth(t, c.fuseCase, true, func(on bool) { recomputeMoments = on },
 			func(c *Conv2D) bool { return c.rec.valid })
@@ -147,5 +146,4 @@ func TestRecomputeMoments(t *testing.T) {
 			}
 		}
 	}
-	recomputeMoments = true
 }
