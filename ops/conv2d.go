@@ -99,9 +99,12 @@ type Conv2D struct {
 	src *Conv2D
 
 	// fold, set by Sequential for the duration of one Backward of a depthwise
-	// convolution, runs the backward of the 1x1 convolution before it sample by
-	// sample (fold.go); foldSt holds its state between steps.
+	// convolution (or of a MixConv's part), runs the backward of the 1x1
+	// convolution before it sample by sample (fold.go); foldC0 is the channel of the
+	// depthwise layer's input where this convolution's start, and foldSt holds the
+	// state between steps (in a MixConv's first part for all of them).
 	fold   *foldState
+	foldC0 int
 	foldSt foldState
 }
 

@@ -67,6 +67,13 @@ type convPass struct {
 // parallel runs the pass kind over units with parallelFor and then drops the pass's
 // references to tensors, which the layer does not own.
 func (l *Conv2D) parallel(units int, kind passKind) {
+	l.preparePass(kind)
+	parallelFor(units, l.chunkFn)
+}
+
+// preparePass readies the pass kind for its chunks: its staging and the per-worker
+// scratch of its transforms.
+func (l *Conv2D) preparePass(kind passKind) {
 	if l.chunkFn == nil {
 		l.chunkFn = l.runChunk
 	}
@@ -76,7 +83,6 @@ func (l *Conv2D) parallel(units int, kind passKind) {
 		l.stg.prepare(len(l.pass.y.d), l.pass.stage)
 	}
 	l.startPass()
-	parallelFor(units, l.chunkFn)
 }
 
 // runChunk runs units [lo, hi) of the current pass as chunk wk.
@@ -120,13 +126,12 @@ func (l *Conv2D) runChunk(wk, lo, hi int) {
 // forward runs the forward pass from x to y, n samples of shapes in and out, on the
 // kernel pathFor picks, and keeps x for backward.
 func (l *Conv2D) forward(x, y planes, n int, in, out Shape) {
-	l.xv, l.n, l.in = x, n, in
-	l.rec.valid = false
 	if l.rec.on {
+		l.xv, l.n, l.in = x, n, in
 		l.recomputeForward(x, n, in, out)
 		return
 	}
-	l.pass = convPass{n: n, in: in, out: out, x: x, y: y}
+	l.startForward(x, y, n, in, out)
 	switch l.pathFor(in) {
 	case pathFlat:
 		l.dwFlatForward()
@@ -140,6 +145,14 @@ func (l *Conv2D) forward(x, y planes, n int, in, out Shape) {
 		l.im2colForward()
 	}
 	l.pass = convPass{}
+}
+
+// startForward begins a forward pass from x to y, n samples of shapes in and out:
+// it keeps x for backward and sets the pass's arguments.
+func (l *Conv2D) startForward(x, y planes, n int, in, out Shape) {
+	l.xv, l.n, l.in = x, n, in
+	l.rec.valid = false
+	l.pass = convPass{n: n, in: in, out: out, x: x, y: y}
 }
 
 // backward runs the backward pass of the last forward for the output gradient dy,

@@ -134,6 +134,11 @@ func (st *dwState) s2Limit() int { return max(dwChunk, dwPhaseValues/(4*st.ps)) 
 // parallel, a run of channels per kernel call; with a channel multiplier each unit
 // writes its mult output planes.
 func (l *Conv2D) dwFlatForward() {
+	l.parallel(l.dwFlatFwdPrepare(), passFlatFwd)
+}
+
+// dwFlatFwdPrepare readies the pass of dwFlatForward and returns its units.
+func (l *Conv2D) dwFlatFwdPrepare() int {
 	p, c := &l.pass, l.cfg
 	st := l.dwStateFor(p.in)
 	gather(st.wf, l.weight.Value.Float32s(), st.fwd, c.Out, c.KH*c.KW)
@@ -143,7 +148,7 @@ func (l *Conv2D) dwFlatForward() {
 		p.limit = st.s2Limit()
 		st.scratch = perWorker(st.scratch, workers(units), 8*p.limit*st.ps)
 	}
-	l.parallel(units, passFlatFwd)
+	return units
 }
 
 func (l *Conv2D) dwFlatFwdChunk(wk, lo, hi int) {
@@ -203,6 +208,13 @@ func (l *Conv2D) dwFlatFwdChunk(wk, lo, hi int) {
 // the weight (and bias) gradient alone, bit for bit the same: at stride 1 with
 // Plan.BackwardWeightPlanes, at stride 2 by leaving out the input-gradient calls.
 func (l *Conv2D) dwFlatBackward() {
+	units := l.dwFlatBwdPrepare()
+	l.parallel(units, passFlatBwd)
+	l.dwFlatBwdFinish(workers(units))
+}
+
+// dwFlatBwdPrepare readies the pass of dwFlatBackward and returns its units.
+func (l *Conv2D) dwFlatBwdPrepare() int {
 	p, c := &l.pass, l.cfg
 	st := l.dwStateFor(p.in)
 	wd := l.weight.Value.Float32s()
@@ -232,7 +244,14 @@ func (l *Conv2D) dwFlatBackward() {
 	if !l.noDX && l.fold == nil {
 		p.stage = p.in.Size()
 	}
-	l.parallel(units, passFlatBwd)
+	return units
+}
+
+// dwFlatBwdFinish adds the weight (and bias) gradients of the w workers of the pass
+// of dwFlatBackward to the layer's, in worker order.
+func (l *Conv2D) dwFlatBwdFinish(w int) {
+	c, st := l.cfg, l.dws
+	kk, t := c.KH*c.KW, st.fwd.Taps()
 	gw := l.weight.Grad.Float32s()
 	for wk := 0; wk < w; wk++ {
 		switch {
@@ -264,13 +283,25 @@ func (l *Conv2D) dwFlatBackward() {
 }
 
 func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
+	l.dwFlatBwdStart(wk)
+	l.dwFlatBwdUnits(wk, lo, hi)
+	l.dwFlatBwdEnd(wk)
+}
+
+// dwFlatBwdStart clears worker wk's gradients before its units of the pass.
+func (l *Conv2D) dwFlatBwdStart(wk int) {
+	clear(l.dws.dwp[wk])
+	clear(l.dws.db[wk])
+}
+
+// dwFlatBwdUnits runs units [lo, hi) of the pass of dwFlatBackward as worker wk,
+// adding to its gradients.
+func (l *Conv2D) dwFlatBwdUnits(wk, lo, hi int) {
 	p, c, st := &l.pass, l.cfg, l.dws
 	in := p.in
 	mult, t := c.Out/c.In, st.fwd.Taps()
 	ihw, ohw := in.H*in.W, p.out.H*p.out.W
 	dwp, db := st.dwp[wk], st.db[wk]
-	clear(dwp)
-	clear(db)
 	ps4 := 4 * st.ps
 	for u := lo; u < hi; {
 		// A run of channels of one sample, at most p.limit long.
@@ -285,7 +316,7 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 		var dx []float32
 		switch {
 		case l.fold != nil:
-			dx = l.fold.da[wk][ch*ihw : (ch+cnt)*ihw]
+			dx = l.fold.da[wk][(l.foldC0+ch)*ihw : (l.foldC0+ch+cnt)*ihw]
 		case !l.noDX:
 			dx = l.stg.at(wk, p.y.span(s, ch, cnt, ihw))
 		}
@@ -365,14 +396,26 @@ func (l *Conv2D) dwFlatBwdChunk(wk, lo, hi int) {
 			dwconv.InterleavePlanes(dx, dph, in.H, in.W, cnt)
 		}
 		l.gradStatsOf(wk, dx, s, ch, cnt)
-		if l.fold != nil {
-			if ch+cnt == c.In {
-				l.fold.p.foldSample(l.fold, wk, s, l.fold.da[wk], xp.d[xp.off(si, 0, ihw):])
+		if fs := l.fold; fs != nil {
+			if ch+cnt == c.In && l == fs.last {
+				// The sample's input gradient is complete: its last channels,
+				// of the last part.
+				xd := xp.d[xp.off(si, 0, ihw):]
+				if len(fs.parts) > 1 {
+					xd = fs.xd[wk]
+				}
+				fs.p.foldSample(fs, wk, s, fs.da[wk], xd)
 			}
 			continue
 		}
 		l.stg.flush(p.y.span(s, ch, cnt, ihw), dx)
 	}
+}
+
+// dwFlatBwdEnd ends worker wk's units of the pass.
+func (l *Conv2D) dwFlatBwdEnd(wk int) {
+	st := l.dws
+	dwp := st.dwp[wk]
 	// The 16 lanes of each weight's (or tap's) partial sums, summed here in parallel
 	// rather than by dwFlatBackward after the pass, into the first of dwp's values.
 	if st.direct != nil || !st.s2 {

@@ -27,3 +27,6 @@ func SetFoldBack(on bool) bool { return swapSetting(&foldBack, on) }
 // SetRecomputeMoments turns recomputeMoments on or off and returns the previous
 // setting.
 func SetRecomputeMoments(on bool) bool { return swapSetting(&recomputeMoments, on) }
+
+// SetJointPasses turns jointPasses on or off and returns the previous setting.
+func SetJointPasses(on bool) bool { return swapSetting(&jointPasses, on) }

@@ -122,3 +122,10 @@ func BenchmarkFoldBack(b *testing.B) {
 func BenchmarkRecomputeMoments(b *testing.B) {
 	pairedToggle(b, ops.SetRecomputeMoments)
 }
+
+// BenchmarkJointPasses compares training steps with MixConv's parts run as one pass
+// over the samples and part by part (split_joint.go; on reference_net blocks 3 and
+// 4, whose expansions are then neither recomputed nor folded either).
+func BenchmarkJointPasses(b *testing.B) {
+	pairedToggle(b, ops.SetJointPasses)
+}

@@ -155,8 +155,11 @@ func (s *Sequential) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		var rec *Conv2D
 		if _, atBN := s.Layers[i].(*BatchNorm2D); !atBN {
 			// recomputable vouches for the batch norm run between the two.
-			if producer != nil && fusable && len(convs) == 1 {
-				run.src, convs[0].src = producer, producer
+			if producer != nil && fusable && len(convs) > 0 {
+				run.src = producer
+				for _, c := range convs {
+					c.src = producer
+				}
 			} else if fusable && len(convs) == 1 && s.recomputable(i, x) {
 				rec = convs[0]
 				run.recomputed, rec.rec.on = rec, true
@@ -259,7 +262,8 @@ func innerSeq(l Layer) *Sequential {
 // recomputed (recompute.go) given its input x: it runs on the gpw kernels, and
 // layer i+1 is a batch norm, fused with what follows it, that leaves its
 // normalization to a depthwise convolution after them which reads its input one
-// plane at a time (Conv2D.depthwiseInPlace). Those three runs are then the only
+// plane at a time (Conv2D.depthwiseInPlace), or to a MixConv whose parts run joint
+// passes (SplitApply.jointParts). Those three runs are then the only
 // readers of the output: the convolution (its batch norm's backward apply, bnGrad),
 // the batch norm (its statistics, which the convolution computes) and the depthwise
 // convolution.
@@ -286,8 +290,15 @@ func (s *Sequential) recomputable(i int, x *tensor.Dense) bool {
 	if i+1+k >= len(s.Layers) {
 		return false
 	}
-	d, ok := unblock(s.Layers[i+1+k]).(*Conv2D)
-	return ok && d != c && d.depthwiseInPlace(mid)
+	switch d := unblock(s.Layers[i+1+k]).(type) {
+	case *Conv2D:
+		return d != c && d.depthwiseInPlace(mid)
+	case *SplitApply:
+		// MixConv's parts, which recompute each sample once for all of them only
+		// in joint passes (split_joint.go).
+		return d.jointParts(x.Shape()[0], mid) != nil
+	}
+	return false
 }
 
 // forwardLayer runs layer i on x. When layer i is (a Block around) a Sequential
@@ -505,9 +516,10 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 			dx = folded.foldFinish()
 			folded, foldRun, pending = nil, -1, nil
 		case run.conv:
-			if d, p, fbn, ok := s.foldable(r); ok {
+			if parts, p, fbn, ok := s.foldable(r); ok {
 				mid, prod := s.runs[r-1], s.runs[r-2]
-				d.foldPrepare(p, fbn, mid.fuse, prod.fed, prod.src)
+				d := parts[0]
+				d.foldPrepare(parts, p, fbn, mid.fuse, prod.fed, prod.src)
 				folded, foldRun = d, r-2
 			}
 			dx, err = s.backwardConv(run, dy, pending)

@@ -49,6 +49,12 @@ type SplitApply struct {
 	inPlace bool
 	// modes records how each part ran in the last Forward, for Backward.
 	modes []partMode
+
+	// The joint passes (split_joint.go): the parts as Conv2Ds when the last Forward
+	// ran them joint (else empty), which pass runs, and the chunk function.
+	joint    []*Conv2D
+	jointFwd bool
+	jointFn  func(chunk, lo, hi int)
 }
 
 var (
@@ -227,6 +233,13 @@ func (s *SplitApply) forward(x, y planes, n int, in Shape) error {
 	s.runs = runs
 	s.copyRuns(n, hw)
 	s.outs = s.outs[:0]
+	s.joint = s.joint[:0]
+	if s.inPlace {
+		if parts := s.jointParts(n, in); parts != nil {
+			s.forwardJoint(parts, x, y, ins, outs)
+			return nil
+		}
+	}
 	for i, ci, co := 0, 0, 0; i < len(ins); ci, co, i = ci+ins[i].C, co+outs[i].C, i+1 {
 		r, err := s.runPart(i, true, x.from(ci), y.from(co))
 		if err != nil {
@@ -274,6 +287,10 @@ func (s *SplitApply) backward(dy, dx planes) error {
 	s.runs = runs
 	s.copyRuns(s.n, s.shapeOut.H*s.shapeOut.W)
 	s.dxs = s.dxs[:0]
+	if len(s.joint) > 0 {
+		s.backwardJoint(s.joint, dy, dx, ins, outs)
+		return nil
+	}
 	for i, ci, co := 0, 0, 0; i < len(outs); ci, co, i = ci+ins[i].C, co+outs[i].C, i+1 {
 		g, err := s.runPart(i, false, dy.from(co), dx.from(ci))
 		if err != nil {
