@@ -27,15 +27,15 @@ func foldCases() []countedCase {
 		// Residual, as in reference_net.py's second block.
 		{fuseCase{"invres_g4_shuffle_residual", invres(InvertedResidualConfig{In: 16, Out: 16, Expand: 2, Groups: 4,
 			Shuffle: true, Act: ActReLU6}), Shape{16, 8, 9}, 4}, 1},
-		// An expansion with too many input channels to be recomputed (recompute.go),
-		// so that the fold sums M and S itself.
-		{fuseCase{"not_recomputed", invres(InvertedResidualConfig{In: 20, Out: 20, Expand: 2, Stride: 1, Act: ActReLU6}),
-			Shape{20, 8, 8}, 4}, 1},
+		// An expansion that widens too little to be recomputed (recompute.go), so
+		// that the fold sums M and S itself.
+		{fuseCase{"not_recomputed", invres(InvertedResidualConfig{In: 16, Out: 16, Expand: 1.5, Stride: 1, Act: ActReLU6}),
+			Shape{16, 8, 8}, 4}, 1},
 		// An expansion that is not recomputed into a stride-2 MixConv of kernels 3
 		// and 5 (its parts run joint passes, split_joint.go), as in reference_net.py's
 		// third block.
-		{fuseCase{"mix35_s2", invres(InvertedResidualConfig{In: 20, Out: 24, Expand: 2, Stride: 2,
-			Kernels: []int{3, 5}, Act: ActReLU6}), Shape{20, 9, 10}, 4}, 1},
+		{fuseCase{"mix35_s2", invres(InvertedResidualConfig{In: 16, Out: 24, Expand: 1.5, Stride: 2,
+			Kernels: []int{3, 5}, Act: ActReLU6}), Shape{16, 9, 10}, 4}, 1},
 		// A grouped expansion with a shuffle, recomputed, into a MixConv of kernels
 		// 3, 5 and 7 in a Residual, as in the fourth block.
 		{fuseCase{"mix357_g4_shuffle_residual", invres(InvertedResidualConfig{In: 16, Out: 16, Expand: 3, Groups: 4,

@@ -10,9 +10,10 @@ import "nas/ops/internal/gpw"
 // and read three times a step (by the depthwise convolution forward and backward and
 // by the batch norm's backward apply). Where it has few input channels per group and
 // at least twice as many output channels as input ones (recomputes), as in
-// reference_net.py's first two blocks (25.7 and 9.6 MB at batch 128, 16 and 6
-// channels per group in), a sample of it costs less to compute again on the gpw
-// kernels than to read back from memory (see recomputeMaxIn).
+// reference_net.py's first four blocks (25.7, 9.6, 9.6 and 4.8 MB at batch 128, 16,
+// 6, 24 and 12 channels per group in; the last two into MixConvs, split_joint.go),
+// a sample of it costs less to compute again on the gpw kernels than to read back
+// from memory (see recomputeMaxIn).
 //
 // So when Sequential finds that pattern, the expansion's forward pass only takes the
 // statistics of its planes for the batch norm, from its input's moments
@@ -61,8 +62,12 @@ type convRecompute struct {
 // recomputed took 3-7% off a step (0.929, 0.967, 0.950, 0.952, 0.950, 0.959, median
 // 0.951), and the first 16 evaluations of the default search trained in 106.8 and
 // 105.3 s against 107.6 and 106.0 s with 8 as the bound, with the same values (24 as
-// the bound: 103.6 and 103.0 s against 102.7 s with 16).
-const recomputeMaxIn = 16
+// the bound: 103.6 and 103.0 s against 102.7 s with 16). Once MixConvs could be
+// recomputed for (split_joint.go), 24 let the third block's dense expansion (24
+// channels in, into a MixConv) be recomputed too: 1.3% off a step (0.9865 over 100
+// paired steps; 0.985, 1.003, 0.983 over 40), and the search's first 16 evaluations
+// trained in 109.0 and 108.4 s against 109.2 and 108.2 s with 16.
+const recomputeMaxIn = 24
 
 // recomputes reports whether a Forward of l at input shape in can leave its output
 // to be recomputed: a pointwise convolution on the gpw kernels in both passes, with

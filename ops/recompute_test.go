@@ -68,11 +68,11 @@ func recomputeCases() []countedCase {
 		// norm and ReLU6, with no depthwise convolution to recompute it for.
 		{fuseCase{"stem_block_tail", func(t *testing.T) Layer {
 			stem := mustLayer(t)(Conv(3, 8, 3, 1, 1, false))
-			tail := mustLayer(t)(Conv(20, 40, 1, 1, 2, false))
+			tail := mustLayer(t)(Conv(28, 56, 1, 1, 2, false))
 			return Seq(Seq(stem, NewBatchNorm2D(8), NewReLU6()),
-				invres(InvertedResidualConfig{In: 8, Out: 20, Expand: 2, Stride: 1, Act: ActReLU6})(t),
-				invres(InvertedResidualConfig{In: 20, Out: 20, Expand: 2, Stride: 1, Act: ActReLU6})(t),
-				Seq(tail, NewBatchNorm2D(40), NewReLU6()))
+				invres(InvertedResidualConfig{In: 8, Out: 28, Expand: 2, Stride: 1, Act: ActReLU6})(t),
+				invres(InvertedResidualConfig{In: 28, Out: 28, Expand: 2, Stride: 1, Act: ActReLU6})(t),
+				Seq(tail, NewBatchNorm2D(56), NewReLU6()))
 		}, Shape{3, 11, 10}, 3}, 1},
 		// A grouped expansion with a shuffle into a MixConv of kernels 3, 5 and 7,
 		// whose parts run joint passes (split_joint.go), as in reference_net.py's
