@@ -106,6 +106,14 @@ type Conv2D struct {
 	fold   *foldState
 	foldC0 int
 	foldSt foldState
+
+	// dxOmit, set by Sequential for one Backward, has the backward pass write no
+	// input gradient: the convolution before the batch norm before this one
+	// recomputes each sample of it (dx_recompute.go), from dxsc, per worker, which
+	// holds the sample dxS says (-1: none).
+	dxOmit bool
+	dxsc   [][]float32
+	dxS    []int
 }
 
 var _ Layer = (*Conv2D)(nil)

@@ -171,7 +171,10 @@ func (l *Conv2D) backward(dy, dx planes, out Shape) {
 	default:
 		l.im2colBackward()
 	}
-	l.pass = convPass{}
+	if !l.dxOmit {
+		// An omitted input gradient is recomputed from the pass's arguments.
+		l.pass = convPass{}
+	}
 }
 
 // depthwiseInPlace reports whether the convolution runs on channel runs of larger

@@ -134,6 +134,10 @@ func (l *Conv2D) pointwiseGpwBackward() {
 	l.gradBuffers(units)
 	st.lanes = perWorker(st.lanes, workers(units), c.Groups*gpwLanesLen(cig, cog))
 	st.gpwAhead(runtimeWorkers() - 1)
+	if l.dxOmit {
+		l.dxsc = perWorker(l.dxsc, runtimeWorkers(), l.pass.in.Size())
+		l.dxS = resetSamples(l.dxS, runtimeWorkers())
+	}
 	l.parallel(units, passPointwiseGpwBwd)
 	l.reduceGrads(workers(units))
 }
@@ -173,6 +177,13 @@ func (l *Conv2D) pointwiseGpwBwdChunk(wk, lo, hi int) {
 			biasGrad(db, dys, g*cog, cog, hw)
 		}
 		if l.noDX {
+			continue
+		}
+		if l.dxOmit {
+			// The batch norm's reductions alone, from the worker's scratch.
+			dx := l.dxsc[wk][g*cig*hw : (g+1)*cig*hw]
+			gpw.ApplyAhead(dx, hw, l.pwg.bwd[g*pl:(g+1)*pl], dys, hw, cig, cog, hw, ah)
+			l.gradStatsOf(wk, dx, s, g*cig, cig)
 			continue
 		}
 		gpw.ApplyAhead(p.y.span(s, g*cig, cig, hw), hw, l.pwg.bwd[g*pl:(g+1)*pl], dys, hw, cig, cog, hw, ah)

@@ -30,3 +30,6 @@ func SetRecomputeMoments(on bool) bool { return swapSetting(&recomputeMoments, o
 
 // SetJointPasses turns jointPasses on or off and returns the previous setting.
 func SetJointPasses(on bool) bool { return swapSetting(&jointPasses, on) }
+
+// SetDXRecompute turns dxRecompute on or off and returns the previous setting.
+func SetDXRecompute(on bool) bool { return swapSetting(&dxRecompute, on) }

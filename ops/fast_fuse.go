@@ -138,7 +138,11 @@ func (l *Conv2D) dyInto(wk int, dst []float32, ld, s int) {
 	if l.dyin.src != nil {
 		z, zs = l.dyin.src.recomputed(wk, s), 0
 	}
-	l.dyin.apply(dst, ld, p.dy.d, z, s, zs, p.dy.c0, p.out.C, hw)
+	dy, ds := p.dy.d, s
+	if l.dyin.dx != nil {
+		dy, ds = l.dyin.dx.recomputedDX(wk, s), 0
+	}
+	l.dyin.apply(dst, ld, dy, z, ds, zs, p.dy.c0, p.out.C, hw)
 }
 
 // outStats writes the statistics of count output planes from channel ch of sample s
@@ -193,6 +197,10 @@ func (t *bnInput) reduce(da []float32, dbase int, z []float32, zs, s, c0, count,
 type bnGrad struct {
 	z   []float32
 	src *Conv2D // when set, z is not written: src recomputes its samples
+	// dx, when set, is the convolution after the batch norm, whose input gradient
+	// (the gradient at the batch norm's output) is not written: dx recomputes its
+	// samples (dx_recompute.go).
+	dx *Conv2D
 
 	ca, cb, k []float32
 	lo, hi    float32

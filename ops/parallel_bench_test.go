@@ -129,3 +129,10 @@ func BenchmarkRecomputeMoments(b *testing.B) {
 func BenchmarkJointPasses(b *testing.B) {
 	pairedToggle(b, ops.SetJointPasses)
 }
+
+// BenchmarkDXRecompute compares training steps with the projections' input
+// gradients recomputed by the depthwise convolutions and written (dx_recompute.go; on
+// reference_net blocks 2 and 4).
+func BenchmarkDXRecompute(b *testing.B) {
+	pairedToggle(b, ops.SetDXRecompute)
+}

@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -46,6 +48,37 @@ func runBoth(t *testing.T, c fuseCase, training bool, set func(on bool), counted
 		})
 	})
 	return off, on, n
+}
+
+// checkExactFusion runs each case with a fusion switched off and on by set, on one and
+// two workers, in training and evaluation mode, and checks that the results agree bit
+// for bit and that counted, given the layer after the run with the fusion on, finds
+// the case's want places where it applied (what names them in errors).
+func checkExactFusion(t *testing.T, cases []countedCase, set func(on bool), counted func(Layer) int, what string) {
+	t.Helper()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2} {
+		runtime.GOMAXPROCS(procs)
+		for _, c := range cases {
+			for _, training := range []bool{true, false} {
+				name := fmt.Sprintf("%s, %d workers, training %v", c.name, procs, training)
+				set(false)
+				want := runFuse(t, c.fuseCase, training)
+				set(true)
+				n := 0
+				got := runFuseWith(t, c.fuseCase, training, func(l Layer) { n = counted(l) })
+				if n != c.want {
+					t.Errorf("%s: %d %s, want %d", name, n, what, c.want)
+				}
+				for i := range want {
+					if !slices.Equal(got[i], want[i]) {
+						t.Errorf("%s: result %d (output, input gradient, then parameters and statistics) differs with %s",
+							name, i, what)
+					}
+				}
+			}
+		}
+	}
 }
 
 // recomputeCases are Sequentials with expansions that Sequential recomputes

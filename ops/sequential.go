@@ -502,6 +502,8 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	var pending *BatchNorm2D // a batch norm whose input gradient the next run computes
 	var folded *Conv2D       // a depthwise convolution that ran the backward of run foldRun
 	foldRun := -1
+	var omitted *Conv2D // a convolution whose input gradient run omitRun recomputes
+	omitRun := -1
 	for r := len(s.runs) - 1; r >= 0; r-- {
 		run := s.runs[r]
 		if run.start+run.count > len(s.Layers) {
@@ -522,7 +524,22 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 				d.foldPrepare(parts, p, fbn, mid.fuse, prod.fed, prod.src)
 				folded, foldRun = d, r-2
 			}
+			q, omit := s.dxOmittable(r)
+			if omit {
+				q.dxOmit = true
+			}
 			dx, err = s.backwardConv(run, dy, pending)
+			if omit {
+				// Q's pass state stays for run r-2 to recompute the gradient from.
+				omitted, omitRun = q, r-2
+				if pending != nil {
+					q.dyin = &pending.bout
+				}
+			}
+			if r == omitRun {
+				omitted.dxEnd()
+				omitted, omitRun = nil, -1
+			}
 			pending = nil
 		case isBN && (run.count > 1 || bn.fin.red != nil || (r > 0 && s.runs[r-1].conv)):
 			bn.preReduced = bn.fin.red != nil
@@ -534,6 +551,9 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 				bn.bout = bnGrad{z: bn.x.Float32s(), ca: bn.ca, cb: bn.cb, k: bn.k, lo: lo, hi: hi, mask: mask,
 					groups: run.fuse.shuffleGroups(), c: bn.c}
 				bn.bout.src = s.runs[r-1].recomputed
+				if omitRun == r-1 {
+					bn.bout.dx = omitted
+				}
 				pending, dx = bn, dy
 			}
 			bn.noApplyBack = false
@@ -543,6 +563,9 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		if err != nil {
 			if folded != nil {
 				folded.foldAbort()
+			}
+			if omitted != nil {
+				omitted.dxEnd()
 			}
 			return nil, fmt.Errorf("layer %d: %w", run.start, err)
 		}

@@ -1,11 +1,6 @@
 package ops
 
-import (
-	"fmt"
-	"runtime"
-	"slices"
-	"testing"
-)
+import "testing"
 
 // jointCases are layers with MixConv parts that run joint passes (split_joint.go),
 // each with how many of its SplitApplys do.
@@ -36,35 +31,15 @@ func jointCases() []countedCase {
 func TestSplitApplyJointBitIdentical(t *testing.T) {
 	exactFusions(t)
 	defer func(j bool) { jointPasses = j }(jointPasses)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for _, procs := range []int{1, 2} {
-		runtime.GOMAXPROCS(procs)
-		for _, c := range jointCases() {
-			for _, training := range []bool{true, false} {
-				name := fmt.Sprintf("%s, %d workers, training %v", c.name, procs, training)
-				jointPasses = false
-				want := runFuse(t, c.fuseCase, training)
-				jointPasses = true
-				joint := 0
-				got := runFuseWith(t, c.fuseCase, training, func(l Layer) {
-					Walk(l, func(_ string, l Layer) {
-						if s, ok := l.(*SplitApply); ok && len(s.joint) > 0 {
-							joint++
-						}
-					})
-				})
-				if joint != c.want {
-					t.Errorf("%s: %d SplitApplys ran joint passes, want %d", name, joint, c.want)
-				}
-				for i := range want {
-					if !slices.Equal(got[i], want[i]) {
-						t.Errorf("%s: result %d (output, input gradient, then parameters and statistics) differs in joint passes",
-							name, i)
-					}
-				}
+	checkExactFusion(t, jointCases(), func(on bool) { jointPasses = on }, func(l Layer) int {
+		n := 0
+		Walk(l, func(_ string, l Layer) {
+			if s, ok := l.(*SplitApply); ok && len(s.joint) > 0 {
+				n++
 			}
-		}
-	}
+		})
+		return n
+	}, "SplitApplys in joint passes")
 }
 
 // TestSplitApplyJointContract runs the joint passes through the contract every layer
