@@ -270,7 +270,7 @@ func BenchmarkBatchNorm2D(b *testing.B) {
 // fused with activations and shuffles, after a convolution that computed its
 // statistics, and adding a residual shortcut; in training and evaluation mode.
 func TestBatchNormSampleSplitBitIdentical(t *testing.T) {
-	defer func(m int) { bnParallelMin = m }(bnParallelMin)
+	defer func(m, c int) { bnParallelMin, bnCoefSerialMax = m, c }(bnParallelMin, bnCoefSerialMax)
 	cases := []fuseCase{
 		{"bn_alone", func(t *testing.T) Layer { return NewBatchNorm2D(6) }, Shape{6, 5, 7}, 9},
 		// One sample: the workers split the channels.
@@ -296,10 +296,16 @@ func TestBatchNormSampleSplitBitIdentical(t *testing.T) {
 			bnParallelMin = math.MaxInt
 			want := runFuse(t, c, training)
 			bnParallelMin = 1
-			got := runFuse(t, c, training)
-			for i := range want {
-				if !slices.Equal(got[i], want[i]) {
-					t.Errorf("%s, training %v: result %d differs between the parallel and the one-goroutine batch norm", c.name, training, i)
+			for _, coefSerial := range []int{math.MaxInt, 0} {
+				// The passes over the channels on one goroutine and in parallel
+				// (channelPass).
+				bnCoefSerialMax = coefSerial
+				got := runFuse(t, c, training)
+				for i := range want {
+					if !slices.Equal(got[i], want[i]) {
+						t.Errorf("%s, training %v, channel passes on one goroutine %v: result %d differs between the parallel and the one-goroutine batch norm",
+							c.name, training, coefSerial > 0, i)
+					}
 				}
 			}
 		}
