@@ -33,3 +33,6 @@ func SetJointPasses(on bool) bool { return swapSetting(&jointPasses, on) }
 
 // SetDXRecompute turns dxRecompute on or off and returns the previous setting.
 func SetDXRecompute(on bool) bool { return swapSetting(&dxRecompute, on) }
+
+// SetFoldShortcut turns foldShortcut on or off and returns the previous setting.
+func SetFoldShortcut(on bool) bool { return swapSetting(&foldShortcut, on) }

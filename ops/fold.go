@@ -76,8 +76,9 @@ type foldState struct {
 	rec bool
 
 	// The correction pass over the samples (foldFinish): per group A, packed for
-	// gpw.Apply, and v.
+	// gpw.Apply, and v, and a gradient to add, if any.
 	a, ap, v []float32
+	addend   []float32
 	kv       []float32 // per input channel 1, 1 and v: dx + (A x + v) as bnActBackApplyPlanes
 	// one and zero hold 1 and 0 per channel of the batch norm and of P's input: the
 	// scales and offsets of the kernels that take them per plane.
@@ -253,11 +254,13 @@ func (p *Conv2D) foldSample(fs *foldState, wk, s int, da, xd []float32) {
 
 // foldFinish completes p's backward after d's pass and the batch norm's backward
 // (which computed its coefficients b and e): it reduces p's weight-gradient lanes,
-// adds the b and e terms to the weight gradient and to the input gradient, and runs
-// the reductions of the batch norm before p, if p applied one. It returns p's input
-// gradient.
-func (d *Conv2D) foldFinish() *tensor.Dense {
+// adds the b and e terms to the weight gradient and to the input gradient, and
+// addend, if not nil (a Residual's shortcut gradient, of the input gradient's
+// shape), to the input gradient too, and runs the reductions of the batch norm
+// before p, if p applied one. It returns p's input gradient.
+func (d *Conv2D) foldFinish(addend []float32) *tensor.Dense {
 	fs := d.fold
+	fs.addend = addend
 	p := fs.p
 	pc := p.cfg
 	cig, cog := pc.In/pc.Groups, pc.Out/pc.Groups
@@ -350,11 +353,12 @@ func (d *Conv2D) foldAbort() {
 	for _, l := range fs.parts {
 		l.fold = nil
 	}
-	fs.bn, fs.p, fs.parts, fs.last = nil, nil, nil, nil
+	fs.bn, fs.p, fs.parts, fs.last, fs.addend = nil, nil, nil, nil, nil
 }
 
-// foldFinishChunk adds A x + v to the input gradient of samples [lo, hi), group by
-// group, and runs the reductions of the batch norm before p on the result.
+// foldFinishChunk adds A x + v (and the addend) to the input gradient of samples
+// [lo, hi), group by group, and runs the reductions of the batch norm before p on
+// the result.
 func (d *Conv2D) foldFinishChunk(wk, lo, hi int) {
 	fs := d.fold
 	p := fs.p
@@ -368,6 +372,10 @@ func (d *Conv2D) foldFinishChunk(wk, lo, hi int) {
 		for g := 0; g < pc.Groups; g++ {
 			dxs := pp.y.span(s, g*cig, cig, hw)
 			gpw.Apply(t, hw, fs.ap[g*pl:(g+1)*pl], x.span(si, g*cig, cig, hw), hw, cig, cig, hw)
+			if fs.addend != nil {
+				o := (s*pc.In + g*cig) * hw
+				addRow(t, t, fs.addend[o:o+cig*hw])
+			}
 			// dx + (A x + v) in one pass: the batch norm's backward apply with no
 			// mask computes dy*1 + (x*1 + v).
 			bnActBackApplyPlanes(dxs, dxs, t, hw, cig, hw, hw, hw, fs.one, fs.zero, fs.kv[3*g*cig:], 0, 0, false)

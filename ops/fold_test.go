@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 
 	"nas/ops/internal/gpw"
@@ -100,6 +101,35 @@ func withinScale(got, want []float32, tol float64) string {
 		return fmt.Sprintf("value %d is %g, want %g (largest magnitude %g)", at, got[at], want[at], scale)
 	}
 	return ""
+}
+
+// TestFoldedResidualSum checks that the residual cases' shortcut gradient is added
+// by the folded backward (Residual.sumFolded) when the fold runs, and by the sum
+// otherwise; TestFoldedBackward checks the values.
+func TestFoldedResidualSum(t *testing.T) {
+	if !gpw.Accelerated() {
+		t.Skip("the gpw kernels, which fold.go requires, do not run on this CPU")
+	}
+	defer func(f bool) { foldBack = f }(foldBack)
+	for _, c := range foldCases() {
+		if !strings.HasSuffix(c.name, "_residual") {
+			continue
+		}
+		for _, on := range []bool{false, true} {
+			foldBack = on
+			folded := 0
+			runFuseWith(t, c.fuseCase, true, func(l Layer) {
+				Walk(l, func(_ string, l Layer) {
+					if r, ok := l.(*Residual); ok && r.sumFolded {
+						folded++
+					}
+				})
+			})
+			if want := map[bool]int{false: 0, true: 1}[on]; folded != want {
+				t.Errorf("%s, fold %v: %d shortcut sums folded, want %d", c.name, on, folded, want)
+			}
+		}
+	}
 }
 
 // TestFoldedBackwardContract runs the folding layers through the contract every

@@ -136,3 +136,10 @@ func BenchmarkJointPasses(b *testing.B) {
 func BenchmarkDXRecompute(b *testing.B) {
 	pairedToggle(b, ops.SetDXRecompute)
 }
+
+// BenchmarkFoldShortcut compares training steps with the residual blocks' shortcut
+// gradients added by the folded backward of their expansions and by the shortcut sum
+// (residual.go, fold.go; on reference_net blocks 2 and 4).
+func BenchmarkFoldShortcut(b *testing.B) {
+	pairedToggle(b, ops.SetFoldShortcut)
+}

@@ -16,6 +16,9 @@ type Residual struct {
 	sum buffer
 	dx  buffer
 	n   int
+	// sumFolded records that the last Backward left the shortcut's gradient to the
+	// body's folded backward (tests).
+	sumFolded bool
 
 	// clock, when a Network times its layers (timing.go), receives the time of the
 	// shortcut sum under path.
@@ -122,9 +125,24 @@ func (r *Residual) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 			return nil, err
 		}
 	}
+	// With an identity shortcut, a body whose first layers fold their backward
+	// (fold.go) adds dy to its input gradient as it writes it, saving the sum a pass
+	// over memory.
+	seq, fuse := r.Body.(*Sequential)
+	fuse = fuse && r.Shortcut == nil && foldShortcut
+	if fuse {
+		seq.dxAddend, seq.dxAddendUsed = dy, false
+	}
 	db, err := r.Body.Backward(dy)
+	r.sumFolded = fuse && seq.dxAddendUsed
+	if fuse {
+		seq.dxAddend, seq.dxAddendUsed = nil, false
+	}
 	if err != nil {
 		return nil, err
+	}
+	if r.sumFolded {
+		return db, nil
 	}
 	ds := dy
 	if r.Shortcut != nil {
@@ -139,6 +157,12 @@ func (r *Residual) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 	r.timeSum(true, t0)
 	return dx, nil
 }
+
+// foldShortcut lets Backward leave the shortcut's gradient to the body's folded
+// backward; BenchmarkFoldShortcut switches it off to compare. On reference_net.py's
+// training step at batch 128 (blocks 2 and 4) it took about 0.5% off (on/off 1.006,
+// 0.992, 0.993 over 100 paired steps): the sums it saves took 0.1-0.2 ms each.
+var foldShortcut = true
 
 // timeSum records the time of a shortcut sum started at t0, when timed.
 func (r *Residual) timeSum(backward bool, t0 time.Time) {

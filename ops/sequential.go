@@ -26,6 +26,11 @@ type Sequential struct {
 	// writes its output (see BatchNorm2D.addend); addendUsed reports that it did.
 	addend     *tensor.Dense
 	addendUsed bool
+	// dxAddend, when a Residual sets it for one Backward, is a gradient to add to
+	// the input gradient if the first layer's backward is folded (fold.go), which
+	// then adds it as it writes the input gradient; dxAddendUsed reports that it did.
+	dxAddend     *tensor.Dense
+	dxAddendUsed bool
 
 	// Between two layers of a Sequential that are themselves Sequentials (or Blocks
 	// around one), a batch norm ending the first can leave its normalization to a
@@ -515,7 +520,12 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 		bn, isBN := s.Layers[run.start].(*BatchNorm2D)
 		switch {
 		case r == foldRun:
-			dx = folded.foldFinish()
+			var addend []float32
+			if r == 0 && s.dxAddend != nil && sameShape(s.dxAddend, folded.fold.p.dx.t) {
+				addend = s.dxAddend.Float32s()
+				s.dxAddendUsed = true
+			}
+			dx = folded.foldFinish(addend)
 			folded, foldRun, pending = nil, -1, nil
 		case run.conv:
 			if parts, p, fbn, ok := s.foldable(r); ok {
