@@ -423,6 +423,10 @@ func (l *Conv2D) dwFlatBwdEnd(wk int) {
 			dwp[i] = sum16(dwp[16*i:])
 		}
 	}
+	if fs := l.fold; fs != nil && l == fs.last {
+		// Likewise the weight-gradient lanes of the expansion's folded backward.
+		fs.p.gpwReduceLanes(fs.p.dw[wk], fs.p.pwg.lanes[wk])
+	}
 }
 
 // sum16 returns the sum of v[0:16] in order: the lanes of one weight's partial sums.

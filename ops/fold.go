@@ -79,6 +79,7 @@ type foldState struct {
 	// gpw.Apply, and v, and a gradient to add, if any.
 	a, ap, v []float32
 	addend   []float32
+	a64, w64 []float64 // A summed in float64, and one channel's weights
 	kv       []float32 // per input channel 1, 1 and v: dx + (A x + v) as bnActBackApplyPlanes
 	// one and zero hold 1 and 0 per channel of the batch norm and of P's input: the
 	// scales and offsets of the kernels that take them per plane.
@@ -265,9 +266,8 @@ func (d *Conv2D) foldFinish(addend []float32) *tensor.Dense {
 	pc := p.cfg
 	cig, cog := pc.In/pc.Groups, pc.Out/pc.Groups
 	w := fs.w
-	for wk := 0; wk < w; wk++ {
-		p.gpwReduceLanes(p.dw[wk], p.pwg.lanes[wk])
-	}
+	// Each worker reduced its lanes at the end of its part of D's pass
+	// (dwFlatBwdEnd).
 	p.reduceGrads(w)
 	mll := gpw.LanesLen(cig, cig)
 	fs.m = growZero64(fs.m, pc.Groups*cig*cig)
@@ -303,26 +303,37 @@ func (d *Conv2D) foldFinish(addend []float32) *tensor.Dense {
 	gw := p.weight.Grad.Float32s()
 	k := fs.bn.k
 	fs.a = grow(fs.a, pc.Groups*cig*cig)
+	fs.a64 = growZero64(fs.a64, pc.Groups*cig*cig)
+	fs.w64 = growZero64(fs.w64, cig)
 	fs.v = grow(fs.v, pc.In)
-	clear(fs.a)
 	clear(fs.v)
+	// In float64, the weights of a channel converted once and every inner loop
+	// over consecutive values: M is symmetric (its lanes sum the same products for
+	// (i, j) and (j, i)), so its row i serves for column i.
+	w64 := fs.w64
 	for c := 0; c < pc.Out; c++ {
 		g := c / cog
 		kb, ke := float64(k[3*c+1]), float64(k[3*c+2])
-		wc := wd[c*cig : (c+1)*cig]
+		for j, v := range wd[c*cig : (c+1)*cig] {
+			w64[j] = float64(v)
+		}
 		mg := m[g*cig*cig : (g+1)*cig*cig]
-		ag := fs.a[g*cig*cig : (g+1)*cig*cig]
+		ag := fs.a64[g*cig*cig : (g+1)*cig*cig]
 		for i := 0; i < cig; i++ {
 			var wm float64
-			for j := 0; j < cig; j++ {
-				wm += float64(wc[j]) * mg[j*cig+i]
+			for j, v := range mg[i*cig : (i+1)*cig] {
+				wm += w64[j] * v
 			}
 			gw[c*cig+i] += float32(kb*wm + ke*sum[g*cig+i])
-			fs.v[g*cig+i] += float32(ke * float64(wc[i]))
-			for j := 0; j < cig; j++ {
-				ag[i*cig+j] += float32(kb * float64(wc[i]) * float64(wc[j]))
+			fs.v[g*cig+i] += float32(ke * w64[i])
+			kw := kb * w64[i]
+			for j, v := range w64 {
+				ag[i*cig+j] += kw * v
 			}
 		}
+	}
+	for i, v := range fs.a64 {
+		fs.a[i] = float32(v)
 	}
 	fs.kv = grow(fs.kv, 3*pc.In)
 	for i := 0; i < pc.In; i++ {
