@@ -259,6 +259,27 @@ func bnActBackReducePlanes(x, dy []float32, hw, planes, xstride, dystride int, a
 	bnActBackReduceAVX512(&x[0], &dy[0], hw, planes, xstride*4, dystride*4, &a[0], &b[0], &mean[0], lo, hi, mask, &out[0])
 }
 
+// bnActBackReduceGPlanes is bnActBackReducePlanes that also writes gm*k[3p] of each
+// plane p into g (planes gstride apart): what bnActBackApplyPlanes writes with
+// k[3p+1] and k[3p+2] zero, in the same pass over x and dy. The AVX-512 kernel does
+// both at once on planes other than 4x4 (whose reductions take another kernel);
+// otherwise it runs the two functions, with the same bits.
+func bnActBackReduceGPlanes(x, dy, g []float32, hw, planes, xstride, dystride, gstride int, a, b, mean, k []float32, lo, hi float32, mask bool, out []float32) {
+	if planes == 0 {
+		return
+	}
+	if !useBNAsm || hw == 16 {
+		bnActBackReducePlanes(x, dy, hw, planes, xstride, dystride, a, b, mean, lo, hi, mask, out)
+		bnActBackApplyPlanes(g, dy, x, hw, planes, gstride, xstride, dystride, a, b, k, lo, hi, mask)
+		return
+	}
+	checkPlanes(len(x), hw, planes, xstride)
+	checkPlanes(len(dy), hw, planes, dystride)
+	checkPlanes(len(g), hw, planes, gstride)
+	_, _, _, _, _ = a[planes-1], b[planes-1], mean[planes-1], k[3*planes-1], out[2*planes-1]
+	bnActBackReduceGAVX512(&x[0], &dy[0], &g[0], hw, planes, xstride*4, dystride*4, gstride*4, &a[0], &b[0], &mean[0], &k[0], lo, hi, mask, &out[0])
+}
+
 // bnBackReduceLanes returns sum(gm) and sum((x-m)*gm) over one plane as
 // bnActBackReduceAVX512 computes them: 16 lanes, x*a+b and (x-m)*gm plus the
 // accumulator each rounded once (FMA), the tail's missing lanes 0.

@@ -275,6 +275,105 @@ rddone:
 	VZEROUPPER
 	RET
 
+// func bnActBackReduceGAVX512(x, dy, dg *float32, hw, planes, xstride, dystride, gstride int, a, b, mean, k *float32, lo, hi float32, mask bool, out *float32)
+// bnActBackReduceAVX512 that also writes each plane p's gm*k[3p] to dg (planes gstride
+// bytes apart), as fma(gm, k[3p], +0): the value bnActBackApplyAVX512 gives with k =
+// (k[3p], 0, 0), as from the clamped input, whose mask is the same.
+TEXT ·bnActBackReduceGAVX512(SB), NOSPLIT, $0-120
+	MOVQ         hw+24(FP), BX
+	TAILMASK(BX)
+	MOVQ         x+0(FP), SI
+	MOVQ         dy+8(FP), DI
+	MOVQ         dg+16(FP), CX
+	MOVQ         planes+32(FP), DX
+	MOVQ         xstride+40(FP), R8
+	MOVQ         dystride+48(FP), R10
+	MOVQ         a+64(FP), R11
+	MOVQ         b+72(FP), R12
+	MOVQ         mean+80(FP), R13
+	MOVQ         k+88(FP), R15
+	VBROADCASTSS lo+96(FP), Z4
+	VBROADCASTSS hi+100(FP), Z5
+	MOVQ         out+112(FP), R14
+	MOVL         $0xffff, AX
+	KMOVW        AX, K3
+
+rgplane:
+	TESTQ        DX, DX
+	JEQ          rgdone
+	VBROADCASTSS (R11), Z2
+	VBROADCASTSS (R12), Z3
+	VBROADCASTSS (R13), Z6
+	VBROADCASTSS (R15), Z10
+	VXORPS       Z8, Z8, Z8
+	VXORPS       Z9, Z9, Z9
+	XORQ         AX, AX
+
+rg16:
+	LEAQ        16(AX), R9
+	CMPQ        R9, BX
+	JGT         rgtail
+	KMOVW       K3, K2
+	VMOVUPS     (SI)(AX*4), Z0
+	CMPB        mask+104(FP), $0
+	JEQ         rg16g
+	VMOVAPS     Z0, Z7
+	VFMADD213PS Z3, Z2, Z7
+	VCMPPS      $0x1e, Z4, Z7, K2
+	VCMPPS      $0x19, Z5, Z7, K2, K2
+
+rg16g:
+	VMOVUPS.Z   (DI)(AX*4), K2, Z1
+	VXORPS      Z7, Z7, Z7
+	VFMADD231PS Z10, Z1, Z7
+	VMOVUPS     Z7, (CX)(AX*4)
+	VSUBPS      Z6, Z0, Z0
+	VADDPS      Z1, Z8, Z8
+	VFMADD231PS Z1, Z0, Z9
+	MOVQ        R9, AX
+	JMP         rg16
+
+rgtail:
+	CMPQ        AX, BX
+	JEQ         rgnext
+	KMOVW       K1, K2
+	VMOVUPS.Z   (SI)(AX*4), K1, Z0
+	CMPB        mask+104(FP), $0
+	JEQ         rgtailg
+	VMOVAPS     Z0, Z7
+	VFMADD213PS Z3, Z2, Z7
+	VCMPPS      $0x1e, Z4, Z7, K1, K2
+	VCMPPS      $0x19, Z5, Z7, K2, K2
+
+rgtailg:
+	VMOVUPS.Z   (DI)(AX*4), K2, Z1
+	VXORPS      Z7, Z7, Z7
+	VFMADD231PS Z10, Z1, Z7
+	VMOVUPS     Z7, K1, (CX)(AX*4)
+	VSUBPS.Z    Z6, Z0, K1, Z0
+	VADDPS      Z1, Z8, Z8
+	VFMADD231PS Z1, Z0, Z9
+
+rgnext:
+	HSUM(Z8, Y8, X8, Y11, X11)
+	HSUM(Z9, Y9, X9, Y11, X11)
+	VMOVSS X8, (R14)
+	VMOVSS X9, 4(R14)
+	ADDQ   $8, R14
+	ADDQ   $4, R11
+	ADDQ   $4, R12
+	ADDQ   $4, R13
+	ADDQ   $12, R15
+	ADDQ   R8, SI
+	ADDQ   R10, DI
+	ADDQ   gstride+56(FP), CX
+	DECQ   DX
+	JMP    rgplane
+
+rgdone:
+	VZEROUPPER
+	RET
+
 // func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, dxstride, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool)
 // For each plane p it sets dx = gm*k[3p] + (x*k[3p+1] + k[3p+2]), with gm as in
 // bnActBackReduceAVX512; the planes of dx are dxstride bytes apart.

@@ -720,3 +720,45 @@ func BenchmarkBNPlaneKernels(b *testing.B) {
 		})
 	}
 }
+
+// TestBNBackReduceGKernel checks that the fused reductions and gradient of
+// bnActBackReduceGPlanes give the bits of bnActBackReducePlanes and
+// bnActBackApplyPlanes (k's second and third values zero) run one after the other, on
+// plane sizes with and without a tail, with and without the mask, with inputs on
+// the clamp's bounds.
+func TestBNBackReduceGKernel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, hw := range []int{7, 16, 49, 50, 196, 784} {
+		for _, mask := range []bool{false, true} {
+			const planes = 5
+			xs, ds, gs := hw+3, 2*hw+1, hw+5
+			x, dy := make([]float32, planes*xs), make([]float32, planes*ds)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * 3)
+				if i%11 == 0 {
+					x[i] = 2 // on a bound of the clamp below (a = 1.5, b = 3: 6)
+				}
+			}
+			for i := range dy {
+				dy[i] = float32(rng.NormFloat64())
+			}
+			a, b, mean, k := make([]float32, planes), make([]float32, planes), make([]float32, planes), make([]float32, 3*planes)
+			for p := range planes {
+				a[p], b[p], mean[p], k[3*p] = 1.5, 3, float32(p)/7, float32(rng.NormFloat64())
+			}
+			want, got := make([]float32, 2*planes), make([]float32, 2*planes)
+			wg, gg := make([]float32, planes*gs), make([]float32, planes*gs)
+			bnActBackReducePlanes(x, dy, hw, planes, xs, ds, a, b, mean, 0, 6, mask, want)
+			bnActBackApplyPlanes(wg, dy, x, hw, planes, gs, xs, ds, a, b, k, 0, 6, mask)
+			bnActBackReduceGPlanes(x, dy, gg, hw, planes, xs, ds, gs, a, b, mean, k, 0, 6, mask, got)
+			if !slices.Equal(got, want) {
+				t.Errorf("hw %d, mask %v: reductions %v, want %v", hw, mask, got, want)
+			}
+			for i := range wg {
+				if math.Float32bits(gg[i]) != math.Float32bits(wg[i]) {
+					t.Fatalf("hw %d, mask %v: gradient value %d = %v, want %v", hw, mask, i, gg[i], wg[i])
+				}
+			}
+		}
+	}
+}

@@ -395,19 +395,21 @@ func (l *Conv2D) dwFlatBwdUnits(wk, lo, hi int) {
 		if st.s2 && st.direct == nil {
 			dwconv.InterleavePlanes(dx, dph, in.H, in.W, cnt)
 		}
-		l.gradStatsOf(wk, dx, s, ch, cnt)
 		if fs := l.fold; fs != nil {
 			if ch+cnt == c.In && l == fs.last {
 				// The sample's input gradient is complete: its last channels,
-				// of the last part.
+				// of the last part. The expansion's backward runs the batch
+				// norm's reductions with its own first pass over it.
 				xd := xp.d[xp.off(si, 0, ihw):]
 				if len(fs.parts) > 1 {
 					xd = fs.xd[wk]
 				}
-				fs.p.foldSample(fs, wk, s, fs.da[wk], xd)
+				z, zs := l.srcOf(wk, s)
+				fs.p.foldSample(fs, wk, s, fs.da[wk], xd, l.xin, z, zs)
 			}
 			continue
 		}
+		l.gradStatsOf(wk, dx, s, ch, cnt)
 		l.stg.flush(p.y.span(s, ch, cnt, ihw), dx)
 	}
 }

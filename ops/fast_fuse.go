@@ -190,6 +190,22 @@ func (t *bnInput) reduce(da []float32, dbase int, z []float32, zs, s, c0, count,
 	}
 }
 
+// reduceApply is reduce, for all of sample s's channels, that also writes gm*k[3j]
+// of each into g, channel j's plane at g[j*hw] in the batch norm's order (k's other
+// two values per channel zero): the gradient a folded expansion's backward starts
+// from (foldSample), in the same pass over z and da.
+func (t *bnInput) reduceApply(da, z []float32, zs, s, hw int, g, k []float32) {
+	base := zs * t.c * hw
+	gr := max(t.groups, 1)
+	per := t.c / gr
+	for r := 0; r < gr; r++ {
+		// D's channels r, r+gr, ... read the batch norm's channels r*per, r*per+1, ...
+		src := r * per
+		bnActBackReduceGPlanes(z[base+src*hw:], da[r*hw:], g[src*hw:], hw, per, hw, gr*hw, hw,
+			t.ca[src:], t.cb[src:], t.mean[src:], k[3*src:], t.lo, t.hi, t.mask, t.red[2*(s*t.c+src):])
+	}
+}
+
 // bnGrad is a batch norm's backward apply as the convolution before it computes it:
 // the gradient at the batch norm's input channel j (the convolution's output) is
 // bnActBackApplyPlanes of its input z and of the gradient dy at its output, channel
