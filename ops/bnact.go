@@ -256,7 +256,7 @@ func bnActBackReducePlanes(x, dy []float32, hw, planes, xstride, dystride int, a
 		x, dy, planes = x[n*xstride:], dy[n*dystride:], planes-n
 		a, b, mean, out = a[n:], b[n:], mean[n:], out[2*n:]
 	}
-	bnActBackReduceAVX512(&x[0], &dy[0], hw, planes, xstride*4, dystride*4, &a[0], &b[0], &mean[0], lo, hi, mask, &out[0])
+	bnActBackReduceAVX512(&x[0], &dy[0], nil, hw, planes, xstride*4, dystride*4, 0, &a[0], &b[0], &mean[0], nil, lo, hi, mask, &out[0])
 }
 
 // bnActBackReduceGPlanes is bnActBackReducePlanes that also writes gm*k[3p] of each
@@ -277,7 +277,7 @@ func bnActBackReduceGPlanes(x, dy, g []float32, hw, planes, xstride, dystride, g
 	checkPlanes(len(dy), hw, planes, dystride)
 	checkPlanes(len(g), hw, planes, gstride)
 	_, _, _, _, _ = a[planes-1], b[planes-1], mean[planes-1], k[3*planes-1], out[2*planes-1]
-	bnActBackReduceGAVX512(&x[0], &dy[0], &g[0], hw, planes, xstride*4, dystride*4, gstride*4, &a[0], &b[0], &mean[0], &k[0], lo, hi, mask, &out[0])
+	bnActBackReduceAVX512(&x[0], &dy[0], &g[0], hw, planes, xstride*4, dystride*4, gstride*4, &a[0], &b[0], &mean[0], &k[0], lo, hi, mask, &out[0])
 }
 
 // bnBackReduceLanes returns sum(gm) and sum((x-m)*gm) over one plane as

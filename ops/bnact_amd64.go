@@ -14,10 +14,7 @@ func bnStatsAVX512(x *float32, hw, planes, stride int, out *float32)
 func bnActFwdAVX512(x, y *float32, hw, planes, xstride, ystride int, a, b *float32, lo, hi float32)
 
 //go:noescape
-func bnActBackReduceGAVX512(x, dy, dg *float32, hw, planes, xstride, dystride, gstride int, a, b, mean, k *float32, lo, hi float32, mask bool, out *float32)
-
-//go:noescape
-func bnActBackReduceAVX512(x, dy *float32, hw, planes, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32)
+func bnActBackReduceAVX512(x, dy, dg *float32, hw, planes, xstride, dystride, dgstride int, a, b, mean, k *float32, lo, hi float32, mask bool, out *float32)
 
 //go:noescape
 func bnActBackApplyAVX512(dx, dy, x *float32, hw, planes, dxstride, xstride, dystride int, a, b, k *float32, lo, hi float32, mask bool)

@@ -187,99 +187,14 @@ fwdone:
 	VZEROUPPER
 	RET
 
-// func bnActBackReduceAVX512(x, dy *float32, hw, planes, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32)
+
+// func bnActBackReduceAVX512(x, dy, dg *float32, hw, planes, xstride, dystride, dgstride int, a, b, mean, k *float32, lo, hi float32, mask bool, out *float32)
 // For each plane p it writes sum(gm) and sum((x-mean[p])*gm) to out, where gm is g,
-// or with mask g where lo < x*a[p]+b[p] and not >= hi (0 elsewhere).
-TEXT ·bnActBackReduceAVX512(SB), NOSPLIT, $0-96
-	MOVQ         x+0(FP), SI
-	MOVQ         dy+8(FP), DI
-	MOVQ         hw+16(FP), BX
-	MOVQ         planes+24(FP), DX
-	MOVQ         xstride+32(FP), R8
-	MOVQ         dystride+40(FP), R10
-	MOVQ         a+48(FP), R11
-	MOVQ         b+56(FP), R12
-	MOVQ         mean+64(FP), R13
-	VBROADCASTSS lo+72(FP), Z4
-	VBROADCASTSS hi+76(FP), Z5
-	MOVBQZX      mask+80(FP), R15
-	MOVQ         out+88(FP), R14
-	TAILMASK(BX)
-	MOVL         $0xffff, AX
-	KMOVW        AX, K3
-
-rdplane:
-	TESTQ        DX, DX
-	JEQ          rddone
-	VBROADCASTSS (R11), Z2
-	VBROADCASTSS (R12), Z3
-	VBROADCASTSS (R13), Z6
-	VXORPS       Z8, Z8, Z8
-	VXORPS       Z9, Z9, Z9
-	XORQ         AX, AX
-
-rd16:
-	LEAQ        16(AX), R9
-	CMPQ        R9, BX
-	JGT         rdtail
-	KMOVW       K3, K2
-	VMOVUPS     (SI)(AX*4), Z0
-	TESTQ       R15, R15
-	JEQ         rd16g
-	VMOVAPS     Z0, Z7
-	VFMADD213PS Z3, Z2, Z7
-	VCMPPS      $0x1e, Z4, Z7, K2
-	VCMPPS      $0x19, Z5, Z7, K2, K2
-
-rd16g:
-	VMOVUPS.Z   (DI)(AX*4), K2, Z1
-	VSUBPS      Z6, Z0, Z0
-	VADDPS      Z1, Z8, Z8
-	VFMADD231PS Z1, Z0, Z9
-	MOVQ        R9, AX
-	JMP         rd16
-
-rdtail:
-	CMPQ        AX, BX
-	JEQ         rdnext
-	KMOVW       K1, K2
-	VMOVUPS.Z   (SI)(AX*4), K1, Z0
-	TESTQ       R15, R15
-	JEQ         rdtailg
-	VMOVAPS     Z0, Z7
-	VFMADD213PS Z3, Z2, Z7
-	VCMPPS      $0x1e, Z4, Z7, K1, K2
-	VCMPPS      $0x19, Z5, Z7, K2, K2
-
-rdtailg:
-	VMOVUPS.Z   (DI)(AX*4), K2, Z1
-	VSUBPS.Z    Z6, Z0, K1, Z0
-	VADDPS      Z1, Z8, Z8
-	VFMADD231PS Z1, Z0, Z9
-
-rdnext:
-	HSUM(Z8, Y8, X8, Y10, X10)
-	HSUM(Z9, Y9, X9, Y10, X10)
-	VMOVSS X8, (R14)
-	VMOVSS X9, 4(R14)
-	ADDQ   $8, R14
-	ADDQ   $4, R11
-	ADDQ   $4, R12
-	ADDQ   $4, R13
-	ADDQ   R8, SI
-	ADDQ   R10, DI
-	DECQ   DX
-	JMP    rdplane
-
-rddone:
-	VZEROUPPER
-	RET
-
-// func bnActBackReduceGAVX512(x, dy, dg *float32, hw, planes, xstride, dystride, gstride int, a, b, mean, k *float32, lo, hi float32, mask bool, out *float32)
-// bnActBackReduceAVX512 that also writes each plane p's gm*k[3p] to dg (planes gstride
-// bytes apart), as fma(gm, k[3p], +0): the value bnActBackApplyAVX512 gives with k =
-// (k[3p], 0, 0), as from the clamped input, whose mask is the same.
-TEXT ·bnActBackReduceGAVX512(SB), NOSPLIT, $0-120
+// or with mask g where lo < x*a[p]+b[p] and not >= hi (0 elsewhere). Unless dg is
+// nil, it also writes gm*k[3p] to dg (planes dgstride bytes apart), as fma(gm, k[3p],
+// +0): the value bnActBackApplyAVX512 gives with k = (k[3p], 0, 0), as from the
+// clamped input, whose mask is the same.
+TEXT ·bnActBackReduceAVX512(SB), NOSPLIT, $0-120
 	MOVQ         hw+24(FP), BX
 	TAILMASK(BX)
 	MOVQ         x+0(FP), SI
@@ -304,7 +219,11 @@ rgplane:
 	VBROADCASTSS (R11), Z2
 	VBROADCASTSS (R12), Z3
 	VBROADCASTSS (R13), Z6
+	TESTQ        CX, CX
+	JEQ          rgnok
 	VBROADCASTSS (R15), Z10
+
+rgnok:
 	VXORPS       Z8, Z8, Z8
 	VXORPS       Z9, Z9, Z9
 	XORQ         AX, AX
@@ -324,9 +243,13 @@ rg16:
 
 rg16g:
 	VMOVUPS.Z   (DI)(AX*4), K2, Z1
+	TESTQ       CX, CX
+	JEQ         rg16s
 	VXORPS      Z7, Z7, Z7
 	VFMADD231PS Z10, Z1, Z7
 	VMOVUPS     Z7, (CX)(AX*4)
+
+rg16s:
 	VSUBPS      Z6, Z0, Z0
 	VADDPS      Z1, Z8, Z8
 	VFMADD231PS Z1, Z0, Z9
@@ -347,9 +270,13 @@ rgtail:
 
 rgtailg:
 	VMOVUPS.Z   (DI)(AX*4), K2, Z1
+	TESTQ       CX, CX
+	JEQ         rgtails
 	VXORPS      Z7, Z7, Z7
 	VFMADD231PS Z10, Z1, Z7
 	VMOVUPS     Z7, K1, (CX)(AX*4)
+
+rgtails:
 	VSUBPS.Z    Z6, Z0, K1, Z0
 	VADDPS      Z1, Z8, Z8
 	VFMADD231PS Z1, Z0, Z9
@@ -366,7 +293,7 @@ rgnext:
 	ADDQ   $12, R15
 	ADDQ   R8, SI
 	ADDQ   R10, DI
-	ADDQ   gstride+56(FP), CX
+	ADDQ   dgstride+56(FP), CX
 	DECQ   DX
 	JMP    rgplane
 

@@ -13,11 +13,7 @@ func bnActFwdAVX512(x, y *float32, hw, planes, xstride, ystride int, a, b *float
 	panic("ops: no assembly on this architecture")
 }
 
-func bnActBackReduceGAVX512(x, dy, dg *float32, hw, planes, xstride, dystride, gstride int, a, b, mean, k *float32, lo, hi float32, mask bool, out *float32) {
-	panic("ops: no assembly on this architecture")
-}
-
-func bnActBackReduceAVX512(x, dy *float32, hw, planes, xstride, dystride int, a, b, mean *float32, lo, hi float32, mask bool, out *float32) {
+func bnActBackReduceAVX512(x, dy, dg *float32, hw, planes, xstride, dystride, dgstride int, a, b, mean, k *float32, lo, hi float32, mask bool, out *float32) {
 	panic("ops: no assembly on this architecture")
 }
 

@@ -668,7 +668,7 @@ func TestBNBackReduceKernels(t *testing.T) {
 				bnActBackReducePlanes(x, dy, hw, planes, xstride, dystride, a, b, mean, lo, hi, mask, outs[1])
 				for p := range planes {
 					xs, gs := x[p*xstride:p*xstride+hw], dy[p*dystride:p*dystride+hw]
-					bnActBackReduceAVX512(&xs[0], &gs[0], hw, 1, 0, 0, &a[p], &b[p], &mean[p], lo, hi, mask, &outs[2][2*p])
+					bnActBackReduceAVX512(&xs[0], &gs[0], nil, hw, 1, 0, 0, 0, &a[p], &b[p], &mean[p], nil, lo, hi, mask, &outs[2][2*p])
 				}
 				sameAsOnePlane(t, outs, 2, "bnActBackReducePlanes", fmt.Sprintf("%v, hw %d, %d planes", act, hw, planes))
 			}
