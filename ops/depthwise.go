@@ -400,12 +400,8 @@ func (l *Conv2D) dwFlatBwdUnits(wk, lo, hi int) {
 				// The sample's input gradient is complete: its last channels,
 				// of the last part. The expansion's backward runs the batch
 				// norm's reductions with its own first pass over it.
-				xd := xp.d[xp.off(si, 0, ihw):]
-				if len(fs.parts) > 1 {
-					xd = fs.xd[wk]
-				}
 				z, zs := l.srcOf(wk, s)
-				fs.p.foldSample(fs, wk, s, fs.da[wk], xd, l.xin, z, zs)
+				fs.p.foldSample(fs, wk, s, fs.da[wk], l.xin, z, zs)
 			}
 			continue
 		}

@@ -27,16 +27,16 @@ import (
 // (sums over the samples and positions, c over P's output channels, W_c the weights
 // of channel c within its group). So D, as soon as it has written a sample's da into
 // a per-worker scratch, runs P's backward on that sample with gm*a alone (foldSample),
-// while da, D's normalized input (whose clamp mask is gm's) and x are in cache, and
-// adds the sample's x x^T and x into M and S;
+// while da, B's input (whose clamp mask is gm's) and x are in cache, computing gm*a
+// and B's reductions in one pass over them, and adds the sample's x x^T and x into M
+// and S;
 // once D's pass and B's reductions are done, foldFinish adds the b and e terms to P's
 // weight gradient and, in one pass over the small input gradient, to dx. Neither da
 // nor P's copy of B's input gradient is ever written to memory.
 //
 // D may also be a MixConv whose parts run joint passes (split_joint.go): each part
-// writes its channels of the sample's da into the scratch and normalizes its
-// channels of D's input into their places in a per-worker sample, and the last part
-// runs P's backward on the sample. On reference_net.py's third and fourth blocks
+// writes its channels of the sample's da into the scratch, and the last part runs
+// P's backward on the sample. On reference_net.py's third and fourth blocks
 // that took about 1% off a training step (BenchmarkFoldBack against the fold of
 // the first two blocks alone: 0.990 in 100 paired steps; 0.980, 1.031, 1.005 in
 // runs of 40, the machine's noise).
@@ -57,20 +57,16 @@ type foldState struct {
 	last  *Conv2D
 	n, w  int
 	in    Shape
-	// xd holds per worker the sample of D's normalized input, when D is a MixConv:
-	// its parts' scratch of it are views of xd.
-	xd [][]float32
 
-	p    *Conv2D
-	bn   *BatchNorm2D
-	grad bnGrad      // B's apply with a alone (b and e zero): its k, clamp and shuffle
-	ka   []float32   // B's a, per channel
-	da   [][]float32 // per worker: the sample's input gradient of D
-	g    [][]float32 // per worker: the sample's gm*a, P's output gradient
-	ml   [][]float32 // per worker: M's 16-lane partial sums per group (gpw.WeightGrad)
-	s    [][]float64 // per worker: S (In)
-	m    []float64   // M per group (cig x cig), summed over the workers
-	t    [][]float32 // per worker: one group's A x of a sample, or M of a worker
+	p  *Conv2D
+	bn *BatchNorm2D
+	ka []float32   // B's a per channel, as k = (a, 0, 0): gm*a, B's apply with b and e zero
+	da [][]float32 // per worker: the sample's input gradient of D
+	g  [][]float32 // per worker: the sample's gm*a, P's output gradient
+	ml [][]float32 // per worker: M's 16-lane partial sums per group (gpw.WeightGrad)
+	s  [][]float64 // per worker: S (In)
+	m  []float64   // M per group (cig x cig), summed over the workers
+	t  [][]float32 // per worker: one group's A x of a sample, or M of a worker
 	// rec says that M and S are the sums P's forward pass took (recompute.go), so
 	// the samples need not add them again.
 	rec bool
@@ -81,8 +77,8 @@ type foldState struct {
 	addend   []float32
 	a64, w64 []float64 // A summed in float64, and one channel's weights
 	kv       []float32 // per input channel 1, 1 and v: dx + (A x + v) as bnActBackApplyPlanes
-	// one and zero hold 1 and 0 per channel of the batch norm and of P's input: the
-	// scales and offsets of the kernels that take them per plane.
+	// one and zero hold 1 and 0 per channel of P's input: the scales and offsets of
+	// the kernel that takes them per plane.
 	one, zero []float32
 	finish    func(chunk, lo, hi int)
 }
@@ -137,7 +133,7 @@ func (s *Sequential) foldable(r int) (parts []*Conv2D, p *Conv2D, bn *BatchNorm2
 // convolutions are parts (d the first), with fed the batch norm whose normalization
 // p applied to its input, if any, and src the convolution that recomputes p's
 // input, if any.
-func (d *Conv2D) foldPrepare(parts []*Conv2D, p *Conv2D, bn *BatchNorm2D, f bnFuse, fed *BatchNorm2D, src *Conv2D) {
+func (d *Conv2D) foldPrepare(parts []*Conv2D, p *Conv2D, bn *BatchNorm2D, fed *BatchNorm2D, src *Conv2D) {
 	fs := &d.foldSt
 	fs.parts, fs.last = parts, parts[len(parts)-1]
 	fs.n, fs.in = d.n, d.in
@@ -155,13 +151,11 @@ func (d *Conv2D) foldPrepare(parts []*Conv2D, p *Conv2D, bn *BatchNorm2D, f bnFu
 	for j := 0; j < c; j++ {
 		fs.ka[3*j], fs.ka[3*j+1], fs.ka[3*j+2] = float32(float64(gamma[j])*bn.invstd[j]), 0, 0
 	}
-	nc := max(c, p.cfg.In)
+	nc := p.cfg.In
 	fs.one, fs.zero = grow(fs.one, nc), grow(fs.zero, nc)
 	for j := 0; j < nc; j++ {
 		fs.one[j], fs.zero[j] = 1, 0
 	}
-	lo, hi, mask := f.bounds()
-	fs.grad = bnGrad{k: fs.ka, lo: lo, hi: hi, mask: mask, groups: f.shuffleGroups(), c: c}
 
 	pc := p.cfg
 	cig := pc.In / pc.Groups
@@ -183,9 +177,6 @@ func (d *Conv2D) foldPrepare(parts []*Conv2D, p *Conv2D, bn *BatchNorm2D, f bnFu
 		clear(st.lanes[wk])
 	}
 	fs.da = perWorker(fs.da, w, fs.in.Size())
-	if len(parts) > 1 {
-		fs.xd = perWorker(fs.xd, runtimeWorkers(), fs.in.Size())
-	}
 	fs.g = perWorker(fs.g, w, out.Size())
 	fs.t = perWorker(fs.t, w, max(cig*p.in.H*p.in.W, cig*cig))
 	for len(fs.s) < w {
@@ -212,17 +203,13 @@ func growZero64(s []float64, n int) []float64 {
 	return s
 }
 
-// foldSample runs p's backward for sample s as worker wk: gm*a per group, its
-// weight-gradient lanes and input gradient, and the sample's moments of x. da holds
-// the gradient at the batch norm's output (all of D's input planes of the sample),
-// xd D's input, the batch norm's output, in the same channel order. With xin, the
-// normalization D applied, whose batch norm asked for its reductions, and z, the
-// batch norm's input holding the sample at zs, gm*a and the reductions come from one
-// pass over z and da (bnInput.reduceApply), which D then leaves to it: the same bits
-// as the two passes over da, one by D and one here, and 1.6-2.3% off a training step
-// of reference_net at batch 128 (on/off 0.985, 0.977, 0.984 over 100 paired steps,
-// with a temporary switch).
-func (p *Conv2D) foldSample(fs *foldState, wk, s int, da, xd []float32, xin *bnInput, z []float32, zs int) {
+// foldSample runs p's backward for sample s as worker wk: gm*a per group and the
+// reductions of the batch norm B between p and D in one pass over da, the gradient
+// at B's output (all of D's input planes of the sample), and z, B's input holding
+// the sample at zs (xin, the normalization D applied, reduceApply), which D leaves to
+// it; then p's weight-gradient lanes and input gradient, and the sample's moments of
+// x. D's clamp mask of gm comes from z as D's forward pass computed it.
+func (p *Conv2D) foldSample(fs *foldState, wk, s int, da []float32, xin *bnInput, z []float32, zs int) {
 	pc, pp := p.cfg, &p.pass
 	cig, cog := pc.In/pc.Groups, pc.Out/pc.Groups
 	hw := pp.in.H * pp.in.W
@@ -230,18 +217,11 @@ func (p *Conv2D) foldSample(fs *foldState, wk, s int, da, xd []float32, xin *bnI
 	lanes := p.pwg.lanes[wk]
 	swap := gpwSwap(cig, cog)
 	x, si := p.inputOf(wk, s)
-	// gm*a from da and xd, the clamped output, which is inside (lo, hi) exactly where
-	// the batch norm's input made it pass (xd*1+0 is xd), so its input need not be
-	// read back; channel j of P reads channel d of xd and da (d undoes the shuffle).
-	g, t := fs.g[wk], &fs.grad
-	if xin != nil && xin.red != nil {
-		xin.reduceApply(da, z, zs, s, hw, g, t.k)
-	} else {
-		channelRuns(0, t.c, t.c, t.groups, func(from, to, d int) {
-			bnActBackApplyPlanes(g[from*hw:], da[d*hw:], xd[d*hw:], hw, to-from, hw, t.groups*hw, t.groups*hw,
-				fs.one, fs.zero, t.k[3*from:], t.lo, t.hi, t.mask)
-		})
-	}
+	g := fs.g[wk]
+	// One pass with the reductions (1.6-2.3% off a training step of reference_net
+	// at batch 128 against a second pass over da: on/off 0.985, 0.977, 0.984 over
+	// 100 paired steps, with a temporary switch).
+	xin.reduceApply(da, z, zs, s, hw, g, fs.ka)
 	sum, ml := fs.s[wk], gpw.LanesLen(cig, cig)
 	for gr := 0; gr < pc.Groups; gr++ {
 		xs := x.span(si, gr*cig, cig, hw)

@@ -529,9 +529,9 @@ func (s *Sequential) Backward(dy *tensor.Dense) (*tensor.Dense, error) {
 			folded, foldRun, pending = nil, -1, nil
 		case run.conv:
 			if parts, p, fbn, ok := s.foldable(r); ok {
-				mid, prod := s.runs[r-1], s.runs[r-2]
+				prod := s.runs[r-2]
 				d := parts[0]
-				d.foldPrepare(parts, p, fbn, mid.fuse, prod.fed, prod.src)
+				d.foldPrepare(parts, p, fbn, prod.fed, prod.src)
 				folded, foldRun = d, r-2
 			}
 			q, omit := s.dxOmittable(r)

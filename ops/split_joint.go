@@ -88,14 +88,6 @@ func (s *SplitApply) backwardJoint(parts []*Conv2D, dy, dx planes, ins, outs []S
 		l.pass = convPass{n: l.n, in: l.in, out: outs[i], x: l.xv, y: dx.from(ci), dy: dy.from(co)}
 		l.dwFlatBwdPrepare()
 		l.preparePass(passFlatBwd)
-		if fs := l.fold; fs != nil {
-			// The parts normalize their channels of a sample into their
-			// places in fs.xd, where the folded backward finds all of them.
-			a, b := l.foldC0*l.in.H*l.in.W, (l.foldC0+l.cfg.In)*l.in.H*l.in.W
-			for wk := range l.xsc {
-				l.xsc[wk] = fs.xd[wk][a:b:b]
-			}
-		}
 	}
 	s.runJoint(false)
 	for _, l := range parts {
